@@ -1,0 +1,1 @@
+"""The instructor's side of convlab: nbgrader configuration and the grading pipeline."""
