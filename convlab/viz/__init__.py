@@ -1,0 +1,1 @@
+"""Figures and widgets used by the lessons, one module per idea."""
