@@ -1,0 +1,79 @@
+"""Number grids: draw a small 2D tensor as labelled cells, with windows highlighted on top."""
+import matplotlib.patches as patches
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+
+def as_array(values):
+    """A 2D float numpy array from a tensor, array or nested list (figures never touch autograd)."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().double().numpy()
+    array = np.asarray(values, dtype=float)
+    if array.ndim != 2:
+        raise ValueError(f"values must be 2D, got shape={array.shape}")
+    return array
+
+
+def _format(value):
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2g}"
+
+
+def draw_grid(ax, values, title=None, cmap="Blues", numbers=True, vmin=None, vmax=None,
+              mask=None, fontsize=None):
+    """Draw `values` as a grid of cells, one number per cell, row 0 at the top.
+
+    `mask` (same shape, bool) greys out cells, e.g. padding that is not part of the input.
+    """
+    array = as_array(values)
+    rows, cols = array.shape
+    ax.imshow(array, cmap=cmap, vmin=vmin, vmax=vmax)
+    if mask is not None:
+        grey = np.zeros((rows, cols, 4))
+        grey[np.asarray(mask, dtype=bool)] = (0.85, 0.85, 0.85, 0.75)
+        ax.imshow(grey)
+    if numbers and rows * cols <= 400:
+        size = fontsize or max(6, min(12, 120 // max(rows, cols)))
+        low, high = np.nanmin(array), np.nanmax(array)
+        hidden = np.zeros((rows, cols), bool) if mask is None else np.asarray(mask, dtype=bool)
+        for r in range(rows):
+            for c in range(cols):
+                if hidden[r, c]:
+                    continue
+                shade = (array[r, c] - low) / (high - low) if high > low else 0.0
+                colour = "white" if shade > 0.6 else "black"
+                ax.text(c, r, _format(array[r, c]), ha="center", va="center", fontsize=size, color=colour)
+    ax.set_xticks(np.arange(-0.5, cols, 1), minor=True)
+    ax.set_yticks(np.arange(-0.5, rows, 1), minor=True)
+    ax.grid(which="minor", color="0.4", linewidth=0.6)
+    ax.tick_params(which="minor", length=0)
+    ax.set_xticks(range(cols) if cols <= 16 else [])
+    ax.set_yticks(range(rows) if rows <= 16 else [])
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def outline(ax, top, left, height, width, colour="tab:red", linewidth=2.5, fill=False, alpha=0.25):
+    """Outline the cells rows top..top+height-1, columns left..left+width-1."""
+    ax.add_patch(patches.Rectangle((left - 0.5, top - 0.5), width, height, fill=False,
+                                   edgecolor=colour, linewidth=linewidth))
+    if fill:
+        ax.add_patch(patches.Rectangle((left - 0.5, top - 0.5), width, height,
+                                       facecolor=colour, alpha=alpha, edgecolor="none"))
+
+
+def mark_cells(ax, cells, colour="tab:red", linewidth=2.0):
+    """Outline single cells given as (row, col) pairs, e.g. the taps of a dilated kernel."""
+    for r, c in cells:
+        outline(ax, r, c, 1, 1, colour=colour, linewidth=linewidth, fill=True)
+
+
+def figure(ncols, width=3.2, height=3.2, ratios=None):
+    """A row of `ncols` axes sized for small grids."""
+    fig, axes = plt.subplots(1, ncols, figsize=(width * ncols, height),
+                             gridspec_kw={"width_ratios": ratios} if ratios else None,
+                             constrained_layout=True)
+    return fig, np.atleast_1d(axes)
