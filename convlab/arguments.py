@@ -1,0 +1,181 @@
+"""Argument handling shared by every kernel: int-or-tuple normalisation and validation with clear messages.
+
+Each check raises ``ValueError`` (bad argument value) or ``RuntimeError`` (tensors that do not fit
+together, as torch does) with a message that starts with the operation's name and names the
+offending argument and its value, e.g. ``conv2d: stride must be positive, got stride=(0, 1)``.
+"""
+from __future__ import annotations
+
+import operator
+
+import torch
+
+from convlab import shapes
+
+__all__ = [
+    "ntuple",
+    "check_positive",
+    "check_non_negative",
+    "check_tensor",
+    "check_input_dim",
+    "add_batch_dim",
+    "conv_padding",
+    "check_conv_weight",
+    "check_bias",
+]
+
+
+def _show(value) -> str:
+    """A value as it appears in messages: tuples and lists keep their brackets, tensors show a shape."""
+    if isinstance(value, torch.Tensor):
+        return f"tensor of shape {tuple(value.shape)}"
+    return repr(value)
+
+
+def ntuple(value, n: int, name: str, op: str | None = None) -> tuple[int, ...]:
+    """``value`` as an ``n``-tuple of ints: an int is repeated, a sequence of 1 or ``n`` ints is kept.
+
+    Accepting a 1-element sequence follows torch, which expands ``stride=[2]`` for conv2d.
+    """
+    prefix = f"{op}: " if op else ""
+    if isinstance(value, torch.Tensor):
+        raise ValueError(f"{prefix}{name} must be an int or a tuple of {n} ints, got {name}={_show(value)}")
+    if isinstance(value, (tuple, list, torch.Size)):
+        items = tuple(value)
+        if len(items) == 1:
+            items = items * n
+        if len(items) != n:
+            raise ValueError(f"{prefix}{name} must be an int or a tuple of {n} ints, got {name}={value!r}")
+    else:
+        items = (value,) * n
+    try:
+        return tuple(operator.index(v) for v in items)
+    except TypeError:
+        raise ValueError(f"{prefix}{name} must be an int or a tuple of {n} ints, got {name}={value!r}") from None
+
+
+def check_positive(value: tuple[int, ...], name: str, op: str) -> tuple[int, ...]:
+    """Every entry of ``value`` >= 1 (stride, dilation, kernel_size), else ValueError."""
+    if any(v < 1 for v in value):
+        raise ValueError(f"{op}: {name} must be positive, got {name}={value!r}")
+    return value
+
+
+def check_non_negative(value: tuple[int, ...], name: str, op: str) -> tuple[int, ...]:
+    """Every entry of ``value`` >= 0 (padding, output_padding), else ValueError."""
+    if any(v < 0 for v in value):
+        raise ValueError(f"{op}: {name} must be non-negative, got {name}={value!r}")
+    return value
+
+
+def check_tensor(value, name: str, op: str) -> torch.Tensor:
+    """``value`` is a ``torch.Tensor``, else ValueError naming what it is."""
+    if not isinstance(value, torch.Tensor):
+        raise ValueError(f"{op}: {name} must be a torch.Tensor, got {name} of type {type(value).__name__}")
+    return value
+
+
+def check_input_dim(input: torch.Tensor, spatial_dims: int, op: str, name: str = "input") -> None:
+    """``input`` is (C, *spatial) unbatched or (N, C, *spatial) batched, else RuntimeError."""
+    check_tensor(input, name, op)
+    if input.dim() not in (spatial_dims + 1, spatial_dims + 2):
+        raise RuntimeError(f"{op}: expected {name} to be {spatial_dims + 1}-D (unbatched) or "
+                           f"{spatial_dims + 2}-D (batched), got {input.dim()}-D {name} of shape {tuple(input.shape)}")
+
+
+def add_batch_dim(input: torch.Tensor, spatial_dims: int, op: str, name: str = "input") -> tuple[torch.Tensor, bool]:
+    """Check the rank and give ``input`` a batch dimension; also report whether it had none.
+
+    Kernels work on (N, C, *spatial) only and squeeze the batch back out at the end when the
+    second value is True, the one place unbatched input is handled.
+    """
+    check_input_dim(input, spatial_dims, op, name)
+    if input.dim() == spatial_dims + 1:
+        return input.unsqueeze(0), True  # (1, C, *spatial)
+    return input, False
+
+
+def conv_padding(padding, kernel_size: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...],
+                 op: str) -> tuple[tuple[int, int], ...]:
+    """Convolution ``padding`` (int, tuple, ``'valid'`` or ``'same'``) as one (before, after) pair per dimension.
+
+    ``'same'`` is only defined at stride 1 (torch rejects it otherwise); an even dilated kernel
+    gets its extra padding after, as torch does.
+    """
+    n = len(kernel_size)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * n
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{op}: padding='same' is not supported for strided convolutions, "
+                                 f"got stride={stride!r}")
+            return tuple(shapes.same_padding(k, d) for k, d in zip(kernel_size, dilation))
+        raise ValueError(f"{op}: padding must be an int, a tuple of {n} ints, 'valid' or 'same', "
+                         f"got padding={padding!r}")
+    pads = check_non_negative(ntuple(padding, n, "padding", op), "padding", op)
+    return tuple((p, p) for p in pads)
+
+
+def check_conv_weight(input: torch.Tensor, weight: torch.Tensor, groups: int, spatial_dims: int, op: str,
+                      transposed: bool = False) -> int:
+    """``weight`` fits ``input`` (batched) and ``groups``; returns the number of output channels.
+
+    Convolution weights are (C_out, C_in / groups, *k); transposed ones are (C_in, C_out / groups, *k).
+    """
+    check_tensor(weight, "weight", op)
+    if weight.dim() != spatial_dims + 2:
+        raise RuntimeError(f"{op}: expected weight to be {spatial_dims + 2}-D, got {weight.dim()}-D weight "
+                           f"of shape {tuple(weight.shape)}")
+    try:
+        g = operator.index(groups)
+    except TypeError:
+        raise ValueError(f"{op}: groups must be an int, got groups={groups!r}") from None
+    if g < 1:
+        raise ValueError(f"{op}: groups must be positive, got groups={groups!r}")
+    if input.dtype != weight.dtype:
+        raise RuntimeError(f"{op}: input and weight must have the same dtype, got input {input.dtype} "
+                           f"and weight {weight.dtype}")
+    if input.device != weight.device:
+        raise RuntimeError(f"{op}: input and weight must be on the same device, got input on {input.device} "
+                           f"and weight on {weight.device}")
+    channels = input.shape[1]
+    if any(k < 1 for k in weight.shape[2:]):
+        raise RuntimeError(f"{op}: weight must have a positive kernel size, got weight of shape "
+                           f"{tuple(weight.shape)}")
+    if transposed:
+        if weight.shape[0] != channels:
+            raise RuntimeError(f"{op}: weight of shape {tuple(weight.shape)} expects {weight.shape[0]} input "
+                               f"channels (weight.shape[0]), got input of shape {tuple(input.shape)} with "
+                               f"{channels} channels")
+        if channels % g:
+            raise RuntimeError(f"{op}: input channels must be divisible by groups, got {channels} channels "
+                               f"and groups={g}")
+        return weight.shape[1] * g
+    if weight.shape[0] < 1:
+        raise RuntimeError(f"{op}: weight must have at least one output channel, got weight of shape "
+                           f"{tuple(weight.shape)}")
+    if weight.shape[0] % g:
+        raise RuntimeError(f"{op}: out_channels (weight.shape[0]={weight.shape[0]}) must be divisible by groups, "
+                           f"got groups={g}")
+    if weight.shape[1] * g != channels:
+        raise RuntimeError(f"{op}: weight of shape {tuple(weight.shape)} with groups={g} expects "
+                           f"{weight.shape[1] * g} input channels, got input of shape {tuple(input.shape)} "
+                           f"with {channels} channels")
+    return weight.shape[0]
+
+
+def check_bias(bias, input: torch.Tensor, out_channels: int, op: str) -> None:
+    """``bias`` is None or a 1-D tensor of ``out_channels`` values with the input's dtype and device."""
+    if bias is None:
+        return
+    check_tensor(bias, "bias", op)
+    if bias.dim() != 1 or bias.shape[0] != out_channels:
+        raise RuntimeError(f"{op}: expected bias of shape ({out_channels},) (one per output channel), "
+                           f"got bias of shape {tuple(bias.shape)}")
+    if bias.dtype != input.dtype:
+        raise RuntimeError(f"{op}: input and bias must have the same dtype, got input {input.dtype} "
+                           f"and bias {bias.dtype}")
+    if bias.device != input.device:
+        raise RuntimeError(f"{op}: input and bias must be on the same device, got input on {input.device} "
+                           f"and bias on {bias.device}")
