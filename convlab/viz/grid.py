@@ -20,22 +20,23 @@ def _format(value):
 
 
 def draw_grid(ax, values, title=None, cmap="Blues", numbers=True, vmin=None, vmax=None,
-              mask=None, fontsize=None):
+              mask=None, fontsize=None, hide_masked=True):
     """Draw `values` as a grid of cells, one number per cell, row 0 at the top.
 
-    `mask` (same shape, bool) greys out cells, e.g. padding that is not part of the input.
+    `mask` (same shape, bool) greys out cells, e.g. padding that is not part of the input;
+    their numbers are left out unless `hide_masked` is False.
     """
     array = as_array(values)
     rows, cols = array.shape
     ax.imshow(array, cmap=cmap, vmin=vmin, vmax=vmax)
     if mask is not None:
         grey = np.zeros((rows, cols, 4))
-        grey[np.asarray(mask, dtype=bool)] = (0.85, 0.85, 0.85, 0.75)
+        grey[np.asarray(mask, dtype=bool)] = (0.85, 0.85, 0.85, 0.75 if hide_masked else 0.55)
         ax.imshow(grey)
     if numbers and rows * cols <= 400:
         size = fontsize or max(6, min(12, 120 // max(rows, cols)))
         low, high = np.nanmin(array), np.nanmax(array)
-        hidden = np.zeros((rows, cols), bool) if mask is None else np.asarray(mask, dtype=bool)
+        hidden = np.zeros((rows, cols), bool) if mask is None or not hide_masked else np.asarray(mask, dtype=bool)
         for r in range(rows):
             for c in range(cols):
                 if hidden[r, c]:
