@@ -1,0 +1,142 @@
+"""Dispatcher-level detection of torch's own convolution, pooling, im2col/col2im and padding kernels.
+
+A ban by name (``F.conv2d``) is bypassed by any alias (``torch.conv2d``,
+``torch.ops.aten.convolution``, ``torch._C._nn.im2col``...). Every alias reaches the
+dispatcher as the same ATen operator, so a ``TorchDispatchMode`` sees them all.
+
+    with forbid_builtin_kernels() as seen:
+        out = fn(x, w)
+    if seen.ops:
+        ...  # report seen.first(), e.g. "aten.convolution"
+"""
+from __future__ import annotations
+
+import torch
+from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
+
+
+def _packets(*names: str) -> frozenset:
+    """The ATen overload packets among `names` that exist in this torch build."""
+    found = []
+    for name in names:
+        try:
+            found.append(getattr(torch.ops.aten, name))
+        except (AttributeError, RuntimeError):  # not in this build (e.g. mps-only ops)
+            continue
+    return frozenset(found)
+
+
+CONVOLUTION_OPS = _packets(
+    "convolution", "_convolution", "_convolution_mode", "convolution_overrideable",
+    "convolution_backward", "convolution_backward_overrideable", "_convolution_double_backward",
+    "conv1d", "conv2d", "conv3d", "conv_tbc", "conv_tbc_backward",
+    "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+    "cudnn_convolution", "cudnn_convolution_transpose", "cudnn_convolution_relu",
+    "cudnn_convolution_add_relu",
+    "miopen_convolution", "miopen_convolution_transpose", "miopen_depthwise_convolution",
+    "miopen_convolution_relu", "miopen_convolution_add_relu",
+    "mkldnn_convolution", "_mps_convolution", "_mps_convolution_transpose",
+    "_nnpack_spatial_convolution", "_conv_depthwise2d", "conv_depthwise3d",
+    "_slow_conv2d_forward", "_slow_conv2d_backward", "thnn_conv2d",
+    "slow_conv3d", "slow_conv3d_forward", "slow_conv_dilated2d", "slow_conv_dilated3d",
+    "slow_conv_transpose2d", "slow_conv_transpose3d",
+)
+
+IM2COL_OPS = _packets("im2col", "col2im")
+
+POOLING_OPS = _packets(
+    "max_pool1d", "max_pool2d", "max_pool3d",
+    "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
+    "max_pool2d_backward", "max_pool2d_with_indices_backward", "max_pool3d_with_indices_backward",
+    "max_unpool2d", "max_unpool3d",
+    "avg_pool1d", "avg_pool2d", "avg_pool3d", "avg_pool2d_backward", "avg_pool3d_backward",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+    "_adaptive_avg_pool2d", "_adaptive_avg_pool3d",
+    "_adaptive_avg_pool2d_backward", "_adaptive_avg_pool3d_backward", "adaptive_avg_pool3d_backward",
+    "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
+    "adaptive_max_pool2d_backward", "adaptive_max_pool3d_backward",
+    "fractional_max_pool2d", "fractional_max_pool3d",
+    "fractional_max_pool2d_backward", "fractional_max_pool3d_backward",
+    "mkldnn_max_pool2d", "mkldnn_max_pool3d", "mkldnn_adaptive_avg_pool2d",
+    "quantized_max_pool1d", "quantized_max_pool2d", "quantized_max_pool3d",
+)
+
+PADDING_OPS = _packets(
+    "pad", "_pad_enum", "_pad_circular", "constant_pad_nd",
+    "reflection_pad1d", "reflection_pad2d", "reflection_pad3d",
+    "replication_pad1d", "replication_pad2d", "replication_pad3d",
+)
+
+#: Every torch kernel an exercise might be tempted to call instead of being written.
+BANNED_ATEN_OPS = CONVOLUTION_OPS | IM2COL_OPS | POOLING_OPS | PADDING_OPS
+
+#: What a convolution or pooling exercise bans: torch's padding stays allowed there,
+#: since padding is an earlier lesson's exercise and not the skill under test.
+KERNEL_OPS = CONVOLUTION_OPS | IM2COL_OPS | POOLING_OPS
+
+
+def op_name(packet) -> str:
+    """'aten.convolution' for torch.ops.aten.convolution."""
+    return str(packet)
+
+
+# Composite ops that torch decomposes into general ops (cat, slicing) before the dispatcher's
+# Python key, so a dispatch mode never sees them; they are caught where they are called instead.
+_COMPOSITE_NAMES = {"pad": "aten.pad", "_pad_circular": "aten._pad_circular", "_pad_enum": "aten._pad_enum"}
+_TORCH_MODULES = ("torch", "torch.nn.functional", "torch._C._nn", "torch._C._VariableFunctions", "torch._ops.aten")
+
+
+class _CallSite(TorchFunctionMode):
+    """Sees python-level calls of composite ops that never reach the dispatcher as themselves."""
+
+    def __init__(self, owner):
+        super().__init__()
+        self.owner = owner
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = _COMPOSITE_NAMES.get(getattr(func, "__name__", ""))
+        if name is not None and getattr(func, "__module__", None) in _TORCH_MODULES:
+            self.owner._seen(name)
+        return func(*args, **(kwargs or {}))
+
+
+class forbid_builtin_kernels(TorchDispatchMode):
+    """Record every banned ATen op dispatched inside the block; the caller decides what to report.
+
+    The op still runs, so the learner's function finishes and the check can name the
+    shortcut instead of showing a torch traceback.
+    """
+
+    def __init__(self, banned=BANNED_ATEN_OPS):
+        super().__init__()
+        self.banned = frozenset(banned)
+        self._banned_names = {op_name(p) for p in self.banned}
+        self.ops: list[str] = []
+        self._call_site = _CallSite(self)
+
+    def _seen(self, name: str) -> None:
+        if name in self._banned_names and name not in self.ops:
+            self.ops.append(name)
+
+    def __enter__(self):
+        self._call_site.__enter__()
+        try:
+            return super().__enter__()
+        except BaseException:
+            self._call_site.__exit__(None, None, None)
+            raise
+
+    def __exit__(self, *exc):
+        try:
+            return super().__exit__(*exc)
+        finally:
+            self._call_site.__exit__(*exc)
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self._seen(op_name(func.overloadpacket))
+        return func(*args, **(kwargs or {}))
+
+    def first(self) -> str | None:
+        """The first banned op seen, or None."""
+        return self.ops[0] if self.ops else None
