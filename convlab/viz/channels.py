@@ -1,0 +1,135 @@
+"""Lessons 03–04 pictures: channels summed, output channels stacked, and parameter counts."""
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from convlab.viz.grid import draw_grid
+
+
+def show_multi_in(X, K):
+    """One row per input channel (input, kernel channel, their correlation), then the sum: one output channel."""
+    from convlab.functional import corr2d
+
+    X, K = torch.as_tensor(X, dtype=torch.float64), torch.as_tensor(K, dtype=torch.float64)
+    channels = X.shape[0]
+    fig, axes = plt.subplots(channels, 4, figsize=(11, 2.6 * channels), constrained_layout=True,
+                             squeeze=False)
+    partials = [corr2d(X[c], K[c]) for c in range(channels)]
+    total = sum(partials)
+    for c in range(channels):
+        draw_grid(axes[c, 0], X[c], title=f"input channel {c}")
+        draw_grid(axes[c, 1], K[c], title=f"kernel channel {c}", cmap="Oranges")
+        draw_grid(axes[c, 2], partials[c], title=f"X[{c}] ⋆ K[{c}]", cmap="Greens")
+        axes[c, 3].axis("off")
+    draw_grid(axes[channels // 2, 3], total, title="sum over channels\n= one output channel", cmap="Purples")
+    return fig
+
+
+def parameter_comparison(in_channels=3, out_channels=10, kernel_size=5, image_sizes=(8, 16, 32, 64, 128, 224)):
+    """Parameters of a convolution against a dense layer mapping the same input to the same output.
+
+    The convolution's count does not depend on the image size; the dense layer's grows with its square.
+    """
+    from convlab.shapes import conv_output_size, conv_parameter_count
+
+    conv = conv_parameter_count(in_channels, out_channels, (kernel_size, kernel_size))
+    dense = []
+    for n in image_sizes:
+        out = conv_output_size(n, kernel_size)
+        inputs, outputs = in_channels * n * n, out_channels * out * out
+        dense.append(inputs * outputs + outputs)  # weight matrix + one bias per output unit
+    fig, ax = plt.subplots(figsize=(6.5, 4), constrained_layout=True)
+    ax.semilogy(image_sizes, dense, "o-", label="dense layer, same input and output sizes")
+    ax.semilogy(image_sizes, [conv] * len(image_sizes), "s-", label=f"Conv2d({in_channels}, {out_channels}, "
+                f"{kernel_size}): {conv} parameters")
+    for n, count in zip(image_sizes, dense):
+        ax.annotate(f"{count:.1e}", (n, count), textcoords="offset points", xytext=(-10, 8), fontsize=8)
+    ax.set_xlabel("image height = width (pixels)")
+    ax.set_ylabel("number of parameters (log scale)")
+    ax.set_title("A convolution's parameters do not grow with the image")
+    ax.legend(loc="center right")
+    ax.grid(True, which="both", alpha=0.3)
+    return fig
+
+
+def parameter_explorer():
+    """Sliders for channels, kernel size and image size: parameters of a convolution vs a dense layer."""
+    import ipywidgets as widgets
+
+    from convlab.shapes import conv_output_size, conv_parameter_count
+
+    def show(in_channels, out_channels, kernel_size, image_size):
+        if kernel_size > image_size:
+            print(f"kernel_size={kernel_size} is larger than the image ({image_size})")
+            return
+        out = conv_output_size(image_size, kernel_size)
+        conv = conv_parameter_count(in_channels, out_channels, (kernel_size, kernel_size))
+        inputs, outputs = in_channels * image_size ** 2, out_channels * out ** 2
+        dense = inputs * outputs + outputs
+        print(f"input ({in_channels}, {image_size}, {image_size}) -> output ({out_channels}, {out}, {out})")
+        print(f"convolution: {out_channels}·({in_channels}·{kernel_size}·{kernel_size} + 1) = {conv:,} parameters")
+        print(f"dense layer: {inputs:,}·{outputs:,} + {outputs:,} = {dense:,} parameters "
+              f"({dense / conv:,.0f}× more)")
+
+    return widgets.interact(
+        show,
+        in_channels=widgets.IntSlider(value=3, min=1, max=64, description="C_in"),
+        out_channels=widgets.IntSlider(value=10, min=1, max=64, description="C_out"),
+        kernel_size=widgets.IntSlider(value=5, min=1, max=11, step=2, description="k"),
+        image_size=widgets.IntSlider(value=32, min=8, max=256, step=8, description="image"),
+    )
+
+
+def show_pointwise(X, weight):
+    """A 1×1 convolution: the same small matrix applied to the channel vector of every pixel."""
+    X = torch.as_tensor(X, dtype=torch.float64)
+    W = torch.as_tensor(weight, dtype=torch.float64).reshape(weight.shape[0], weight.shape[1])  # (C_out, C_in)
+    c_in, h, w = X.shape
+    columns = X.reshape(c_in, h * w)  # (C_in, H·W): one column per pixel
+    out = W @ columns  # (C_out, H·W)
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.2), constrained_layout=True,
+                             gridspec_kw={"width_ratios": [c_in + 1, h * w, h * w]})
+    draw_grid(axes[0], W, title=f"weight as a matrix\n(C_out, C_in) = {tuple(W.shape)}", cmap="Oranges")
+    draw_grid(axes[1], columns, title=f"input, one column per pixel\n(C_in, H·W) = {tuple(columns.shape)}")
+    draw_grid(axes[2], out, title=f"output = weight @ input\n(C_out, H·W) = {tuple(out.shape)}", cmap="Purples")
+    for ax in axes:
+        ax.set_xlabel("pixel (row-major)" if ax is not axes[0] else "input channel")
+        ax.set_ylabel("channel" if ax is not axes[0] else "output channel")
+    return fig
+
+
+def bottleneck_explorer(channels=256, height=28, width=28, kernel_size=3):
+    """A slider for the bottleneck width: cost of 1×1 down, k×k, 1×1 up against one k×k at full width."""
+    import ipywidgets as widgets
+
+    from convlab.shapes import conv_macs, conv_parameter_count
+
+    pad = kernel_size // 2
+    size = (height, width)
+
+    def show(bottleneck):
+        direct_params = conv_parameter_count(channels, channels, (kernel_size, kernel_size))
+        direct_macs = conv_macs(channels, channels, kernel_size, size, padding=pad)
+        params = (conv_parameter_count(channels, bottleneck, 1)
+                  + conv_parameter_count(bottleneck, bottleneck, (kernel_size, kernel_size))
+                  + conv_parameter_count(bottleneck, channels, 1))
+        macs = (conv_macs(channels, bottleneck, 1, size)
+                + conv_macs(bottleneck, bottleneck, kernel_size, size, padding=pad)
+                + conv_macs(bottleneck, channels, 1, size))
+        fig, ax = plt.subplots(figsize=(6.5, 3.2), constrained_layout=True)
+        labels = ["parameters", "multiply-adds"]
+        x = np.arange(2)
+        ax.bar(x - 0.2, [direct_params, direct_macs], 0.4, label=f"{kernel_size}×{kernel_size}, {channels}→{channels}")
+        ax.bar(x + 0.2, [params, macs], 0.4,
+               label=f"1×1 {channels}→{bottleneck}, {kernel_size}×{kernel_size}, 1×1 {bottleneck}→{channels}")
+        ax.set_yscale("log")
+        ax.set_xticks(x, labels)
+        ax.set_ylabel("count (log scale)")
+        ax.set_title(f"input ({channels}, {height}, {width}): bottleneck costs "
+                     f"{params / direct_params:.0%} of the parameters")
+        ax.legend(fontsize=8, loc="upper left")
+        plt.show()
+        return fig
+
+    return widgets.interact(show, bottleneck=widgets.IntSlider(value=64, min=8, max=channels, step=8,
+                                                               description="bottleneck"))
