@@ -1,0 +1,82 @@
+"""Lesson 05 pictures: a dilated kernel's taps, and the receptive field of a stack of layers."""
+import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
+import numpy as np
+import torch
+
+from convlab.viz.grid import draw_grid, figure, mark_cells, outline
+
+
+def show_dilation(kernel_size=3, dilation=2, size=9):
+    """The input cells one output reads: k×k taps spread `dilation` apart, spanning k + (k-1)(d-1)."""
+    from convlab.shapes import conv_output_size, effective_kernel_size
+
+    span = effective_kernel_size(kernel_size, dilation)
+    out = conv_output_size(size, kernel_size, dilation=dilation)
+    fig, (ax,) = figure(1, width=4.6, height=4.6)
+    draw_grid(ax, np.zeros((size, size)), numbers=False, cmap="Greys", vmin=0, vmax=1,
+              title=f"k={kernel_size}, dilation={dilation}: span {span}, output {out}×{out}")
+    taps = [(r * dilation, c * dilation) for r in range(kernel_size) for c in range(kernel_size)]
+    mark_cells(ax, taps)
+    outline(ax, 0, 0, span, span, colour="tab:blue", linewidth=2.0)
+    ax.set_xlabel("column (red: taps of the first window, blue: its span)")
+    return fig
+
+
+def influence(kernel_sizes, dilations=None, strides=None, size=None):
+    """Which input pixels reach the centre output of a stack of convolutions: |d output / d input|.
+
+    Computed by backpropagating through the course's reference `conv2d` with all-ones kernels, so the
+    picture is measured, not drawn from the formula; the count of non-zero pixels is the receptive field.
+    """
+    from convlab.functional import conv2d
+    from convlab.shapes import receptive_field
+
+    layers = len(kernel_sizes)
+    dilations = dilations or [1] * layers
+    strides = strides or [1] * layers
+    field = receptive_field(kernel_sizes, strides, dilations)
+    size = size or field + 4
+    x = torch.zeros(1, 1, size, size, dtype=torch.float64, requires_grad=True)
+    y = x
+    for k, d, s in zip(kernel_sizes, dilations, strides):
+        y = conv2d(y, torch.ones(1, 1, k, k, dtype=torch.float64), stride=s, dilation=d)  # (1, 1, H', W')
+    centre = (y.shape[2] // 2, y.shape[3] // 2)
+    y[0, 0, centre[0], centre[1]].backward()
+    return x.grad[0, 0], field  # (size, size) gradient, receptive field from the formula
+
+
+def receptive_field_figure(stacks, size=None):
+    """One panel per stack (a dict label -> (kernel_sizes, dilations)): how much each input pixel counts."""
+    fig, axes = figure(len(stacks), width=3.8, height=4.0)
+    for ax, (label, (kernel_sizes, dilations)) in zip(axes, stacks.items()):
+        grad, field = influence(kernel_sizes, dilations, size=size)
+        seen = int((grad.abs().sum(0) > 0).sum())  # columns with any influence = width of the field
+        shown = ax.imshow(grad.numpy(), cmap="magma")
+        ax.set_title(f"{label}\nreceptive field {seen}×{seen} (formula {field})")
+        ax.set_xlabel("input column")
+        ax.set_ylabel("input row")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        fig.colorbar(shown, ax=ax, shrink=0.7, label="paths to the output")
+    return fig
+
+
+def receptive_field_explorer():
+    """Sliders for layers, kernel size and dilation: the receptive field of the centre output, measured."""
+    import ipywidgets as widgets
+
+    def draw(layers, kernel_size, dilation, dilation_grows):
+        dilations = [dilation ** (i + 1) if dilation_grows else dilation for i in range(layers)]
+        label = f"{layers} × {kernel_size}×{kernel_size}, dilations {dilations}"
+        fig = receptive_field_figure({label: ([kernel_size] * layers, dilations)})
+        plt.show()
+        return fig
+
+    return widgets.interact(
+        draw,
+        layers=widgets.IntSlider(value=2, min=1, max=4, description="layers"),
+        kernel_size=widgets.IntSlider(value=3, min=1, max=7, step=2, description="k"),
+        dilation=widgets.IntSlider(value=1, min=1, max=3, description="dilation"),
+        dilation_grows=widgets.Checkbox(value=False, description="dilation × per layer"),
+    )
