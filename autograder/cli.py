@@ -1,0 +1,191 @@
+"""The `convlab` command line: argument parsing only; each subcommand's work lives in its own module."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+class UsageError(Exception):
+    """A mistake in what the user asked for: reported on stderr as one line, exit status 2."""
+
+
+class CommandError(Exception):
+    """The command could not do its work (nbgrader refused a notebook): stderr, exit status 1."""
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from autograder.build import BuildError, build, stale
+
+    root = _project_root(args.root)
+    if args.check:
+        try:
+            problems = stale(root / "solutions", root / "lessons")
+        except BuildError as error:
+            raise CommandError(str(error)) from error
+        for line in problems:
+            print(line)
+        if problems:
+            print(f"lessons/ is stale ({len(problems)} difference(s)); run `convlab build`",
+                  file=sys.stderr)
+            return 1
+        print("lessons/ is up to date")
+        return 0
+    try:
+        written = build(root / "solutions", root / "lessons")
+    except BuildError as error:
+        raise CommandError(str(error)) from error
+    print(f"built {len(written)} lesson(s) into {root / 'lessons'}")
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from autograder.check import check_notebook
+
+    path = Path(args.notebook)
+    if not path.is_file():
+        raise UsageError(f"NOTEBOOK: no such file: {str(path)!r}")
+    check_notebook(path, timeout=args.timeout)
+    return 0
+
+
+def _cmd_new_course(args: argparse.Namespace) -> int:
+    from autograder.build import BuildError
+    from autograder.course import CourseError, new_course
+
+    solutions = Path(args.solutions) if args.solutions else _project_root(None) / "solutions"
+    try:
+        course = new_course(Path(args.dir), solutions)
+    except CourseError as error:
+        raise UsageError(str(error)) from error
+    except BuildError as error:
+        raise CommandError(str(error)) from error
+    print(f"course ready in {course}")
+    return 0
+
+
+def _cmd_grade(args: argparse.Namespace) -> int:
+    course = Path(args.dir)
+    if not course.is_dir():
+        raise UsageError(f"DIR: no such directory: {str(course)!r}")
+    try:
+        from autograder.grade import grade
+    except ModuleNotFoundError as error:
+        if error.name != "autograder.grade":
+            raise
+        raise CommandError("the grading pipeline (autograder.grade) is not installed") from error
+    # Options left out keep grade()'s own defaults.
+    given = {
+        "workers": args.workers, "scheduler": args.scheduler,
+        "timeout": args.timeout, "memory_mb": args.memory_mb,
+    }
+    options = {name: value for name, value in given.items() if value is not None}
+    return grade(course, force=args.force, **options)
+
+
+def _project_root(root: str | None) -> Path:
+    """The project checkout: `--root`, else the current directory, else the package's checkout."""
+    candidates = [Path(root)] if root else [Path.cwd(), Path(__file__).resolve().parent.parent]
+    for candidate in candidates:
+        if (candidate / "solutions").is_dir():
+            return candidate.resolve()
+    raise UsageError(
+        f"--root: no solutions/ folder in {', '.join(repr(str(c)) for c in candidates)}; "
+        "run from the project checkout or pass --root"
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="convlab", description="Build, check and grade the convlab course notebooks."
+    )
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    build = sub.add_parser(
+        "build", help="regenerate lessons/ from solutions/ with nbgrader",
+        description="Regenerate lessons/ (student notebooks) from solutions/ with nbgrader's "
+        "generate_assignment. Same input, byte-identical output.",
+    )
+    build.add_argument("--check", action="store_true",
+                       help="change nothing; exit 1 and list the differences when lessons/ is stale")
+    build.add_argument("--root", help="project checkout holding solutions/ and lessons/ "
+                       "(default: the current directory)")
+    build.set_defaults(run=_cmd_build)
+
+    check = sub.add_parser(
+        "check", help="run a notebook as the grader would and print the points per exercise",
+        description="Run NOTEBOOK in a fresh kernel without hidden tests and print, per exercise, "
+        "the points earned and the feedback. Exits 0 whatever the score.",
+    )
+    check.add_argument("notebook", metavar="NOTEBOOK", help="a lesson (or solution) notebook")
+    check.add_argument("--timeout", type=_positive_float, default=300, metavar="SECONDS",
+                       help="seconds one cell may run (default: 300)")
+    check.set_defaults(run=_cmd_check)
+
+    new_course = sub.add_parser(
+        "new-course", help="create an nbgrader course directory holding every lesson",
+        description="Create an nbgrader course in DIR: nbgrader_config.py, source/ (from "
+        "solutions/), release/ and a gradebook with every assignment. Plain `nbgrader "
+        "autograde` then grades in it.",
+    )
+    new_course.add_argument("dir", metavar="DIR", help="new (or empty) course directory")
+    new_course.add_argument("--solutions", metavar="PATH",
+                            help="folder of assignment folders (default: the project's solutions/)")
+    new_course.set_defaults(run=_cmd_new_course)
+
+    grade = sub.add_parser(
+        "grade", help="autograde every submission in a course directory, sandboxed and in parallel",
+        description="Autograde DIR/submitted/<student>/<assignment>/*.ipynb; write autograded/, "
+        "feedback/, the gradebook and grades.csv. Exits 0 when the run completed.",
+    )
+    grade.add_argument("dir", metavar="DIR", help="course directory made by `convlab new-course`")
+    grade.add_argument("--workers", type=_positive_int, metavar="N",
+                       help="local worker processes (default: one per CPU core)")
+    grade.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run on the Dask cluster at ADDRESS instead of local processes")
+    grade.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
+                       help="wall-clock seconds one notebook may run")
+    grade.add_argument("--memory-mb", type=_positive_int, metavar="MB",
+                       help="memory limit of one notebook's kernel")
+    grade.add_argument("--force", action="store_true", help="regrade what is already graded")
+    grade.set_defaults(run=_cmd_grade)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    # nbgrader runs `alembic` and Jupyter kernels from PATH: find them beside this interpreter,
+    # so the command works from an unactivated virtual environment.
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")]).rstrip(os.pathsep)
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except UsageError as error:
+        print(f"convlab {args.command}: {error}", file=sys.stderr)
+        return 2
+    except CommandError as error:
+        print(f"convlab {args.command}: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"convlab {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""nbgrader settings for a convlab course, as a traitlets Config and as `nbgrader_config.py` text.
+
+One table of settings (`SETTINGS`) feeds both: `convlab build`/`new-course` pass the Config to
+nbgrader's Python API, and `new-course` writes the same values into the course's
+`nbgrader_config.py`, so plain `nbgrader autograde` grades exactly as convlab does.
+Also holds `HideHiddenTests`, the feedback preprocessor that setting list names.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from nbconvert.exporters.exporter import ResourcesDict
+from nbformat import NotebookNode
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets.config import Config
+
+from autograder import notebook
+
+# Seconds one cell may run under `nbgrader autograde` (a check runs many random cases, and on
+# CUDA as well when there is a GPU); a cell that runs longer is interrupted and scores zero.
+CELL_TIMEOUT = 300
+
+# nbgrader scores zero any test cell with output on stderr (nbgrader.utils.determine_grade), so a
+# torch UserWarning, a progress bar or a debug print would zero a correct answer. IgnorePattern
+# (nbgrader >= 0.9.3) drops stderr outputs matching this pattern before scoring; it matches any
+# text. Errors are `error` outputs, not stderr, so a failing test still scores zero.
+IGNORE_STDERR = r"[\s\S]*"
+
+SETTINGS: dict[str, dict[str, object]] = {
+    "Execute": {
+        "timeout": CELL_TIMEOUT,
+        "interrupt_on_timeout": True,
+    },
+    "IgnorePattern": {"pattern": IGNORE_STDERR},
+    # nbgrader's feedback shows hidden test source (nbgrader issue #917); HideHiddenTests removes it.
+    "GenerateFeedback": {
+        "preprocessors": [
+            "nbgrader.preprocessors.GetGrades",
+            "autograder.config.HideHiddenTests",
+            "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+        ],
+    },
+    "ClearSolutions": {
+        "code_stub": {"python": "# YOUR CODE HERE\nraise NotImplementedError()"},
+    },
+}
+
+
+# Why each section is set, repeated above it in the written nbgrader_config.py.
+WHY = {
+    "Execute": f"Each cell may run {CELL_TIMEOUT} s; then it is interrupted and scores zero.",
+    "IgnorePattern": "Output on stderr (warnings, progress bars) must not zero a correct answer;\n"
+    "# errors are not stderr output, so a failing test still scores zero.",
+    "GenerateFeedback": "Feedback keeps the verdict of hidden tests, never their source.",
+    "ClearSolutions": "What a learner finds in place of each solution.",
+}
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """Remove hidden-test source from feedback, and tracebacks that quote it; keep the verdict."""
+
+    def preprocess_cell(self, cell: NotebookNode, resources: ResourcesDict, index: int):
+        if notebook.has_hidden_tests(cell):
+            cell.source = notebook.remove_region(
+                cell.source, notebook.BEGIN_HIDDEN, notebook.END_HIDDEN
+            )
+            for output in cell.get("outputs", []):
+                if output.output_type == "error":
+                    # A traceback quotes the failing line (and so the hidden seed); keep the message.
+                    output.traceback = [f"{output.ename}: {output.evalue}"]
+        return cell, resources
+
+
+def nbgrader_config(root: str | os.PathLike) -> Config:
+    """The course settings for nbgrader's Python API, with the course directory at `root`."""
+    config = Config()
+    config.CourseDirectory.root = str(Path(root).resolve())
+    for section, values in SETTINGS.items():
+        for key, value in values.items():
+            setattr(config[section], key, value)
+    return config
+
+
+def config_text() -> str:
+    """`nbgrader_config.py` for a course directory: the same settings, root = the file's folder."""
+    lines = [
+        '"""nbgrader settings for a convlab course (written by `convlab new-course`)."""',
+        "import os",
+        "",
+        "c = get_config()  # noqa: F821 -- provided by nbgrader when it loads this file",
+        "",
+        "# The course is the folder holding this file, wherever it is moved.",
+        "c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))",
+    ]
+    for section, values in SETTINGS.items():
+        lines += ["", f"# {WHY[section]}"]
+        for key, value in values.items():
+            lines.append(f"c.{section}.{key} = {value!r}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,33 @@
+"""`convlab new-course`: an nbgrader course directory holding every lesson, ready for autograding.
+
+Layout (nbgrader's defaults): `nbgrader_config.py`, `source/<assignment>/` copied from
+solutions/, `release/<assignment>/` from generate_assignment, and `gradebook.db`, where
+generate_assignment records each assignment, its notebooks and their grade cells.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from autograder.build import copy_sources, release
+from autograder.config import config_text
+
+
+class CourseError(ValueError):
+    """The course directory cannot be made where asked."""
+
+
+def new_course(course: Path, solutions: Path) -> Path:
+    """Create the course at `course` (new or empty) from the assignment folders of `solutions`."""
+    course = Path(course)
+    if course.exists() and not course.is_dir():
+        raise CourseError(f"DIR: {str(course)!r} exists and is not a directory")
+    if course.is_dir() and any(course.iterdir()):
+        raise CourseError(f"DIR: {str(course)!r} is not empty; choose a new directory")
+    course.mkdir(parents=True, exist_ok=True)
+    course = course.resolve()
+    (course / "nbgrader_config.py").write_text(config_text())
+    names = copy_sources(Path(solutions), course / "source")
+    if not names:
+        raise CourseError(f"solutions: no assignment folder with a notebook in {str(solutions)!r}")
+    release(course, names)
+    return course
