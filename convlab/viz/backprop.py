@@ -1,0 +1,53 @@
+"""Lesson 10 pictures: where the gradient of one output value goes, in the input and in the weights."""
+import matplotlib.pyplot as plt
+import torch
+
+from convlab.viz.grid import draw_grid, figure, outline
+
+
+def one_output_gradient(input_size=6, kernel_size=3, stride=1, row=0, col=0, seed=0):
+    """Gradients of output[row, col] of a single-channel conv2d: (input, kernel, grad_input, grad_weight)."""
+    from convlab.autograd import conv2d_backward
+    from convlab.shapes import conv_output_size
+
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(-3, 4, (1, 1, input_size, input_size), generator=g).double()
+    w = torch.randint(-2, 3, (1, 1, kernel_size, kernel_size), generator=g).double()
+    n_out = conv_output_size(input_size, kernel_size, stride)
+    grad_output = torch.zeros(1, 1, n_out, n_out, dtype=torch.float64)
+    grad_output[0, 0, row, col] = 1.0            # d(loss)/d(output) picks one output value
+    grad_input, grad_weight, _ = conv2d_backward(x, w, grad_output, stride=stride)
+    return x[0, 0], w[0, 0], grad_input[0, 0], grad_weight[0, 0]
+
+
+def one_output_figure(input_size=6, kernel_size=3, stride=1, row=0, col=0):
+    """Input and kernel, then d out[row, col] / d input (the kernel, pasted at the window) and / d weight (the window)."""
+    x, w, gi, gw = one_output_gradient(input_size, kernel_size, stride, row, col)
+    fig, axes = figure(4, width=3.0, height=3.3, ratios=[1, 0.6, 1, 0.6])
+    top, left = row * stride, col * stride
+    draw_grid(axes[0], x, title="input x", cmap="coolwarm", vmin=-4, vmax=4)
+    outline(axes[0], top, left, kernel_size, kernel_size)
+    draw_grid(axes[1], w, title="kernel w", cmap="coolwarm", vmin=-3, vmax=3)
+    draw_grid(axes[2], gi, title=f"∂ out[{row},{col}] / ∂ x\n= w pasted on the window", cmap="coolwarm",
+              vmin=-3, vmax=3)
+    outline(axes[2], top, left, kernel_size, kernel_size)
+    draw_grid(axes[3], gw, title=f"∂ out[{row},{col}] / ∂ w\n= the window of x", cmap="coolwarm", vmin=-4, vmax=4)
+    return fig
+
+
+def gradient_explorer(input_size=6, kernel_size=3):
+    """Sliders for stride and the chosen output: the input gradient moves with the window, the weight gradient copies it."""
+    import ipywidgets as widgets
+    from convlab.shapes import conv_output_size
+
+    def show(stride=1, row=0, col=0):
+        n_out = conv_output_size(input_size, kernel_size, stride)
+        if row >= n_out or col >= n_out:
+            print(f"with stride={stride} the output is only {n_out}×{n_out}: pick row, col < {n_out}")
+            return
+        one_output_figure(input_size, kernel_size, stride, row, col)
+        plt.show()
+
+    last = input_size - kernel_size
+    return widgets.interact(show, stride=widgets.IntSlider(1, 1, 3), row=widgets.IntSlider(0, 0, last),
+                            col=widgets.IntSlider(0, 0, last))

@@ -1,0 +1,83 @@
+"""Lesson 11 pictures: sample images, the loss curve, learned filters and feature maps of the small CNN."""
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+
+def samples_figure(images, labels, classes, count=10):
+    """The first image of each class, titled with its name."""
+    fig, axes = plt.subplots(1, count, figsize=(1.4 * count, 1.8), constrained_layout=True)
+    for ax, c in zip(axes, range(count)):
+        i = int((labels == c).nonzero()[0])
+        ax.imshow(images[i, 0], cmap="gray")
+        ax.set_title(classes[c], fontsize=8)
+        ax.axis("off")
+    return fig
+
+
+def loss_figure(losses, batches_per_epoch=None):
+    """Training loss per batch, with a running mean; epochs marked when their length is given."""
+    fig, ax = plt.subplots(figsize=(6, 3), constrained_layout=True)
+    losses = np.asarray(losses)
+    ax.plot(losses, color="0.7", label="batch loss")
+    window = max(1, len(losses) // 15)
+    smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
+    ax.plot(np.arange(window - 1, len(losses)), smooth, color="tab:blue", label=f"mean of {window}")
+    if batches_per_epoch:
+        for e in range(batches_per_epoch, len(losses), batches_per_epoch):
+            ax.axvline(e - 0.5, color="0.85", linewidth=0.8)
+    ax.axhline(np.log(10), color="tab:red", linestyle="--", linewidth=1, label="chance: ln 10")
+    ax.set_xlabel("batch")
+    ax.set_ylabel("cross-entropy")
+    ax.set_title("training loss")
+    ax.legend()
+    return fig
+
+
+def filters_figure(weight):
+    """The first layer's kernels, one 3×3 image each, on a shared colour scale (red +, blue −)."""
+    w = weight.detach().double()[:, 0]                         # (C_out, kH, kW)
+    limit = float(w.abs().max())
+    fig, axes = plt.subplots(1, len(w), figsize=(1.6 * len(w), 1.9), constrained_layout=True)
+    for i, (ax, k) in enumerate(zip(axes, w)):
+        ax.imshow(k, cmap="coolwarm", vmin=-limit, vmax=limit)
+        ax.set_title(f"filter {i}", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig
+
+
+def feature_maps_figure(image, maps, title=""):
+    """One image next to the feature maps a layer makes of it (one panel per channel)."""
+    maps = maps.detach().double()                              # (C, H, W)
+    cols = min(8, len(maps))
+    rows = int(np.ceil(len(maps) / cols))
+    fig, axes = plt.subplots(rows, cols + 1, figsize=(1.5 * (cols + 1), 1.6 * rows + 0.4), constrained_layout=True,
+                             squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    axes[0, 0].imshow(image.detach()[0], cmap="gray")
+    axes[0, 0].set_title("input", fontsize=9)
+    for c, m in enumerate(maps):
+        ax = axes[c // cols, 1 + c % cols]
+        ax.imshow(m, cmap="viridis")
+        ax.set_title(f"ch {c}", fontsize=8)
+    fig.suptitle(title or f"{len(maps)} feature maps of size {tuple(maps.shape[1:])}")
+    return fig
+
+
+def feature_map_explorer(model, images, labels, classes):
+    """Sliders for the example and the layer: see which channels light up for which shapes."""
+    import ipywidgets as widgets
+
+    def show(index=0, layer=1):
+        with torch.no_grad():
+            maps = model.features(images[index:index + 1])[layer - 1][0]
+            guess = int(model(images[index:index + 1]).argmax())
+        feature_maps_figure(images[index], maps,
+                            f"{classes[int(labels[index])]} (model says: {classes[guess]}) — block {layer}, "
+                            f"{tuple(maps.shape)}")
+        plt.show()
+
+    return widgets.interact(show, index=widgets.IntSlider(0, 0, len(images) - 1, description="example"),
+                            layer=widgets.IntSlider(1, 1, 2, description="block"))

@@ -1,0 +1,79 @@
+"""Lesson 08 pictures: which input channels each output channel sees under groups, cost tables, and a rank-1 kernel split in two."""
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from convlab.viz.grid import draw_grid, figure
+
+
+def connectivity(in_channels, out_channels, groups):
+    """(out_channels, in_channels) 0/1 matrix: 1 where an output channel reads an input channel."""
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(f"groups={groups} must divide in_channels={in_channels} and out_channels={out_channels}")
+    out_group = torch.arange(out_channels) // (out_channels // groups)
+    in_group = torch.arange(in_channels) // (in_channels // groups)
+    return (out_group[:, None] == in_group[None, :]).double()  # (C_out, C_in)
+
+
+def connectivity_figure(in_channels, out_channels, groups, ax=None):
+    """The connectivity matrix as a grid: block diagonal, one block per group."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(0.45 * in_channels + 2, 0.45 * out_channels + 1.4), constrained_layout=True)
+    else:
+        fig = ax.figure
+    C = connectivity(in_channels, out_channels, groups)
+    draw_grid(ax, C, cmap="Purples", vmin=0, vmax=1.3, numbers=False,
+              title=f"groups={groups}: {int(C.sum())} of {C.numel()} pairs connected")
+    ax.set_xlabel("input channel")
+    ax.set_ylabel("output channel")
+    return fig
+
+
+def cost_table(rows):
+    """Print rows of (name, weight shapes, parameters, multiply-accumulates) aligned, with ratios to the first."""
+    base_p, base_m = rows[0][2], rows[0][3]
+    print(f"{'layer':<28}{'weights':<34}{'params':>8}{'MACs':>10}{'params ×':>10}{'MACs ×':>8}")
+    for name, shapes, params, macs in rows:
+        print(f"{name:<28}{shapes:<34}{params:>8}{macs:>10}{params / base_p:>10.2f}{macs / base_m:>8.2f}")
+
+
+def separable_figure(kernel, column, row):
+    """kernel = column @ row: the 3×1 and 1×3 factors next to the kernel they rebuild."""
+    fig, axes = figure(4, width=2.6, height=3.0, ratios=[1, 0.4, 1, 1])
+    panels = [(kernel, "kernel"), (column, "column (kh, 1)"), (row, "row (1, kw)"), (column @ row, "column @ row")]
+    for ax, (values, title) in zip(axes, panels):
+        limit = float(torch.as_tensor(values).abs().max()) or 1.0
+        draw_grid(ax, values, title=title, cmap="coolwarm", vmin=-limit, vmax=limit)
+    return fig
+
+
+def singular_values_figure(kernels):
+    """Singular values of each named kernel: one non-zero value means rank 1, i.e. separable."""
+    fig, ax = plt.subplots(figsize=(5, 3), constrained_layout=True)
+    width = 0.8 / len(kernels)
+    for i, (name, K) in enumerate(kernels.items()):
+        s = torch.linalg.svdvals(torch.as_tensor(K, dtype=torch.float64)).numpy()
+        ax.bar(np.arange(len(s)) + i * width, s, width, label=name)
+    ax.set_xticks(np.arange(len(s)) + width * (len(kernels) - 1) / 2, [f"σ{i + 1}" for i in range(len(s))])
+    ax.set_ylabel("singular value")
+    ax.set_title("singular values: how many rank-1 pieces a kernel needs")
+    ax.legend()
+    return fig
+
+
+def groups_explorer(in_channels=8, out_channels=8, kernel_size=3):
+    """A slider over the valid group counts: the connectivity matrix thins out and the parameter count drops."""
+    import ipywidgets as widgets
+    from convlab.shapes import conv_parameter_count
+
+    valid = [g for g in range(1, min(in_channels, out_channels) + 1)
+             if in_channels % g == 0 and out_channels % g == 0]
+
+    def show(groups=1):
+        params = conv_parameter_count(in_channels, out_channels, (kernel_size, kernel_size), groups=groups, bias=False)
+        print(f"weight shape ({out_channels}, {in_channels // groups}, {kernel_size}, {kernel_size}): "
+              f"{params} parameters")
+        connectivity_figure(in_channels, out_channels, groups)
+        plt.show()
+
+    return widgets.interact(show, groups=widgets.SelectionSlider(options=valid, value=1, description="groups"))

@@ -1,0 +1,106 @@
+"""Lesson 07 pictures: the im2col matrix, the unrolled (doubly block Toeplitz) kernel matrix, and an explorer for its size."""
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from convlab.matrices import conv_matrix, im2col
+from convlab.viz.grid import as_array, draw_grid, figure, outline
+
+
+def _block_lines(ax, rows, cols, block_rows, block_cols):
+    """Thin lines between the blocks of a block matrix."""
+    for r in range(block_rows, rows, block_rows):
+        ax.axhline(r - 0.5, color="tab:red", linewidth=1.2)
+    for c in range(block_cols, cols, block_cols):
+        ax.axvline(c - 0.5, color="tab:red", linewidth=1.2)
+
+
+def im2col_figure(X, K):
+    """Input with its first window, the kernel as a row, the im2col columns, and the output they give."""
+    X, K = torch.as_tensor(X, dtype=torch.float64), torch.as_tensor(K, dtype=torch.float64)
+    cols = im2col(X, K.shape)                       # (kh*kw, H'*W')
+    out = (K.reshape(1, -1) @ cols)                 # (1, H'*W')
+    Ho, Wo = X.shape[0] - K.shape[0] + 1, X.shape[1] - K.shape[1] + 1
+    fig, axes = figure(4, width=3.3, height=3.6, ratios=[1, 0.35, 1, 0.8])
+    draw_grid(axes[0], X, title=f"input {tuple(X.shape)}\nfirst window outlined")
+    outline(axes[0], 0, 0, *K.shape)
+    draw_grid(axes[1], K.reshape(-1, 1), title="kernel,\nflattened", cmap="Oranges")
+    axes[1].set_xlabel("")
+    draw_grid(axes[2], cols, title=f"im2col: one window per column\n{tuple(cols.shape)}")
+    outline(axes[2], 0, 0, cols.shape[0], 1)
+    axes[2].set_xlabel("output position (row-major)")
+    axes[2].set_ylabel("position inside the window")
+    draw_grid(axes[3], out.reshape(Ho, Wo), title=f"kernel row @ columns\n-> output {(Ho, Wo)}", cmap="Greens")
+    return fig
+
+
+def conv_matrix_figure(K, input_size, transpose=False, ax=None):
+    """The unrolled kernel matrix as an image, kernel values written in, block boundaries in red."""
+    K = torch.as_tensor(K, dtype=torch.float64)
+    H, W = input_size
+    M = conv_matrix(K, (H, W))                      # (H'*W', H*W)
+    Wo = W - K.shape[1] + 1
+    array = as_array(M.T if transpose else M)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(min(14, 0.42 * array.shape[1] + 2), min(9, 0.42 * array.shape[0] + 1.8)),
+                               constrained_layout=True)
+    else:
+        fig = ax.figure
+    limit = np.abs(array).max() or 1.0
+    shown = np.where(array == 0, np.nan, array)     # zeros left white: the matrix is mostly empty
+    ax.imshow(shown, cmap="coolwarm", vmin=-limit, vmax=limit)
+    if array.size <= 600:
+        for r, c in zip(*np.nonzero(array)):
+            ax.text(c, r, f"{array[r, c]:.2g}", ha="center", va="center", fontsize=7)
+    rows, cols = array.shape
+    if transpose:
+        _block_lines(ax, rows, cols, W, Wo)
+        ax.set_xlabel("input position of the 3×3 map (row-major)" if K.shape == (3, 3) else "small map position")
+        ax.set_ylabel(f"output pixel of the {H}×{W} map (row-major)")
+        ax.set_title(f"transposed matrix {rows}×{cols}")
+    else:
+        _block_lines(ax, rows, cols, Wo, W)
+        ax.set_xlabel(f"input pixel of the {H}×{W} image (row-major)")
+        ax.set_ylabel("output position (row-major)")
+        ax.set_title(f"unrolled kernel {rows}×{cols}: {int((array != 0).sum())} non-zeros of {array.size}; "
+                     f"red lines: a {H - K.shape[0] + 1}×{H} grid of {Wo}×{W} blocks")
+    ax.set_xticks(range(0, cols, max(1, cols // 25)))
+    ax.set_yticks(range(0, rows, max(1, rows // 25)))
+    ax.set_xlim(-0.5, cols - 0.5)
+    ax.set_ylim(rows - 0.5, -0.5)
+    ax.grid(False)
+    return fig
+
+
+def conv_matrix_explorer():
+    """Sliders for image and kernel size: the matrix grows like (H'·W')×(H·W), each row keeps k² non-zeros."""
+    import ipywidgets as widgets
+
+    def show(image_size=5, kernel_size=3):
+        if kernel_size > image_size:
+            print(f"kernel_size={kernel_size} does not fit an image of size {image_size}")
+            return
+        K = torch.arange(1.0, kernel_size ** 2 + 1).reshape(kernel_size, kernel_size)
+        M = conv_matrix(K, (image_size, image_size))
+        dense = M.numel()
+        print(f"matrix {tuple(M.shape)}: {dense} entries, {int((M != 0).sum())} non-zero "
+              f"({100 * (M != 0).float().mean():.1f}%); im2col needs {K.numel() * M.shape[0]} values")
+        conv_matrix_figure(K, (image_size, image_size))
+        plt.show()
+
+    return widgets.interact(show, image_size=widgets.IntSlider(5, 3, 10, description="image n"),
+                            kernel_size=widgets.IntSlider(3, 1, 5, description="kernel k"))
+
+
+def timing_figure(timings):
+    """Bar chart of seconds per call, log scale: {name: seconds}."""
+    fig, ax = plt.subplots(figsize=(6, 3), constrained_layout=True)
+    names, seconds = list(timings), [timings[n] for n in timings]
+    bars = ax.barh(names, seconds, color=["tab:gray", "tab:blue", "tab:green"][:len(names)])
+    ax.set_xscale("log")
+    ax.set_xlabel("seconds per call (log scale)")
+    ax.set_title("the same convolution, three implementations")
+    for bar, s in zip(bars, seconds):
+        ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {s * 1e3:.2f} ms", va="center")
+    ax.invert_yaxis()
+    return fig

@@ -1,0 +1,87 @@
+"""Lesson 09 pictures: transposed convolution as scattered kernels, its output size, and checkerboard overlap."""
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from convlab.viz.grid import draw_grid, figure, outline
+
+
+def scatter_add(X, K, stride=1):
+    """2D transposed convolution by its definition: add X[i, j] * K at (i*stride, j*stride); returns every step."""
+    X, K = torch.as_tensor(X, dtype=torch.float64), torch.as_tensor(K, dtype=torch.float64)
+    (h, w), (kh, kw) = X.shape, K.shape
+    out = torch.zeros((h - 1) * stride + kh, (w - 1) * stride + kw, dtype=torch.float64)
+    pieces = []
+    for i in range(h):
+        for j in range(w):
+            piece = torch.zeros_like(out)
+            piece[i * stride:i * stride + kh, j * stride:j * stride + kw] = X[i, j] * K
+            pieces.append(((i, j), piece))
+            out += piece
+    return out, pieces
+
+
+def scatter_figure(X, K, stride=1):
+    """One panel per input pixel (its scaled kernel placed in the output), then their sum."""
+    out, pieces = scatter_add(X, K, stride)
+    fig, axes = figure(len(pieces) + 1, width=2.4, height=2.8)
+    limit = float(out.abs().max())
+    for ax, ((i, j), piece) in zip(axes, pieces):
+        draw_grid(ax, piece, title=f"X[{i},{j}]={float(X[i, j]):g} × K", cmap="coolwarm", vmin=-limit, vmax=limit)
+        outline(ax, i * stride, j * stride, *K.shape)
+    draw_grid(axes[-1], out, title="sum = output", cmap="coolwarm", vmin=-limit, vmax=limit)
+    return fig
+
+
+def overlap(size, kernel_size, stride):
+    """How many kernel copies land on each output pixel when every input pixel is 1 (2D, square)."""
+    from convlab.functional import conv_transpose2d
+
+    ones = torch.ones(1, 1, size, size, dtype=torch.float64)
+    return conv_transpose2d(ones, torch.ones(1, 1, kernel_size, kernel_size, dtype=torch.float64),
+                            stride=stride)[0, 0]  # (H_out, W_out)
+
+
+def checkerboard_figure(size=4, stride=2, kernel_sizes=(3, 4)):
+    """Overlap counts for kernels that stride does (even pattern) and does not (checkerboard) divide."""
+    fig, axes = figure(len(kernel_sizes), width=4.2, height=4.4)
+    for ax, k in zip(axes, kernel_sizes):
+        counts = overlap(size, k, stride)
+        even = k % stride == 0
+        draw_grid(ax, counts, cmap="magma", vmin=0, vmax=float(counts.max()) + 1, fontsize=7,
+                  title=f"kernel {k}, stride {stride}: " + ("even inside" if even else "checkerboard"))
+        ax.set_xlabel("output column (number = kernel copies summed)")
+    return fig
+
+
+def output_size_explorer():
+    """Sliders for n, k, s, p, output_padding: the formula, the size, and where each input pixel's kernel lands."""
+    import ipywidgets as widgets
+    from convlab.shapes import conv_output_size, conv_transpose_output_size
+
+    def show(n=3, kernel_size=3, stride=2, padding=0, output_padding=0):
+        if output_padding >= stride:
+            print(f"output_padding={output_padding} must be smaller than stride={stride}")
+            return
+        full = (n - 1) * stride + kernel_size + output_padding
+        if full - 2 * padding < 1:
+            print(f"padding={padding} removes the whole output")
+            return
+        size = conv_transpose_output_size(n, kernel_size, stride, padding, output_padding)
+        print(f"({n}-1)·{stride} - 2·{padding} + ({kernel_size}-1) + {output_padding} + 1 = {size}")
+        print(f"and a convolution with the same k, s, p maps {size} back to "
+              f"{conv_output_size(size, kernel_size, stride, padding)}")
+        counts = np.zeros((full, full))
+        for i in range(n):
+            for j in range(n):
+                counts[i * stride:i * stride + kernel_size, j * stride:j * stride + kernel_size] += 1
+        mask = np.ones_like(counts, dtype=bool)
+        mask[padding:padding + size, padding:padding + size] = False
+        fig, ax = plt.subplots(figsize=(4.5, 4.5), constrained_layout=True)
+        draw_grid(ax, counts, cmap="magma", vmin=0, vmax=counts.max() + 1, mask=mask, hide_masked=False,
+                  title=f"{n}×{n} -> {size}×{size}; grey = cropped by padding")
+        plt.show()
+
+    return widgets.interact(show, n=widgets.IntSlider(3, 1, 6), kernel_size=widgets.IntSlider(3, 1, 5),
+                            stride=widgets.IntSlider(2, 1, 4), padding=widgets.IntSlider(0, 0, 3),
+                            output_padding=widgets.IntSlider(0, 0, 3))
