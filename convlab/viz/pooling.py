@@ -1,0 +1,96 @@
+"""Lesson 06 pictures: pooling windows on one channel, and what ceil_mode adds at the edge."""
+import matplotlib.pyplot as plt
+import torch
+
+from convlab.viz.grid import draw_grid, figure, mark_cells, outline
+
+_COLOURS = ("tab:red", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
+
+
+def show_pooling(X, kernel_size=2, stride=None, padding=0, ceil_mode=False, mode="max", window=None):
+    """A 2D input with its pooling windows outlined, the winner of each max window filled, and the output.
+
+    Windows that hang over the edge (padding, or the extra ones `ceil_mode` adds) are drawn too.
+    With `window` (an index, row-major over the output) only that window is coloured, so
+    overlapping windows stay readable; the others are thin grey lines.
+    """
+    from convlab.functional import avg_pool2d, max_pool2d
+
+    X = torch.as_tensor(X, dtype=torch.float64)
+    stride = kernel_size if stride is None else stride
+    if mode == "max":
+        Y, idx = max_pool2d(X[None, None], kernel_size, stride, padding, ceil_mode=ceil_mode, return_indices=True)
+        Y, idx = Y[0, 0], idx[0, 0]  # (H', W') values and flat indices into the (H, W) input
+    else:
+        Y, idx = avg_pool2d(X[None, None], kernel_size, stride, padding, ceil_mode=ceil_mode)[0, 0], None
+    h, w = X.shape
+    fig, (ax_x, ax_y) = figure(2, width=4.2, height=4.2, ratios=[w + 2 * padding + 2, Y.shape[1] + 1])
+    draw_grid(ax_x, X, title=f"input {tuple(X.shape)}\nkernel {kernel_size}, stride {stride}, padding {padding}"
+                             f"{', ceil_mode' if ceil_mode else ''}")
+    chosen = None if window is None else window % Y.numel()
+    for i in range(Y.shape[0]):
+        for j in range(Y.shape[1]):
+            number = i * Y.shape[1] + j
+            colour = "0.6" if chosen not in (None, number) else (
+                "tab:red" if chosen == number else _COLOURS[number % len(_COLOURS)])
+            outline(ax_x, i * stride - padding, j * stride - padding, kernel_size, kernel_size,
+                    colour=colour, linewidth=2.5 if chosen == number else 1.5)
+            if idx is not None and chosen in (None, number):
+                flat = int(idx[i, j])
+                mark_cells(ax_x, [(flat // w, flat % w)], colour=colour, linewidth=0.5)
+    reach_h = (Y.shape[0] - 1) * stride - padding + kernel_size
+    reach_w = (Y.shape[1] - 1) * stride - padding + kernel_size
+    ax_x.set_xlim(-0.5 - padding, max(w, reach_w) - 0.5)
+    ax_x.set_ylim(max(h, reach_h) - 0.5, -0.5 - padding)
+    draw_grid(ax_y, Y, title=f"{mode} pool output {tuple(Y.shape)}", cmap="Greens")
+    if chosen is not None:
+        i, j = divmod(chosen, Y.shape[1])
+        outline(ax_y, i, j, 1, 1, colour="tab:red")
+    return fig
+
+
+def pooling_explorer(X):
+    """Sliders for kernel size, stride and padding, and a ceil_mode switch, over the same input."""
+    import ipywidgets as widgets
+
+    X = torch.as_tensor(X, dtype=torch.float64)
+
+    def draw(kernel_size, stride, padding, ceil_mode, mode, window):
+        if padding > kernel_size // 2:
+            print(f"padding={padding} must be at most kernel_size // 2 = {kernel_size // 2} (torch's rule)")
+            return
+        fig = show_pooling(X, kernel_size, stride, padding, ceil_mode, mode, window)
+        plt.show()
+        return fig
+
+    return widgets.interact(
+        draw,
+        kernel_size=widgets.IntSlider(value=2, min=1, max=4, description="kernel"),
+        stride=widgets.IntSlider(value=2, min=1, max=4, description="stride"),
+        padding=widgets.IntSlider(value=0, min=0, max=2, description="padding"),
+        ceil_mode=widgets.Checkbox(value=False, description="ceil_mode"),
+        mode=widgets.ToggleButtons(options=["max", "avg"], description="mode"),
+        window=widgets.IntSlider(value=0, min=0, max=24, description="window"),
+    )
+
+
+def show_feature_pooling(image, sizes=(1, 2, 4, 8)):
+    """A photo max-pooled with growing windows: resolution drops, strong responses survive."""
+    from convlab.functional import max_pool2d
+
+    image = torch.as_tensor(image, dtype=torch.float32)
+    fig, axes = figure(len(sizes), width=3.0, height=3.3)
+    for ax, k in zip(axes, sizes):
+        pooled = max_pool2d(image[None, None], k)[0, 0] if k > 1 else image  # (H/k, W/k)
+        ax.imshow(pooled.numpy(), cmap="gray", vmin=0.0, vmax=1.0)
+        ax.set_title(f"max pool {k}×{k}: {tuple(pooled.shape)}")
+        ax.set_xlabel("column")
+        ax.set_ylabel("row")
+    return fig
+
+
+def random_grid(height, width, seed=0):
+    """Small random integers (0..9), not a monotone range, so the max is not always in one corner."""
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 10, (height, width), generator=generator).double()
+
