@@ -1,0 +1,133 @@
+"""The runner inside the sandbox: execute one restored submission with nbclient and leave the
+executed notebook, a status file and the check records in the sandbox's home directory.
+
+Run as `python -m autograder.execute` with the working directory holding `submission.ipynb`
+and `job.json`. Before each autograder-test cell the kernel's `CONVLAB_CELL_ID` is set (silently,
+outside the history) to the cell's grade id and cleared after it, so every check record names
+the test cell that made it. Nothing here is trusted by the grader: the parent reads the files
+back as plain JSON and arrays and recomputes every verdict itself.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+
+RECORD_DIR = "records"
+SUBMISSION = "submission.ipynb"
+EXECUTED = "executed.ipynb"
+STATUS = "status.json"
+JOB = "job.json"
+MAX_OUTPUT_CHARS = 20_000  # per output; a learner should not scroll, the gradebook should not swell
+
+
+def _test_cell_id(cell) -> str | None:
+    meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
+    if cell.get("cell_type") == "code" and meta.get("grade") and not meta.get("solution"):
+        return meta.get("grade_id")
+    return None
+
+
+def _client_class():
+    from nbclient import NotebookClient
+    from nbclient.util import ensure_async
+
+    class GradingClient(NotebookClient):
+        """nbclient that tags check records with the running test cell and keeps a deadline."""
+
+        deadline: float = float("inf")
+        executed: list
+        current: int | None = None
+
+        async def _set_cell_id(self, value: str) -> None:
+            code = f"__import__('os').environ['CONVLAB_CELL_ID'] = {value!r}"
+            msg_id = await ensure_async(self.kc.execute(code, silent=True, store_history=False))
+            await self.async_wait_for_reply(msg_id)
+
+        async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+            if cell.cell_type != "code" or not cell.source.strip():
+                return cell
+            self.current = cell_index
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                from nbclient.exceptions import CellTimeoutError
+
+                raise CellTimeoutError.error_from_timeout_and_cell("Notebook deadline passed", 0, cell)
+            self.timeout = max(1, int(remaining))
+            grade_id = _test_cell_id(cell)
+            if grade_id is not None:
+                await self._set_cell_id(grade_id)
+            result = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+            if grade_id is not None:
+                await self._set_cell_id("")
+            self.executed.append(cell_index)
+            return result
+
+    return GradingClient
+
+
+def _limit_outputs(nb) -> None:
+    """Truncate long text outputs and drop oversized rich data."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and len(output.get("text", "")) > MAX_OUTPUT_CHARS:
+                output["text"] = output["text"][:MAX_OUTPUT_CHARS] + "\n... (output truncated)\n"
+            data = output.get("data")
+            if isinstance(data, dict):
+                for mime in list(data):
+                    if len(str(data[mime])) > 10 * MAX_OUTPUT_CHARS:
+                        data[mime] = "(output too large, removed)" if mime.startswith("text") else ""
+                        if not mime.startswith("text"):
+                            del data[mime]
+            if output.get("output_type") == "error":
+                output["traceback"] = [line[:MAX_OUTPUT_CHARS] for line in output.get("traceback", [])[-40:]]
+
+
+def main() -> int:
+    import nbformat
+
+    start = time.monotonic()
+    with open(JOB) as f:
+        job = json.load(f)
+    status = {"status": "ok", "message": "", "executed": [], "failed_cell": None}
+    nb = None
+    try:
+        nb = nbformat.read(SUBMISSION, as_version=4)
+        client = _client_class()(
+            nb, kernel_name="python3", allow_errors=True, record_timing=False,
+            shutdown_kernel="immediate", startup_timeout=int(job.get("startup_timeout", 120)),
+            resources={"metadata": {"path": os.getcwd()}},
+        )
+        client.deadline = start + float(job["timeout"])
+        client.executed = status["executed"]
+        try:
+            client.execute()
+        except Exception as exc:  # the reason is what the instructor reads
+            from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+            status["failed_cell"] = client.current
+            if isinstance(exc, CellTimeoutError):
+                status["status"], status["message"] = "timeout", (
+                    f"time limit of {job['timeout']:g} s reached while running this cell")
+            elif isinstance(exc, DeadKernelError):
+                status["status"], status["message"] = "kernel_died", (
+                    "the Python kernel died (exit, crash or memory limit) while running this cell")
+            else:
+                status["status"], status["message"] = "error", f"{type(exc).__name__}: {exc}"[:2000]
+    except Exception as exc:
+        status["status"], status["message"] = "error", f"{type(exc).__name__}: {exc}"[:2000]
+        traceback.print_exc()
+    if nb is not None:
+        _limit_outputs(nb)
+        nbformat.write(nb, EXECUTED + ".tmp")
+        os.replace(EXECUTED + ".tmp", EXECUTED)
+    with open(STATUS + ".tmp", "w") as f:
+        json.dump(status, f)
+    os.replace(STATUS + ".tmp", STATUS)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""One unit of grading work: run a restored notebook in the sandbox and bring back plain data.
+
+`run_job` is what a local worker thread or a Dask worker calls. It takes and returns only
+strings, numbers and bytes (no pickled objects from the sandbox): the executed notebook as JSON
+text, the runner's status as JSON text, and each check record file as bytes. The trusted
+parent parses and verifies them.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import sys
+import tempfile
+
+from autograder import execute, sandbox
+
+# Where the runner may write records: `NNNN-<check>.json` / `.npz`.
+RECORD_NAME = re.compile(r"^\d{1,8}-[A-Za-z0-9_.\-]{1,120}\.(json|npz)$")
+MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
+MAX_RECORD_BYTES = 64 * 1024 * 1024
+MAX_RECORDS = 2000
+# Seconds the runner gets on top of the notebook's own time limit (kernel start, writing back).
+GRACE_SECONDS = 30.0
+
+
+def _read_regular(path: str, limit: int) -> bytes | None:
+    """Bytes of a regular file no larger than `limit`; None for links, fifos and giants."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read(limit + 1)[:limit]
+    finally:
+        os.close(fd)
+
+
+def sandbox_env() -> dict[str, str]:
+    """Environment of the runner and the kernel inside the sandbox."""
+    home = sandbox.SANDBOX_HOME
+    return {
+        "CONVLAB_RECORD_DIR": f"{home}/{execute.RECORD_DIR}",
+        "CONVLAB_CELL_ID": "",
+        "MPLBACKEND": "Agg",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONNOUSERSITE": "1",
+        "JUPYTER_RUNTIME_DIR": "/tmp/jupyter-runtime",
+        "JUPYTER_DATA_DIR": "/tmp/jupyter-data",
+        "IPYTHONDIR": "/tmp/ipython",
+        "MPLCONFIGDIR": "/tmp/matplotlib",
+        "XDG_CACHE_HOME": "/tmp/cache",
+        "JUPYTER_PLATFORM_DIRS": "1",
+    }
+
+
+def run_job(job: dict) -> dict:
+    """Execute `job["notebook"]` (nbformat JSON text) sandboxed; return the outcome as plain data.
+
+    job keys: `key` (echoed back), `notebook`, `timeout` (seconds for the notebook),
+    `memory_mb`, `require_sandbox` (refuse to run without bubblewrap).
+    """
+    import json
+
+    workdir = tempfile.mkdtemp(prefix="convlab-grade-")
+    try:
+        with open(os.path.join(workdir, execute.SUBMISSION), "w") as f:
+            f.write(job["notebook"])
+        with open(os.path.join(workdir, execute.JOB), "w") as f:
+            json.dump({"timeout": float(job["timeout"])}, f)
+        os.mkdir(os.path.join(workdir, execute.RECORD_DIR))
+        os.chmod(workdir, 0o700)
+        limits = sandbox.Limits(timeout=float(job["timeout"]) + GRACE_SECONDS,
+                                memory_mb=int(job["memory_mb"]))
+        python = os.path.abspath(sys.executable)
+        result = sandbox.run([python, "-m", "autograder.execute"], workdir, limits=limits,
+                             env=sandbox_env(), require_sandbox=bool(job.get("require_sandbox")))
+        executed = _read_regular(os.path.join(workdir, execute.EXECUTED), MAX_NOTEBOOK_BYTES)
+        status = _read_regular(os.path.join(workdir, execute.STATUS), 1024 * 1024)
+        records: dict[str, bytes] = {}
+        record_dir = os.path.join(workdir, execute.RECORD_DIR)
+        names = []
+        if os.path.isdir(record_dir) and not os.path.islink(record_dir):
+            names = sorted(n for n in os.listdir(record_dir) if RECORD_NAME.match(n))[:MAX_RECORDS]
+        for name in names:
+            data = _read_regular(os.path.join(record_dir, name), MAX_RECORD_BYTES)
+            if data is not None:
+                records[name] = data
+        return {
+            "key": job.get("key"),
+            "executed": executed.decode("utf-8", errors="replace") if executed is not None else None,
+            "status": status.decode("utf-8", errors="replace") if status is not None else None,
+            "records": records,
+            "returncode": result.returncode,
+            "timed_out": result.timed_out,
+            "wall": result.wall,
+            "stderr": result.stderr[-4000:],
+            "sandboxed": result.sandboxed,
+        }
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
