@@ -1,0 +1,136 @@
+"""Scoring one executed notebook in the trusted parent.
+
+A test cell earns its points iff (a) it ran and produced no error output in the kernel (stderr
+streams never count) and (b) the check records it made exist and every one of them passes when
+`convlab.checks.verify_records` recomputes the references here, outside the learner's kernel.
+Anything the learner's code does to its own kernel can at most lose points.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+
+import nbformat
+from nbformat import NotebookNode
+
+from autograder.restore import test_cells
+
+MAX_MESSAGE = 600
+
+
+@dataclass
+class CellResult:
+    """Outcome of one autograder-test cell."""
+
+    grade_id: str
+    points: float
+    max_points: float
+    passed: bool
+    message: str  # what the learner reads: short, never the test's source
+    reason: str = ""  # for the instructor: passed, failed, error, timeout, kernel_died, ...
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _short(text: str) -> str:
+    text = " ".join(str(text).split()) if "\n" not in str(text) else str(text).strip()
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
+
+
+def verify(records: dict[str, bytes]) -> dict[str, list]:
+    """Verdicts per cell id for the record files a sandbox returned (written to a fresh dir)."""
+    from convlab.checks import verify_records
+
+    with tempfile.TemporaryDirectory(prefix="convlab-verify-") as tmp:
+        for name, data in records.items():
+            with open(os.path.join(tmp, os.path.basename(name)), "wb") as f:
+                f.write(data)
+        return verify_records(tmp)
+
+
+def all_zero(nb: NotebookNode, reason: str, message: str) -> list[CellResult]:
+    """Every test cell scored 0 for one submission-wide reason."""
+    return [CellResult(gid, 0.0, pts, False, _short(message), reason)
+            for gid, (_, pts) in test_cells(nb).items()]
+
+
+def _error_message(cell: NotebookNode) -> str | None:
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            return f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".rstrip(": ")
+    return None
+
+
+def score(restored: NotebookNode, outcome: dict) -> tuple[list[CellResult], NotebookNode, dict]:
+    """Per-test-cell results, the executed notebook (instructor sources, learner's outputs) and
+    the run's status, from the plain data a sandbox returned (see `autograder.worker.run_job`)."""
+    status = {"status": "error", "message": "the runner wrote no status", "executed": []}
+    if outcome.get("status"):
+        try:
+            loaded = json.loads(outcome["status"])
+            if isinstance(loaded, dict):
+                status.update(loaded)
+        except ValueError:
+            pass
+    if outcome.get("timed_out"):
+        status.update(status="timeout", message="time limit reached; the run was stopped")
+    executed = None
+    if outcome.get("executed"):
+        try:
+            executed = nbformat.reads(outcome["executed"], as_version=4)
+        except Exception:
+            executed = None
+    if executed is None:
+        return all_zero(restored, status["status"] if status["status"] != "ok" else "error",
+                        status.get("message") or "the notebook did not run"), restored, status
+
+    # Outputs come from the run, sources and metadata from the trusted restored notebook.
+    graded = nbformat.from_dict(json.loads(nbformat.writes(restored)))
+    same_shape = len(executed.cells) == len(graded.cells)
+    for index, cell in enumerate(graded.cells):
+        if cell.cell_type != "code" or not same_shape:
+            continue
+        ran = executed.cells[index]
+        if ran.get("source") == cell.source and isinstance(ran.get("outputs"), list):
+            cell.outputs = ran.outputs
+            cell.execution_count = ran.get("execution_count")
+    ran_cells = {int(i) for i in status.get("executed", []) if isinstance(i, int)}
+
+    try:
+        verdicts = verify(outcome.get("records", {}))
+        verify_error = None
+    except Exception as exc:  # malformed records: the learner's kernel wrote them
+        verdicts, verify_error = {}, f"{type(exc).__name__}: {exc}"
+
+    results = []
+    failed_cell = status.get("failed_cell")
+    for gid, (index, pts) in test_cells(graded).items():
+        cell = graded.cells[index]
+        if index not in ran_cells or not same_shape:
+            if status["status"] in ("timeout", "kernel_died") and (failed_cell is None or index >= failed_cell):
+                reason, message = status["status"], status.get("message", "")
+                if failed_cell is not None and index > failed_cell:
+                    message = f"not run: an earlier cell stopped the notebook ({message})"
+            else:
+                reason, message = "not_run", status.get("message") or "this test cell did not run"
+            results.append(CellResult(gid, 0.0, pts, False, _short(message), reason))
+            continue
+        cell_verdicts = verdicts.get(gid, [])
+        failing = [v for v in cell_verdicts if not v.passed]
+        error = _error_message(cell)
+        if failing:
+            results.append(CellResult(gid, 0.0, pts, False, _short(failing[0].message), "failed"))
+        elif error is not None:
+            results.append(CellResult(gid, 0.0, pts, False, _short(error), "error"))
+        elif verify_error is not None:
+            results.append(CellResult(gid, 0.0, pts, False, "the check results could not be read",
+                                      "invalid_records"))
+        elif not cell_verdicts:
+            results.append(CellResult(gid, 0.0, pts, False,
+                                      "no check result was recorded for this test", "no_record"))
+        else:
+            results.append(CellResult(gid, pts, pts, True, "passed", "passed"))
+    return results, graded, status
