@@ -32,7 +32,7 @@ SETTINGS: dict[str, dict[str, object]] = {
         "timeout": CELL_TIMEOUT,
         "interrupt_on_timeout": True,
     },
-    "IgnorePattern": {"pattern": IGNORE_STDERR},
+    "IgnorePattern": {"enabled": True, "pattern": IGNORE_STDERR},  # off by default
     # nbgrader's feedback shows hidden test source (nbgrader issue #917); HideHiddenTests removes it.
     "GenerateFeedback": {
         "preprocessors": [

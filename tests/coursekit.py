@@ -1,0 +1,77 @@
+"""Course directories for tests: one made from tests/fixtures/source, and submissions written into it.
+
+A submission is the released notebook with some answer cells replaced, keyed by the answer
+cell's nbgrader `grade_id`; answers left out stay as released (blank). `solution_answers` gives
+the instructor's answers, so a test writes a correct, a blank or a broken submission in one line.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from autograder import notebook
+from autograder.course import new_course
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "source"
+ASSIGNMENT = "ps1"
+
+
+def make_course(where: Path, source: Path = FIXTURE) -> Path:
+    """A new course at `where`/course from the assignment folders of `source`."""
+    return new_course(Path(where) / "course", source)
+
+
+def solution_answers(course: Path, assignment: str = ASSIGNMENT) -> dict[str, str]:
+    """The instructor's answer per answer cell (`grade_id` -> source, solution markers removed)."""
+    nb = nbformat.read(str(course / "source" / assignment / f"{assignment}.ipynb"), as_version=4)
+    return {
+        notebook.grade_id(cell): "\n".join(
+            line for line in cell.source.split("\n")
+            if notebook.BEGIN_SOLUTION not in line and notebook.END_SOLUTION not in line
+        )
+        for cell in nb.cells if notebook.is_answer_cell(cell)
+    }
+
+
+def write_submission(
+    course: Path, student: str, answers: dict[str, str] | None = None,
+    assignment: str = ASSIGNMENT,
+) -> Path:
+    """Write `submitted/<student>/<assignment>/<assignment>.ipynb`: the release with `answers` filled in."""
+    nb = nbformat.read(str(course / "release" / assignment / f"{assignment}.ipynb"), as_version=4)
+    answers = dict(answers or {})
+    for cell in nb.cells:
+        if notebook.is_answer_cell(cell) and notebook.grade_id(cell) in answers:
+            cell.source = answers.pop(notebook.grade_id(cell))
+    if answers:
+        raise KeyError(f"answers: no answer cell with grade_id {sorted(answers)} in {assignment}")
+    path = course / "submitted" / student / assignment / f"{assignment}.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+    return path
+
+
+def nbgrader(course: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run the plain `nbgrader` command line in the course directory (its nbgrader_config.py applies)."""
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
+    return subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
+        capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def scores(course: Path, student: str, assignment: str = ASSIGNMENT) -> dict[str, float]:
+    """Points per graded cell (`grade_id` -> score) recorded in the course's gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        submission = gradebook.find_submission(assignment, student)
+        return {
+            grade.name: float(grade.score)
+            for nb in submission.notebooks for grade in nb.grades
+        }
