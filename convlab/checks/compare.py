@@ -1,0 +1,157 @@
+"""Judging one output against torch's: type, device, dtype, shape, then values with dtype-aware tolerance.
+
+Every torch function used here is bound at import, so a learner who later patches
+``torch.allclose``, ``torch.abs`` or ``Tensor.__eq__`` does not change the verdict; the learner's
+object is never asked to compare itself (no ``==`` on it), and only a plain ``torch.Tensor``
+counts as a tensor. The same code judges records outside the kernel (``record.verify_records``).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+_Tensor = torch.Tensor
+_type = type
+_to = torch.Tensor.to
+_reshape = torch.Tensor.reshape
+_is_floating = torch.Tensor.is_floating_point
+_numel = torch.Tensor.numel
+_abs = torch.abs
+_sub = torch.sub
+_amax = torch.amax
+_argmax = torch.argmax
+_isnan = torch.isnan
+_isfinite = torch.isfinite
+_ne = torch.ne
+_eq = torch.eq
+_where = torch.where
+_equal = torch.equal
+_full_like = torch.full_like
+_unravel = np.unravel_index
+
+#: Relative tolerance by the dtype under test, scaled by max(1, largest |reference|).
+RTOL = {
+    torch.float64: 1e-7,
+    torch.float32: 1e-4,
+    torch.float16: 1e-2,
+    torch.bfloat16: 5e-2,
+}
+
+
+def dtype_name(dtype) -> str:
+    return str(dtype).replace("torch.", "")
+
+
+def tolerance(dtype: torch.dtype, reference: torch.Tensor) -> float:
+    """Largest allowed absolute error for ``dtype``: RTOL scaled by max(1, max |reference|)."""
+    rtol = RTOL.get(dtype, 1e-4)
+    finite = reference[_isfinite(reference)]
+    scale = float(_amax(_abs(finite))) if _numel(finite) else 1.0
+    return rtol * max(1.0, scale)
+
+
+def max_error(out64: torch.Tensor, ref64: torch.Tensor):
+    """(largest |out - ref|, its index); NaN, or an infinity torch does not have, counts as inf."""
+    if _numel(ref64) == 0:
+        return 0.0, ()
+    same_inf = _eq(out64, ref64) & ~_isfinite(ref64)
+    diff = _abs(_sub(out64, ref64))
+    diff = _where(same_inf, torch.zeros_like(diff), diff)
+    diff = _where(_isnan(diff), _full_like(diff, float("inf")), diff)
+    flat_diff = _reshape(diff, (-1,))
+    flat = int(_argmax(flat_diff))
+    index = tuple(int(i) for i in _unravel(flat, tuple(ref64.shape)))
+    return float(flat_diff[flat]), index
+
+
+def fmt_index(index) -> str:
+    return "[" + ", ".join(str(i) for i in index) + "]"
+
+
+def is_integer_dtype(dtype) -> bool:
+    return not dtype.is_floating_point and not dtype.is_complex and dtype != torch.bool
+
+
+def as_int(value):
+    """A plain int from an int-like answer (int, numpy integer, one-element integer tensor), else None."""
+    if _type(value) is int:
+        return value
+    if isinstance(value, np.integer) and _type(value).__module__ == "numpy":
+        return int(value)
+    if _type(value) is _Tensor and _numel(value) == 1 and is_integer_dtype(value.dtype):
+        return int(_reshape(_to(value, "cpu"), (-1,))[0])
+    return None
+
+
+def shape_of(value):
+    """A comparable outline: a tensor's shape, a tuple of outlines, or the Python type for scalars."""
+    if _type(value) is _Tensor:
+        return tuple(value.shape)
+    if isinstance(value, (tuple, list)):
+        return tuple(shape_of(v) for v in value)
+    return _type(value).__name__
+
+
+def describe_value(value) -> str:
+    """'a list', 'None', 'a numpy.ndarray' — what a wrong kind of answer is, in a few words."""
+    if value is None:
+        return "None"
+    kind = _type(value)
+    module = kind.__module__
+    name = kind.__name__ if module in ("builtins", None) else f"{module.split('.')[0]}.{kind.__name__}"
+    return f"a {name}"
+
+
+def compare(out, ref, dtype, device, values: bool = True, strict_dtype: bool = True, label: str = "output"):
+    """What is wrong with ``out`` against ``ref`` (one line), or None when it matches.
+
+    ``ref`` is torch's answer: a float64/int64 CPU tensor, a tuple of answers, or an int.
+    ``dtype`` is the dtype under test (floating outputs must have it); ``device`` is where
+    the output must live (None: anywhere); ``values=False`` checks everything but values.
+    """
+    if isinstance(ref, tuple):
+        if not isinstance(out, (tuple, list)):
+            return f"should return a tuple of {len(ref)} values, got {describe_value(out)}."
+        if len(out) != len(ref):
+            return f"should return {len(ref)} values, got {len(out)}."
+        for i, (o, r) in enumerate(zip(out, ref)):
+            problem = compare(o, r, dtype, device, values, strict_dtype, f"{label}[{i}]")
+            if problem:
+                return problem
+        return None
+    if _type(ref) is int:
+        got = as_int(out)
+        if got is None:
+            return f"should return an int, got {describe_value(out)}."
+        return None if got == ref else f"wrong {label}: got {got}, expected {ref}."
+    if _type(ref) is not _Tensor:
+        raise TypeError(f"reference must be a tensor, a tuple or an int, got {_type(ref).__name__}")
+    if _type(out) is not _Tensor:
+        if isinstance(out, _Tensor):
+            return f"{label} should be a plain torch.Tensor, got a subclass ({_type(out).__name__})."
+        return f"{label} should be a torch.Tensor, got {describe_value(out)}."
+    if device is not None and out.device.type != torch.device(device).type:
+        return (f"wrong device: {label} is on {out.device.type} for input on {device}. Create new tensors "
+                "on the input's device (device=input.device, or torch.zeros_like).")
+    want = dtype if (_is_floating(ref) and dtype is not None) else ref.dtype
+    if strict_dtype and out.dtype != want:
+        return f"wrong dtype: {label} is {dtype_name(out.dtype)}, expected {dtype_name(want)}."
+    if tuple(out.shape) != tuple(ref.shape):
+        return f"wrong output size: expected {tuple(ref.shape)}, got {tuple(out.shape)}."
+    if not values:
+        return None
+    cpu = _to(out, "cpu")
+    if not _is_floating(ref):
+        mismatch = _reshape(_ne(_to(cpu, ref.dtype), ref), (-1,))
+        if bool(mismatch.any()):
+            flat = int(_argmax(_to(mismatch, torch.int64)))
+            index = tuple(int(i) for i in _unravel(flat, tuple(ref.shape)))
+            return (f"wrong {label} at {fmt_index(index)}: got {int(_reshape(cpu, (-1,))[flat])}, "
+                    f"expected {int(_reshape(ref, (-1,))[flat])}.")
+        return None
+    out64 = _to(cpu, torch.float64)
+    err, index = max_error(out64, ref)
+    if err <= tolerance(dtype or out.dtype, ref):
+        return None
+    got, exp = float(out64[index]), float(ref[index])
+    return f"wrong values: largest error {err:.3g} at {fmt_index(index)} (got {got:.4g}, expected {exp:.4g})."

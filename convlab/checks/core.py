@@ -1,0 +1,315 @@
+"""The check engine: random cases, torch references in float64, the learner's call under guard, feedback.
+
+An exercise is an ``Exercise`` subclass with three parts that the in-kernel check and the
+trusted re-verification (``convlab.checks.record``) share: ``make_cases`` draws inputs from a
+seeded generator, ``reference`` computes torch's answer from float64 copies of them, and
+``mistakes`` computes the answers of recognisable wrong variants so feedback can name one.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import warnings
+import zlib
+from dataclasses import dataclass, field
+
+import torch
+
+from convlab.checks.compare import compare, describe_value
+from convlab.checks.diagnose import banned_message, first_line, likely_mistake, normalise_answer
+from convlab.checks.guard import KERNEL_OPS, forbid_builtin_kernels
+
+_Tensor = torch.Tensor
+_type = type
+_detach = torch.Tensor.detach
+_to = torch.Tensor.to
+_clone = torch.Tensor.clone
+_equal = torch.equal
+
+MAX_CASES = 1000
+# What torch says when a tensor made on the CPU meets one on another device.
+_DEVICE_ERRORS = ("copy out of meta", "not on the expected device", "same device", "Expected all tensors")
+
+
+class CheckFailed(AssertionError):
+    """A learner's function gave a wrong answer; the message says which case and, if known, why."""
+
+    def _render_traceback_(self):
+        # IPython shows this instead of a long traceback; the cell still records an error output.
+        return [f"CheckFailed: {line}" if i == 0 else line for i, line in enumerate(str(self).splitlines())]
+
+
+@dataclass
+class Case:
+    """One call of the learner's function: positional and keyword arguments, and how to name it."""
+
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def dtype(self) -> torch.dtype | None:
+        """The floating dtype of the first floating tensor argument (the dtype under test)."""
+        for value in (*self.args, *self.kwargs.values()):
+            if isinstance(value, _Tensor) and value.is_floating_point():
+                return value.dtype
+        return None
+
+    @property
+    def has_tensors(self) -> bool:
+        return any(isinstance(v, _Tensor) for v in (*self.args, *self.kwargs.values()))
+
+
+class Draw:
+    """Random choices for case generation from one seeded ``torch.Generator``."""
+
+    def __init__(self, seed: int, salt: str = ""):
+        mixed = (int(seed) * 1_000_003 + zlib.crc32(salt.encode())) % (2**63)
+        self.generator = torch.Generator().manual_seed(mixed)
+
+    def int(self, low: int, high: int) -> int:
+        """An int in [low, high], both included."""
+        return int(torch.randint(low, high + 1, (1,), generator=self.generator))
+
+    def choice(self, options):
+        return options[self.int(0, len(options) - 1)]
+
+    def bool(self) -> bool:
+        return bool(self.int(0, 1))
+
+    def randn(self, *shape: int, dtype=torch.float32) -> torch.Tensor:
+        """Standard normal values (never a monotone range), drawn in float64 and cast to ``dtype``."""
+        return torch.randn(shape, generator=self.generator, dtype=torch.float64).to(dtype)
+
+    def dtype(self, i: int) -> torch.dtype:
+        """float32 for most cases, float64 for every fourth, so both are always covered."""
+        return torch.float64 if i % 4 == 3 else torch.float32
+
+
+def describe(names, args, kwargs) -> str:
+    """'input (2, 3, 7, 5), weight (4, 3, 3, 2), stride=(2, 1), padding=1'."""
+    parts = []
+    for i, value in enumerate(args):
+        name = names[i] if i < len(names) else f"arg{i}"
+        parts.append(f"{name} {tuple(value.shape)}" if isinstance(value, _Tensor) else f"{name}={value!r}")
+    for key, value in kwargs.items():
+        parts.append(f"{key} {tuple(value.shape)}" if isinstance(value, _Tensor) else f"{key}={value!r}")
+    return ", ".join(parts)
+
+
+def _map_tensors(value, fn):
+    if isinstance(value, _Tensor):
+        return fn(value)
+    if isinstance(value, tuple):
+        return tuple(_map_tensors(v, fn) for v in value)
+    if isinstance(value, list):
+        return [_map_tensors(v, fn) for v in value]
+    return value
+
+
+def as_float64(value):
+    """Floating tensors (nested in tuples/lists too) as float64 CPU copies; everything else unchanged."""
+    return _map_tensors(value, lambda t: _to(_detach(t), "cpu", torch.float64) if t.is_floating_point()
+                        else _clone(_to(_detach(t), "cpu")))
+
+
+@contextlib.contextmanager
+def no_tf32():
+    """Full-precision float32 matmul and cuDNN convolution on CUDA, restored afterwards."""
+    matmul, cudnn = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = matmul
+        torch.backends.cudnn.allow_tf32 = cudnn
+
+
+@contextlib.contextmanager
+def quiet():
+    """Warnings and stderr of the code inside are captured, so nothing reaches a notebook's stderr."""
+    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("always")
+        yield caught
+
+
+@dataclass
+class Run:
+    """What one call of the learner's function did, as the check and the record see it."""
+
+    case_index: int
+    device: str
+    output: object = None          # the learner's output, tensors detached
+    banned: list = field(default_factory=list)
+    exception: str | None = None   # "TypeError: ..." (one line)
+    not_answered: bool = False
+    modified_input: bool = False
+
+
+class Exercise:
+    """Base of every check. Subclass, set ``name`` and ``arg_names``, write three methods, instantiate.
+
+    ``make_cases(draw, n)`` yields ``n`` ``Case``s; ``reference(*args, **kwargs)`` receives float64
+    CPU copies of the case's tensors and returns torch's answer (a tensor, a tuple, or an int);
+    ``mistakes(*args, **kwargs)`` yields ``(label, answer)`` for wrong variants worth naming.
+    """
+
+    name = ""
+    arg_names: tuple = ()
+    default_cases = 5
+    banned = KERNEL_OPS
+    use_meta = True
+
+    # -- to write in a subclass -------------------------------------------------------------
+    def make_cases(self, draw: Draw, n: int):
+        raise NotImplementedError
+
+    def reference(self, *args, **kwargs):
+        raise NotImplementedError
+
+    def mistakes(self, *args, **kwargs):
+        return iter(())
+
+    # -- shared machinery -------------------------------------------------------------------
+    def cases(self, seed: int = 0, cases: int | None = None) -> list[Case]:
+        """The cases drawn for (seed, cases): the same list in the kernel and in the grader."""
+        n = self.default_cases if cases is None else cases
+        if _type(seed) is not int:
+            raise ValueError(f"{self.name}: seed must be an int, got seed={seed!r}")
+        if _type(n) is not int or not 1 <= n <= MAX_CASES:
+            raise ValueError(f"{self.name}: cases must be an int in 1..{MAX_CASES}, got cases={cases!r}")
+        drawn = list(self.make_cases(Draw(seed, self.name), n))[:n]
+        for case in drawn:
+            if not case.description:
+                case.description = describe(self.arg_names, case.args, case.kwargs)
+        return drawn
+
+    def expected(self, case: Case):
+        """torch's answer for ``case``, computed in float64 on the CPU with TF32 off."""
+        args, kwargs = as_float64(case.args), as_float64(case.kwargs)
+        with no_tf32(), quiet():
+            return self.reference(*args, **kwargs)
+
+    def devices(self, case: Case) -> list[str]:
+        if not case.has_tensors:
+            return ["cpu"]
+        found = ["cpu"]
+        if self.use_meta:
+            found.append("meta")
+        if torch.cuda.is_available():
+            found.append("cuda")
+        return found
+
+    def call(self, fn, case: Case, index: int, device: str) -> Run:
+        """Call ``fn`` on ``case`` moved to ``device``, inside the guard, with warnings captured."""
+        args = _map_tensors(case.args, lambda t: _clone(_to(t, device)))
+        kwargs = _map_tensors(case.kwargs, lambda t: _clone(_to(t, device)))
+        run = Run(index, device)
+        guard = forbid_builtin_kernels(self.banned)
+        try:
+            with quiet(), guard:
+                out = fn(*args, **kwargs)
+        except NotImplementedError as exc:
+            run.not_answered = device != "meta"  # on meta it is torch refusing to read values
+            run.exception = first_line(exc)
+        except Exception as exc:  # the learner's bug, reported as feedback
+            run.exception = first_line(exc)
+        else:
+            run.output = _map_tensors(out, _detach)
+        run.banned = list(guard.ops)
+        if device != "meta":
+            before = _map_tensors(case.args, lambda t: t) + tuple(case.kwargs.values())
+            after = args + tuple(kwargs.values())
+            for b, a in zip(before, after):
+                if isinstance(b, _Tensor) and _type(a) is _Tensor and (a.shape != b.shape or not _equal(_to(a, "cpu"), b)):
+                    run.modified_input = True
+        return run
+
+    def judge(self, run: Run, case: Case, ref, where: str | None = None) -> str | None:
+        """Feedback for ``run`` (a few short lines), or None when it is right.
+
+        ``where`` is the device the output must be on (default: the run's device).
+        """
+        if run.not_answered:
+            return "not answered yet: replace `raise NotImplementedError()` with your code."
+        if run.banned:
+            return banned_message(run.banned[0])
+        if run.exception is not None:
+            if run.device == "meta":
+                # Code that reads values (.item(), printing) cannot run on meta; CPU judges it.
+                if any(marker in run.exception for marker in _DEVICE_ERRORS):
+                    return (f"wrong device: a tensor your function creates is not on the input's device "
+                            f"({run.exception}).\nCreate new tensors on the input's device "
+                            "(device=input.device, or torch.zeros_like).")
+                return None
+            return f"raised {run.exception}"
+        if run.modified_input:
+            return "changed its input in place; compute a new tensor instead."
+        problem = compare(run.output, ref, case.dtype, where or run.device, values=run.device != "meta")
+        if problem is None:
+            return None
+        if problem.startswith(("wrong device", "wrong dtype")):
+            return problem
+        hint = self.diagnose(case, run.output, ref, shape_only=run.device == "meta")
+        return problem + (f"\nLikely mistake: {hint}." if hint else "")
+
+    def diagnose(self, case: Case, output, ref, shape_only: bool = False) -> str | None:
+        """The label of the first mistaken variant whose answer matches the learner's output."""
+        args, kwargs = as_float64(case.args), as_float64(case.kwargs)
+        try:
+            with quiet():
+                variants = list(self.mistakes(*args, **kwargs))
+        except Exception:  # a variant that torch rejects for this case is just not a candidate
+            return None
+        output = _map_tensors(output, lambda t: _to(t, "cpu") if t.device.type != "meta" else t)
+        return likely_mistake(variants, output, ref, case.dtype, shape_only)
+
+    def run(self, fn, seed: int = 0, cases: int | None = None):
+        """Every (case, device) run until the first failure: (runs, cases, feedback or None)."""
+        drawn = self.cases(seed, cases)
+        runs: list[Run] = []
+        for index, case in enumerate(drawn):
+            ref = self.expected(case)
+            for device in self.devices(case):
+                run = self.call(fn, case, index, device)
+                runs.append(run)
+                problem = self.judge(run, case, ref)
+                if problem is not None:
+                    return runs, drawn, self.header(index, len(drawn), case, device) + "\n" + problem
+        return runs, drawn, None
+
+    def header(self, index: int, total: int, case: Case, device: str) -> str:
+        where = [str(case.dtype).replace("torch.", "")] if case.dtype is not None else []
+        if case.has_tensors:
+            where.append("meta device (shapes only)" if device == "meta" else device)
+        suffix = f"; {', '.join(where)}" if where else ""
+        return f"{self.name}, case {index + 1} of {total} ({case.description}{suffix}):"
+
+    def __call__(self, fn, *, seed: int = 0, cases: int | None = None) -> None:
+        __tracebackhide__ = True
+        if not callable(fn):
+            raise CheckFailed(f"{self.name}: expected your function, got {describe_value(fn)}. "
+                              "Pass the function itself, without calling it.")
+        runs, drawn, failure = self.run(fn, seed, cases)
+        if os.environ.get("CONVLAB_RECORD_DIR"):
+            from convlab.checks.record import write_record
+            write_record(self.name, seed, cases, runs, failure)
+        if failure is not None:
+            raise CheckFailed(failure) from None
+
+
+def answer(name: str, value, expected) -> None:
+    """Check a 'check your understanding' answer; the message names the question, never the answer."""
+    __tracebackhide__ = True
+    got, want = normalise_answer(value), normalise_answer(expected)
+    if os.environ.get("CONVLAB_RECORD_DIR"):
+        from convlab.checks.record import write_answer_record
+        write_answer_record(name, got, want)
+    if value is None or value is Ellipsis:
+        raise CheckFailed(f"{name}: not answered yet.") from None
+    if got is None:
+        raise CheckFailed(f"{name}: answer with an int or a tuple of ints, got {describe_value(value)}.") from None
+    if got != want:
+        raise CheckFailed(f"{name}: not right yet — try again.") from None

@@ -1,0 +1,76 @@
+"""Feedback wording: exceptions in one line, banned kernels by name, and the likely mistake.
+
+The likely mistake is found, not guessed: each exercise computes torch's answer under a few
+mistaken variants (kernel flipped, stride ignored, padding on one side...), and the first one
+that matches the learner's output, in shape or in values, is named.
+"""
+from __future__ import annotations
+
+import torch
+
+from convlab.checks.compare import compare, shape_of
+
+_FRIENDLY = {
+    "constant_pad_nd": "F.pad", "pad": "F.pad", "pad_circular": "F.pad", "pad_enum": "F.pad",
+    "reflection_pad2d": "F.pad (reflect)", "replication_pad2d": "F.pad (replicate)",
+    "im2col": "F.unfold (im2col)", "col2im": "F.fold (col2im)",
+    "max_pool2d_with_indices": "max_pool2d", "convolution": "convolution (F.conv2d)",
+}
+
+
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """'ValueError: first line of the message', cut to ``limit`` characters."""
+    text = str(exc).strip().splitlines()
+    message = text[0] if text else ""
+    if len(message) > limit:
+        message = message[: limit - 1] + "…"
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def banned_message(op: str) -> str:
+    """'uses torch's own convolution (F.conv2d) (aten.convolution) — write it yourself…'."""
+    short = op.split(".", 1)[-1]
+    friendly = _FRIENDLY.get(short.lstrip("_"), short.lstrip("_"))
+    return f"uses torch's own {friendly} ({op}) — write it yourself with tensor operations."
+
+
+def likely_mistake(variants, output, ref, dtype, shape_only: bool = False) -> str | None:
+    """The label of the first ``(label, answer)`` variant that the learner's output matches.
+
+    When the output has the wrong size (or only shapes are known, on the meta device), a
+    variant matches by shape; otherwise by values within the dtype's tolerance.
+    """
+    got, want = shape_of(output), shape_of(ref)
+    for label, wrong in variants:
+        if wrong is None:
+            continue
+        if shape_only or got != want:
+            if got != want and shape_of(wrong) == got:
+                return label
+            continue
+        if compare(output, wrong, dtype, None, values=True, strict_dtype=False) is None:
+            return label
+    return None
+
+
+def normalise_answer(value):
+    """An answer as comparable plain data: int, float, or nested tuples of them; None if not one."""
+    if isinstance(value, bool):
+        return None
+    if type(value) is int:
+        return value
+    if isinstance(value, float):
+        return value
+    if isinstance(value, torch.Size) or isinstance(value, (tuple, list)):
+        items = tuple(normalise_answer(v) for v in value)
+        return None if any(i is None for i in items) else items
+    try:
+        import numpy as np
+        if isinstance(value, np.integer):
+            return int(value)
+    except ImportError:  # numpy is a dependency, but answers never need it
+        pass
+    if isinstance(value, torch.Tensor) and type(value) is torch.Tensor and value.numel() == 1 \
+            and not value.is_floating_point():
+        return int(value.reshape(-1)[0])
+    return None

@@ -1,0 +1,42 @@
+"""Checks for lesson 01 (single-channel cross-correlation)."""
+import torch
+import torch.nn.functional as F
+
+from convlab.checks.core import Case, Exercise
+
+FLIPPED = ("kernel flipped — that is convolution; deep learning's 'convolution' slides K "
+           "as it is (cross-correlation)")
+OFF_BY_ONE = "window count off by one — a size-n input has n - k + 1 positions for a size-k kernel"
+
+
+def corr2d_reference(X, K):
+    """torch's cross-correlation of one 2D map with one 2D kernel."""
+    return F.conv2d(X[None, None], K[None, None])[0, 0]  # (1, 1, H, W) -> (H', W')
+
+
+class Corr2d(Exercise):
+    """corr2d(X, K): 2D X (H, W), 2D K (kh, kw), no padding, stride 1."""
+
+    name = "lesson01.corr2d"
+    arg_names = ("X", "K")
+
+    def make_cases(self, draw, n):
+        for i in range(n):
+            h, w = draw.int(3, 9), draw.int(3, 9)
+            kh, kw = draw.int(1, min(h, 4)), draw.int(1, min(w, 4))
+            if i == 0:  # always one non-square kernel on a non-square input
+                h, w, kh, kw = draw.int(5, 8), draw.int(3, 4) + 5, 2, 3
+            yield Case((draw.randn(h, w, dtype=draw.dtype(i)), draw.randn(kh, kw, dtype=draw.dtype(i))))
+
+    def reference(self, X, K):
+        return corr2d_reference(X, K)
+
+    def mistakes(self, X, K):
+        yield FLIPPED, corr2d_reference(X, K.flip(0, 1))
+        (h, w), (kh, kw) = X.shape, K.shape
+        yield OFF_BY_ONE, torch.empty(h - kh, w - kw)
+        yield OFF_BY_ONE, torch.empty(h - kh + 2, w - kw + 2)
+        yield "height and width swapped in the output", corr2d_reference(X, K).T
+
+
+corr2d = Corr2d()
