@@ -1,0 +1,4 @@
+"""convlab.functional: vectorised reference kernels, drop-in twins of torch.nn.functional."""
+from convlab.functional.conv import conv1d, conv2d, conv3d, corr2d
+from convlab.functional.fold import fold, unfold
+from convlab.functional.transposed import conv_transpose1d, conv_transpose2d, conv_transpose3d

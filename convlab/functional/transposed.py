@@ -1,0 +1,77 @@
+"""Transposed convolution in 1, 2 and 3 dimensions: ``conv_transpose1d/2d/3d``.
+
+The adjoint (gradient) of a convolution: every input value scales the kernel and adds it into the
+output at stride-spaced positions. Computed as one matmul that makes all scaled kernels at once,
+(C_out/G * taps, C_in/G) @ (C_in/G, L_in), then one strided slice-add per kernel tap (col2im) that
+places them; what lands in ``padding`` is dropped and ``output_padding`` extends the far side.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from convlab import shapes
+from convlab.arguments import (add_batch_dim, check_bias, check_conv_weight, check_non_negative, check_positive,
+                               ntuple)
+from convlab.functional.fold import scatter_windows
+
+__all__ = ["conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
+
+
+def _output_size(op, size, kernel_size, stride, padding, output_padding, dilation) -> tuple[int, ...]:
+    """``shapes.conv_transpose_output_shape`` with an error that says which call failed."""
+    try:
+        return shapes.conv_transpose_output_shape(size, kernel_size, stride, padding, output_padding, dilation)
+    except ValueError as error:
+        raise ValueError(f"{op}: invalid arguments for input of spatial size {tuple(size)}: "
+                         f"kernel_size={kernel_size}, stride={stride}, padding={padding}, "
+                         f"output_padding={output_padding}, dilation={dilation} ({error})") from None
+
+
+def _conv_transposend(input, weight, bias, stride, padding, output_padding, groups, dilation, dims: int,
+                      op: str) -> torch.Tensor:
+    """The transposed convolution shared by conv_transpose1d/2d/3d."""
+    input, unbatched = add_batch_dim(input, dims, op)
+    out_channels = check_conv_weight(input, weight, groups, dims, op, transposed=True)
+    check_bias(bias, input, out_channels, op)
+    kernel_size = tuple(weight.shape[2:])
+    stride = check_positive(ntuple(stride, dims, "stride", op), "stride", op)
+    dilation = check_positive(ntuple(dilation, dims, "dilation", op), "dilation", op)
+    if isinstance(padding, str):
+        raise ValueError(f"{op}: padding must be an int or a tuple of {dims} ints, got padding={padding!r}")
+    padding = check_non_negative(ntuple(padding, dims, "padding", op), "padding", op)
+    output_padding = check_non_negative(ntuple(output_padding, dims, "output_padding", op), "output_padding", op)
+    in_size = tuple(input.shape[2:])
+    out_size = _output_size(op, in_size, kernel_size, stride, padding, output_padding, dilation)
+    n, c = input.shape[:2]
+    cg, og, taps = c // groups, out_channels // groups, math.prod(kernel_size)
+    x = input.reshape(n, groups, cg, math.prod(in_size))  # (N, G, C_in/G, L_in)
+    w = weight.reshape(groups, cg, og * taps).transpose(1, 2)  # (G, C_out/G*taps, C_in/G)
+    columns = torch.matmul(w, x)  # (N, G, C_out/G*taps, L_in)
+    columns = columns.view(n, out_channels, *kernel_size, *in_size)  # (N, C_out, *k, *in)
+    out = scatter_windows(columns, out_size, stride, dilation, padding)  # (N, C_out, *out)
+    if bias is not None:
+        out = out + bias.view(out_channels, *([1] * dims))
+    return out.squeeze(0) if unbatched else out
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1) -> torch.Tensor:
+    """1D transposed convolution, as ``torch.nn.functional.conv_transpose1d``; weight (C_in, C_out/groups, k)."""
+    return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups, dilation, 1,
+                             "conv_transpose1d")
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1) -> torch.Tensor:
+    """2D transposed convolution, as ``torch.nn.functional.conv_transpose2d``; weight (C_in, C_out/groups, kh, kw)."""
+    return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups, dilation, 2,
+                             "conv_transpose2d")
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1) -> torch.Tensor:
+    """3D transposed convolution, as ``torch.nn.functional.conv_transpose3d``; weight (C_in, C_out/groups, *k)."""
+    return _conv_transposend(input, weight, bias, stride, padding, output_padding, groups, dilation, 3,
+                             "conv_transpose3d")
