@@ -11,10 +11,10 @@ __all__ = ["LeNet", "lenet_layers", "train"]
 
 
 def lenet_layers():
-    """The model as torch layers, used as a description for shape tracing: (1, 32, 32) -> 10."""
+    """The model as torch layers, a description for shape tracing: (1, 32, 32) -> 10 (Flatten keeps a batch dim)."""
     return [nn.Conv2d(1, 6, 3), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(6, 16, 3), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(0), nn.Linear(576, 120), nn.ReLU(),
+            nn.Flatten(), nn.Linear(576, 120), nn.ReLU(),
             nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10)]
 
 
