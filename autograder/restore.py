@@ -42,6 +42,14 @@ def _clean(cell: NotebookNode) -> NotebookNode:
     return cell
 
 
+def _released(cell: NotebookNode) -> str | None:
+    """The cell's source as released to learners (hidden tests removed)."""
+    try:
+        return nbmeta.remove_region(cell.source, nbmeta.BEGIN_HIDDEN, nbmeta.END_HIDDEN)
+    except ValueError:
+        return None
+
+
 def _empty_answer(source_cell: NotebookNode) -> NotebookNode:
     cell = _clean(source_cell)
     cell.source = "# This answer cell was missing from the submission."
@@ -72,9 +80,8 @@ def restore(submission: NotebookNode, source: NotebookNode) -> Restored:
                 kept = _clean(original)
                 kept.source = cell.get("source", "") if isinstance(cell.get("source", ""), str) else ""
             else:
-                if cell.get("source", "") != original.source and cell.get("cell_type") == original.cell_type:
-                    result.edited_cells.append(gid)
-                elif cell.get("cell_type") != original.cell_type:
+                if cell.get("cell_type") != original.cell_type or cell.get("source", "") not in (
+                        original.source, _released(original)):
                     result.edited_cells.append(gid)
                 kept = _clean(original)
             placed.append((gid, kept))

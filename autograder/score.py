@@ -7,8 +7,11 @@ Anything the learner's code does to its own kernel can at most lose points.
 """
 from __future__ import annotations
 
+import ast
+import copy
 import json
 import os
+import re
 import tempfile
 from dataclasses import asdict, dataclass
 
@@ -51,6 +54,70 @@ def verify(records: dict[str, bytes]) -> dict[str, list]:
         return verify_records(tmp)
 
 
+_UNKNOWN = object()
+
+
+def _literal(node, default):
+    if node is None:
+        return default
+    try:
+        value = ast.literal_eval(node)
+    except ValueError:
+        return _UNKNOWN
+    return value if value is None or type(value) is int else _UNKNOWN
+
+
+def expected_calls(source: str) -> list[tuple[str, object, object]]:
+    """(check, seed, cases) of each top-level convlab check call written in a test cell.
+
+    Read from the instructor's source, so a kernel that swaps a check for an easier call
+    (other seed, fewer cases, another check) is caught: each of these calls must have a
+    passing verdict of its own.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    modules: dict[str, str] = {}
+    answers: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == "convlab.checks":
+            for alias in node.names:
+                if re.fullmatch(r"lesson\d\d", alias.name):
+                    modules[alias.asname or alias.name] = alias.name
+                elif alias.name == "answer":
+                    answers.add(alias.asname or alias.name)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if re.fullmatch(r"convlab\.checks\.lesson\d\d", alias.name) and alias.asname:
+                    modules[alias.asname] = alias.name.rsplit(".", 1)[1]
+    calls = []
+    for node in tree.body:
+        call = node.value if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) else None
+        if call is None:
+            continue
+        func = call.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in modules:
+            keywords = {k.arg: k.value for k in call.keywords}
+            seed, cases = _literal(keywords.get("seed"), 0), _literal(keywords.get("cases"), None)
+            if seed is not _UNKNOWN and cases is not _UNKNOWN:
+                calls.append((f"{modules[func.value.id]}.{func.attr}", seed, cases))
+        elif isinstance(func, ast.Name) and func.id in answers and call.args:
+            question = call.args[0]
+            if isinstance(question, ast.Constant) and isinstance(question.value, str):
+                calls.append((f"answer:{question.value[:200]}", None, None))
+    return calls
+
+
+def _unmatched_call(source: str, verdicts: list) -> tuple[str, object, object] | None:
+    """The first check call of `source` that no passing verdict answers, if any."""
+    for check, seed, cases in expected_calls(source):
+        if not any(v.passed and v.check == check and (check.startswith("answer:")
+                   or (v.seed == seed and v.cases == cases)) for v in verdicts):
+            return check, seed, cases
+    return None
+
+
 def all_zero(nb: NotebookNode, reason: str, message: str) -> list[CellResult]:
     """Every test cell scored 0 for one submission-wide reason."""
     return [CellResult(gid, 0.0, pts, False, _short(message), reason)
@@ -88,7 +155,7 @@ def score(restored: NotebookNode, outcome: dict) -> tuple[list[CellResult], Note
                         status.get("message") or "the notebook did not run"), restored, status
 
     # Outputs come from the run, sources and metadata from the trusted restored notebook.
-    graded = nbformat.from_dict(json.loads(nbformat.writes(restored)))
+    graded = copy.deepcopy(restored)
     same_shape = len(executed.cells) == len(graded.cells)
     for index, cell in enumerate(graded.cells):
         if cell.cell_type != "code" or not same_shape:
@@ -131,6 +198,10 @@ def score(restored: NotebookNode, outcome: dict) -> tuple[list[CellResult], Note
         elif not cell_verdicts:
             results.append(CellResult(gid, 0.0, pts, False,
                                       "no check result was recorded for this test", "no_record"))
+        elif (missing := _unmatched_call(cell.source, cell_verdicts)) is not None:
+            results.append(CellResult(gid, 0.0, pts, False,
+                                      f"the test's check {missing[0].split(':')[0]} did not run as written",
+                                      "check_bypassed"))
         else:
             results.append(CellResult(gid, pts, pts, True, "passed", "passed"))
     return results, graded, status

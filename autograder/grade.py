@@ -1,0 +1,310 @@
+"""`convlab grade DIR`: autograde every submission of a course, sandboxed and in parallel.
+
+Per notebook: restore the instructor's cells (`autograder.restore`), execute in the sandbox on a
+local worker or a Dask cluster (`autograder.worker`), then score in this trusted process
+(`autograder.score`). This process alone writes: the autograded notebook (atomically), the
+learner's feedback page, and one gradebook transaction per submission (`autograder.store`).
+At the end: `grades.csv`, the instructor report and a summary table (`autograder.report`).
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import os
+import shutil
+import sys
+import warnings
+from dataclasses import dataclass, field
+
+import nbformat
+
+from autograder import report, restore, sandbox, score, store
+from autograder.worker import run_job
+
+
+@dataclass
+class Submission:
+    """One student's submitted assignment: `DIR/submitted/<student>/<assignment>/`."""
+
+    student: str
+    assignment: str
+    path: str
+    digest: str = ""
+    timestamp: str | None = None
+    results: dict[str, dict] = field(default_factory=dict)  # notebook -> {"results", "comment", ...}
+
+
+def default_workers() -> int:
+    """Cores this process may use."""
+    if hasattr(os, "process_cpu_count"):
+        return os.process_cpu_count() or 1
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _digest(path: str) -> str:
+    """Digest of what a submission holds: its notebooks and its timestamp."""
+    h = hashlib.sha256()
+    for name in sorted(os.listdir(path)):
+        if name.endswith(".ipynb") or name == "timestamp.txt":
+            full = os.path.join(path, name)
+            if os.path.isfile(full):
+                h.update(name.encode() + b"\0")
+                with open(full, "rb") as f:
+                    h.update(hashlib.sha256(f.read()).digest())
+    return h.hexdigest()
+
+
+def discover(course_dir: str) -> list[Submission]:
+    """Every `submitted/<student>/<assignment>/` directory, in a stable order."""
+    root = os.path.join(course_dir, "submitted")
+    found = []
+    if not os.path.isdir(root):
+        return found
+    for student in sorted(os.listdir(root)):
+        for assignment in sorted(os.listdir(os.path.join(root, student))) if os.path.isdir(
+                os.path.join(root, student)) else []:
+            path = os.path.join(root, student, assignment)
+            if not os.path.isdir(path):
+                continue
+            stamp = None
+            stamp_file = os.path.join(path, "timestamp.txt")
+            if os.path.isfile(stamp_file):
+                with open(stamp_file) as f:
+                    stamp = f.read().strip() or None
+            found.append(Submission(student, assignment, path, _digest(path), stamp))
+    return found
+
+
+def source_notebooks(course_dir: str, assignment: str) -> dict[str, nbformat.NotebookNode]:
+    """notebook name -> the instructor's notebook from `DIR/source/<assignment>/`."""
+    folder = os.path.join(course_dir, "source", assignment)
+    if not os.path.isdir(folder):
+        return {}
+    return {name[: -len(".ipynb")]: nbformat.read(os.path.join(folder, name), as_version=4)
+            for name in sorted(os.listdir(folder)) if name.endswith(".ipynb")}
+
+
+def _atomic_write_text(path: str, text: str) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = os.path.join(os.path.dirname(path), f".tmp-{os.getpid()}-{os.path.basename(path)}")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _hide_test_tracebacks(nb: nbformat.NotebookNode) -> None:
+    """Keep only `ename: evalue` of errors in test cells: tracebacks quote the test's source."""
+    for cell in nb.cells:
+        if restore.nbmeta.is_test_cell(cell):
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error":
+                    output["traceback"] = [f"{output.get('ename', '')}: {output.get('evalue', '')}"]
+
+
+def _comment(status: dict, restored: restore.Restored | None) -> str | None:
+    notes = []
+    if status.get("status") not in (None, "ok"):
+        notes.append(f"{status['status']}: {status.get('message', '')}".strip())
+    if restored is not None and restored.restored_cells:
+        notes.append("cells missing from the submission were put back: " + ", ".join(restored.restored_cells))
+    if restored is not None and restored.edited_cells:
+        notes.append("edited test cells were restored: " + ", ".join(restored.edited_cells))
+    return "; ".join(notes) or None
+
+
+class _Runner:
+    """Where jobs run: local threads each driving one sandbox process, or a Dask cluster."""
+
+    def __init__(self, workers: int, scheduler: str | None):
+        self.client = None
+        if scheduler:
+            from distributed import Client
+
+            self.client = Client(scheduler, timeout=30)
+        else:
+            self.pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="convlab-grade")
+
+    def submit(self, job: dict):
+        if self.client is not None:
+            return self.client.submit(run_job, job, pure=False)
+        return self.pool.submit(run_job, job)
+
+    def as_completed(self, futures):
+        if self.client is not None:
+            from distributed import as_completed
+
+            return as_completed(futures)
+        return cf.as_completed(futures)
+
+    def close(self, cancel: bool = False) -> None:
+        if self.client is not None:
+            self.client.close()
+        else:
+            self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+
+
+def grade(course_dir, *, workers=None, scheduler=None, timeout=300.0, memory_mb=2048, force=False) -> int:
+    """Autograde `course_dir` (see the module docstring); 0 when the run completed."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    course_dir = os.path.abspath(os.fspath(course_dir))
+    if not os.path.isdir(course_dir):
+        raise ValueError(f"course_dir is not a directory: course_dir={course_dir!r}")
+    workers = default_workers() if workers is None else int(workers)
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got workers={workers!r}")
+    if not timeout > 0:
+        raise ValueError(f"timeout must be positive, got timeout={timeout!r}")
+    if not memory_mb > 0:
+        raise ValueError(f"memory_mb must be positive, got memory_mb={memory_mb!r}")
+    console = Console(stderr=True)
+    if not sandbox.available():
+        console.print(f"[bold red]WARNING: grading WITHOUT a sandbox: {sandbox.why_unavailable()}. "
+                      "Student code runs with this user's rights and network.[/]")
+        warnings.warn(f"grading without a sandbox: {sandbox.why_unavailable()}", RuntimeWarning, stacklevel=2)
+
+    gb = store.open_gradebook(course_dir)
+    runner = None
+    graded: list[dict] = []
+    try:
+        submissions = discover(course_dir)
+        sources: dict[str, dict] = {}
+        for sub in submissions:
+            if sub.assignment not in sources:
+                sources[sub.assignment] = source_notebooks(course_dir, sub.assignment)
+                if sources[sub.assignment]:
+                    store.ensure_assignment(gb, sub.assignment, sources[sub.assignment])
+                else:
+                    console.print(f"[yellow]no source/{sub.assignment}/: its submissions are skipped[/]")
+        done = store.done_digests(gb)
+        todo = [s for s in submissions if sources.get(s.assignment)
+                and (force or done.get((s.student, s.assignment)) != s.digest)]
+        skipped = len([s for s in submissions if sources.get(s.assignment)]) - len(todo)
+        if skipped:
+            console.print(f"{skipped} submission(s) already graded (use --force to regrade)")
+
+        pending: dict[int, set[str]] = {}  # submission index -> notebooks still running
+        restored_by_key: dict[tuple[int, str], restore.Restored] = {}
+        jobs: list[dict] = []
+        for i, sub in enumerate(todo):
+            pending[i] = set()
+            for name, source in sources[sub.assignment].items():
+                path = os.path.join(sub.path, f"{name}.ipynb")
+                if not os.path.isfile(path):
+                    reason, message = "missing_notebook", f"{name}.ipynb is missing from the submission"
+                else:
+                    try:
+                        with open(path, encoding="utf-8") as f:
+                            submitted = nbformat.reads(f.read(), as_version=4)
+                        restored = restore.restore(submitted, source)
+                    except Exception as exc:
+                        reason, message = "invalid_notebook", (
+                            f"{name}.ipynb could not be read as a notebook ({type(exc).__name__}: "
+                            f"{str(exc).splitlines()[0][:200] if str(exc) else ''})")
+                    else:
+                        restored_by_key[(i, name)] = restored
+                        pending[i].add(name)
+                        jobs.append({"key": [i, name], "notebook": nbformat.writes(restored.nb),
+                                     "timeout": float(timeout), "memory_mb": int(memory_mb)})
+                        continue
+                zero = score.all_zero(source, reason, message)
+                sub.results[name] = {"results": [r.as_dict() for r in zero], "status": reason,
+                                     "comment": message}
+
+        def finish_notebook(i: int, name: str, outcome: dict | None, error: str | None) -> None:
+            sub = todo[i]
+            restored = restored_by_key[(i, name)]
+            if outcome is None:
+                results = score.all_zero(restored.nb, "worker_error", error or "the grading worker failed")
+                graded_nb, status = restored.nb, {"status": "worker_error", "message": error or ""}
+            else:
+                results, graded_nb, status = score.score(restored.nb, outcome)
+            _hide_test_tracebacks(graded_nb)
+            target = os.path.join(course_dir, "autograded", sub.student, sub.assignment)
+            _atomic_write_text(os.path.join(target, f"{name}.ipynb"), nbformat.writes(graded_nb))
+            comment = _comment(status, restored)
+            sub.results[name] = {"results": [r.as_dict() for r in results],
+                                 "status": status.get("status"), "comment": comment}
+            pending[i].discard(name)
+
+        def finish_submission(i: int) -> None:
+            sub = todo[i]
+            target = os.path.join(course_dir, "autograded", sub.student, sub.assignment)
+            os.makedirs(target, exist_ok=True)
+            if sub.timestamp is not None:
+                shutil.copyfile(os.path.join(sub.path, "timestamp.txt"), os.path.join(target, "timestamp.txt"))
+            for name, info in sub.results.items():
+                report.write_feedback(course_dir, sub.student, sub.assignment, name,
+                                      info["results"], info["comment"])
+            summary = {
+                "student": sub.student, "assignment": sub.assignment,
+                "score": sum(r["points"] for info in sub.results.values() for r in info["results"]),
+                "max_score": sum(r["max_points"] for info in sub.results.values() for r in info["results"]),
+                "notebooks": sub.results,
+            }
+            store.store_submission(gb, student=sub.student, assignment=sub.assignment, digest=sub.digest,
+                                   timestamp=sub.timestamp, notebooks={n: info["results"] for n, info
+                                                                       in sub.results.items()},
+                                   summary=summary)
+            graded.append(summary)
+
+        columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console, transient=False) as progress:
+            bar = progress.add_task("grading", total=len(todo))
+            for i in range(len(todo)):
+                if not pending[i]:
+                    finish_submission(i)
+                    progress.advance(bar)
+            if jobs:
+                runner = _Runner(workers, scheduler)
+                futures = {}
+                for job in jobs:
+                    futures[runner.submit(job)] = tuple(job["key"])
+                for future in runner.as_completed(list(futures)):
+                    i, name = futures[future]
+                    try:
+                        outcome, error = future.result(), None
+                    except Exception as exc:  # the worker itself failed, not the student's code
+                        outcome, error = None, f"{type(exc).__name__}: {exc}"
+                    finish_notebook(i, name, outcome, error)
+                    if not pending[i]:
+                        finish_submission(i)
+                        progress.advance(bar)
+
+        report.write_grades_csv(gb, course_dir)
+        report.instructor_report(course_dir, store.details(gb))
+        if graded:
+            report.summary_table(graded, console=Console())
+        else:
+            Console().print("nothing to grade")
+        return 0
+    except BaseException:
+        if runner is not None:
+            runner.close(cancel=True)
+            runner = None
+        raise
+    finally:
+        if runner is not None:
+            runner.close()
+        gb.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m autograder.grade DIR [options]`, the same as `convlab grade`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m autograder.grade")
+    parser.add_argument("dir")
+    parser.add_argument("--workers", type=int)
+    parser.add_argument("--scheduler")
+    parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--memory-mb", type=int, default=2048)
+    parser.add_argument("--force", action="store_true")
+    args = parser.parse_args(argv)
+    return grade(args.dir, workers=args.workers, scheduler=args.scheduler, timeout=args.timeout,
+                 memory_mb=args.memory_mb, force=args.force)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
