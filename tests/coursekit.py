@@ -75,3 +75,16 @@ def scores(course: Path, student: str, assignment: str = ASSIGNMENT) -> dict[str
             grade.name: float(grade.score)
             for nb in submission.notebooks for grade in nb.grades
         }
+
+
+def convlab(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run the installed `convlab` console script (or, failing that, its module) as a user would."""
+    bin_dir = Path(sys.executable).parent
+    script = bin_dir / "convlab"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "autograder.cli"]
+    # Without the environment's bin/ on PATH, as from an unactivated virtual environment.
+    path = [entry for entry in os.environ.get("PATH", "").split(os.pathsep) if entry != str(bin_dir)]
+    env = {**os.environ, "PATH": os.pathsep.join(path)}
+    return subprocess.run(
+        [*command, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
+    )
