@@ -105,6 +105,8 @@ def _map_tensors(value, fn):
         return tuple(_map_tensors(v, fn) for v in value)
     if isinstance(value, list):
         return [_map_tensors(v, fn) for v in value]
+    if isinstance(value, dict):
+        return {k: _map_tensors(v, fn) for k, v in value.items()}
     return value
 
 
@@ -258,11 +260,13 @@ class Exercise:
     def diagnose(self, case: Case, output, ref, shape_only: bool = False) -> str | None:
         """The label of the first mistaken variant whose answer matches the learner's output."""
         args, kwargs = as_float64(case.args), as_float64(case.kwargs)
+        variants = []
         try:
             with quiet():
-                variants = list(self.mistakes(*args, **kwargs))
-        except Exception:  # a variant that torch rejects for this case is just not a candidate
-            return None
+                for variant in self.mistakes(*args, **kwargs):
+                    variants.append(variant)
+        except Exception:  # a variant torch rejects for this case ends the list; keep those before it
+            pass
         output = _map_tensors(output, lambda t: _to(t, "cpu") if t.device.type != "meta" else t)
         return likely_mistake(variants, output, ref, case.dtype, shape_only)
 

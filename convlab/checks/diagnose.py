@@ -38,17 +38,23 @@ def likely_mistake(variants, output, ref, dtype, shape_only: bool = False) -> st
     """The label of the first ``(label, answer)`` variant that the learner's output matches.
 
     When the output has the wrong size (or only shapes are known, on the meta device), a
-    variant matches by shape; otherwise by values within the dtype's tolerance.
+    variant matches by shape; otherwise by values within the dtype's tolerance. A variant that
+    is a single tensor where torch returns a tuple (values, indices) is matched against the first.
     """
-    got, want = shape_of(output), shape_of(ref)
     for label, wrong in variants:
         if wrong is None:
             continue
+        out, right = output, ref
+        if isinstance(ref, tuple) and not isinstance(wrong, tuple):  # a variant of the first output only
+            if not isinstance(output, (tuple, list)) or len(output) == 0:
+                continue
+            out, right = output[0], ref[0]
+        got, want = shape_of(out), shape_of(right)
         if shape_only or got != want:
             if got != want and shape_of(wrong) == got:
                 return label
             continue
-        if compare(output, wrong, dtype, None, values=True, strict_dtype=False) is None:
+        if compare(out, wrong, dtype, None, values=True, strict_dtype=False) is None:
             return label
     return None
 

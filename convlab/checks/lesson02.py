@@ -1,0 +1,140 @@
+"""Checks for lesson 02 (padding and stride): pad, corr2d with stride and padding, conv_output_size."""
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from convlab.checks.core import Case, Exercise
+from convlab.checks.guard import BANNED_ATEN_OPS
+from convlab.checks.variants import attempt, conv2d_mistakes
+
+MODES = ("constant", "reflect", "replicate", "circular")
+
+
+class Pad(Exercise):
+    """pad(input, pad, mode="constant", value=None): torch's F.pad on the last one or two dims."""
+
+    name = "lesson02.pad"
+    arg_names = ("input", "pad")
+    banned = BANNED_ATEN_OPS  # torch's padding is the very thing to write here
+
+    def make_cases(self, draw, n):
+        for i in range(n):
+            mode = MODES[i % 4] if i < 8 else draw.choice(MODES)
+            dims = draw.choice((3, 4))
+            lead = (draw.int(1, 2), draw.int(1, 3)) if dims == 4 else (draw.int(1, 3),)  # (N, C) or (C,)
+            h, w = draw.int(3, 7), draw.int(3, 7)
+            x = draw.randn(*lead, h, w, dtype=draw.dtype(i))
+            limit_h, limit_w = (h - 1, w - 1) if mode == "reflect" else (h, w)
+            sides = (draw.int(0, min(3, limit_w)), draw.int(0, min(3, limit_w)),
+                     draw.int(0, min(3, limit_h)), draw.int(0, min(3, limit_h)))
+            if i % 3 == 1:
+                sides = (sides[0], sides[0] + 1 if sides[0] < limit_w else 0, 0, sides[3])  # uneven sides
+            if mode != "constant" and sum(sides) == 0:
+                sides = (1, 0, 0, 1)
+            kwargs = {} if mode == "constant" and i % 2 == 0 else {"mode": mode}
+            if mode == "constant" and i % 4 == 0:
+                kwargs["value"] = round(float(draw.randn(1, dtype=torch.float64)) * 3, 2)
+            yield Case((x, sides), kwargs)
+
+    def reference(self, input, pad, mode="constant", value=None):
+        return F.pad(input, pad, mode=mode, value=value)
+
+    def mistakes(self, input, pad, mode="constant", value=None):
+        left, right, top, bottom = pad
+        order = "pad tuple read in the wrong order — it is (left, right, top, bottom): the last dimension first"
+        for wrong in ((top, bottom, left, right), (right, left, bottom, top)):
+            yield order, attempt(lambda: F.pad(input, wrong, mode=mode, value=value))
+        if value:
+            yield "value ignored — constant padding fills with value", F.pad(input, pad)
+        if mode == "reflect":
+            arr = input.numpy()
+            widths = [(0, 0)] * (arr.ndim - 2) + [(top, bottom), (left, right)]
+            yield ("edge repeated — 'reflect' mirrors around the edge without repeating it "
+                   "(that would be 'symmetric')"), torch.from_numpy(np.pad(arr, widths, mode="symmetric"))
+        for other in MODES:
+            if other == mode:
+                continue
+            yield f"looks like '{other}' padding, not '{mode}'", attempt(lambda: F.pad(input, pad, mode=other))
+
+
+class Corr2d(Exercise):
+    """corr2d(X, K, stride=1, padding=0): 2D X and K, int or (h, w) stride and padding."""
+
+    name = "lesson02.corr2d"
+    arg_names = ("X", "K")
+
+    def make_cases(self, draw, n):
+        for i in range(n):
+            h, w = draw.int(4, 11), draw.int(4, 11)
+            kh, kw = draw.int(1, 4), draw.int(1, 4)
+            kind = i % 5
+            stride = (draw.int(1, 3), draw.int(1, 3)) if kind in (0, 3) else draw.int(1, 3)
+            padding = (draw.int(0, 2), draw.int(0, 2)) if kind in (1, 3) else draw.int(0, 2)
+            if kind == 0:
+                stride = (2, 1) if i == 0 else stride
+            if kind == 1:
+                padding = (1, 2) if i == 1 else padding
+            if kind == 2:
+                stride, padding = draw.int(2, 3), draw.int(1, 2)
+            kwargs = {}
+            if stride not in (1, (1, 1)) or kind == 4:
+                kwargs["stride"] = stride
+            if padding not in (0, (0, 0)) or kind == 4:
+                kwargs["padding"] = padding
+            X, K = draw.randn(h, w, dtype=draw.dtype(i)), draw.randn(kh, kw, dtype=draw.dtype(i))
+            yield Case((X, K), kwargs)
+
+    def reference(self, X, K, stride=1, padding=0):
+        return F.conv2d(X[None, None], K[None, None], stride=stride, padding=padding)[0, 0]  # (H', W')
+
+    def mistakes(self, X, K, stride=1, padding=0):
+        for label, wrong in conv2d_mistakes(X[None, None], K[None, None], stride=stride, padding=padding):
+            yield label, wrong[0, 0]
+
+
+def _torch_output_size(size, kernel_size, stride, padding):
+    """The length torch's conv1d produces (on the meta device: shapes only, no data)."""
+    x = torch.empty(1, 1, size, device="meta")
+    w = torch.empty(1, 1, kernel_size, device="meta")
+    return int(F.conv1d(x, w, stride=stride, padding=padding).shape[-1])
+
+
+class ConvOutputSize(Exercise):
+    """conv_output_size(size, kernel_size, stride=1, padding=0) -> int."""
+
+    name = "lesson02.conv_output_size"
+    arg_names = ("size", "kernel_size")
+    default_cases = 8
+
+    def make_cases(self, draw, n):
+        for i in range(n):
+            size, k = draw.int(3, 40), draw.int(1, 7)
+            stride, padding = draw.int(1, 4), draw.int(0, 3)
+            if i == 0:
+                size, k, stride, padding = 7, 3, 2, 0
+            if i == 1:  # floor matters here: (n + 2p - k) is not a multiple of the stride
+                stride = 3
+                size = k + 3 * draw.int(1, 5) + 1
+            size = max(size, k - 2 * padding)
+            kwargs = {}
+            if stride != 1 or i % 2:
+                kwargs["stride"] = stride
+            if padding != 0 or i % 2:
+                kwargs["padding"] = padding
+            yield Case((size, k), kwargs)
+
+    def reference(self, size, kernel_size, stride=1, padding=0):
+        return _torch_output_size(size, kernel_size, stride, padding)
+
+    def mistakes(self, size, kernel_size, stride=1, padding=0):
+        n, k, s, p = size, kernel_size, stride, padding
+        yield "forgot the + 1 — a size-n input has n - k + 1 positions for a size-k kernel", (n + 2 * p - k) // s
+        yield "padding counted once — padding p adds p on each side (n + 2p)", (n + p - k) // s + 1
+        yield "stride ignored — the output size is floor((n + 2p - k) / s) + 1", n + 2 * p - k + 1
+        yield "rounded up — the last window must fit, so round down", -(-(n + 2 * p - k) // s) + 1
+        yield "divided before subtracting — it is floor((n + 2p - k) / s) + 1", (n + 2 * p) // s - k + 1
+
+
+pad = Pad()
+corr2d = Corr2d()
+conv_output_size = ConvOutputSize()

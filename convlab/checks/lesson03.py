@@ -1,0 +1,136 @@
+"""Checks for lesson 03 (channels): multi-input, multi-output, batched conv2d, parameter counts."""
+import torch
+import torch.nn.functional as F
+
+from convlab.checks.core import Case, Exercise
+from convlab.checks.variants import FLIPPED, NOT_SUMMED, conv2d_mistakes
+
+
+class Corr2dMultiIn(Exercise):
+    """corr2d_multi_in(X, K): X (C, H, W), K (C, kh, kw) -> (H', W'), channels summed."""
+
+    name = "lesson03.corr2d_multi_in"
+    arg_names = ("X", "K")
+
+    def make_cases(self, draw, n):
+        for i in range(n):
+            c, h, w = draw.int(2, 4), draw.int(3, 9), draw.int(3, 9)
+            kh, kw = draw.int(1, min(3, h)), draw.int(1, min(3, w))
+            yield Case((draw.randn(c, h, w, dtype=draw.dtype(i)), draw.randn(c, kh, kw, dtype=draw.dtype(i))))
+
+    def reference(self, X, K):
+        return F.conv2d(X[None], K[None])[0, 0]  # (1, C, H, W) * (1, C, kh, kw) -> (H', W')
+
+    def mistakes(self, X, K):
+        per_channel = F.conv2d(X[None], K[:, None], groups=X.shape[0])[0]  # (C, H', W')
+        yield NOT_SUMMED, per_channel
+        yield FLIPPED, F.conv2d(X[None], K[None].flip(-2, -1))[0, 0]
+        yield "only the first channel used — sum over all input channels", per_channel[0]
+        yield "channels averaged — sum them, do not divide by the number of channels", per_channel.mean(0)
+
+
+class Corr2dMultiInOut(Exercise):
+    """corr2d_multi_in_out(X, K): X (C_in, H, W), K (C_out, C_in, kh, kw) -> (C_out, H', W')."""
+
+    name = "lesson03.corr2d_multi_in_out"
+    arg_names = ("X", "K")
+
+    def make_cases(self, draw, n):
+        for i in range(n):
+            c_in, c_out, h, w = draw.int(1, 3), draw.int(2, 4), draw.int(3, 8), draw.int(3, 8)
+            if i == 0:
+                c_in = 2
+            kh, kw = draw.int(1, min(3, h)), draw.int(1, min(3, w))
+            yield Case((draw.randn(c_in, h, w, dtype=draw.dtype(i)),
+                        draw.randn(c_out, c_in, kh, kw, dtype=draw.dtype(i))))
+
+    def reference(self, X, K):
+        return F.conv2d(X[None], K)[0]  # (1, C_in, H, W) -> (C_out, H', W')
+
+    def mistakes(self, X, K):
+        for label, wrong in conv2d_mistakes(X[None], K):
+            yield label, wrong[0]
+        yield ("output channels summed — stack one output channel per kernel instead",
+               F.conv2d(X[None], K)[0].sum(0))
+
+
+class Conv2d(Exercise):
+    """conv2d(input, weight, bias=None, stride=1, padding=0) on NCHW input."""
+
+    name = "lesson03.conv2d"
+    arg_names = ("input", "weight")
+
+    def make_cases(self, draw, n):
+        for i in range(n):
+            batch, c_in, c_out = draw.int(1, 3), draw.int(1, 3), draw.int(1, 4)
+            if i < 2:
+                batch, c_in = 2, 3
+            h, w = draw.int(4, 9), draw.int(4, 9)
+            kh, kw = draw.int(1, 3), draw.int(1, 3)
+            dtype = draw.dtype(i)
+            kwargs = {}
+            if i % 2 == 0 or draw.bool():
+                kwargs["bias"] = draw.randn(c_out, dtype=dtype)
+            elif i % 3 == 0:
+                kwargs["bias"] = None
+            stride = (draw.int(1, 3), draw.int(1, 3)) if i % 3 == 1 else draw.int(1, 2)
+            padding = (draw.int(0, 2), draw.int(0, 2)) if i % 3 == 2 else draw.int(0, 2)
+            if i == 0:
+                stride, padding = 2, 1
+            if stride not in (1, (1, 1)):
+                kwargs["stride"] = stride
+            if padding not in (0, (0, 0)):
+                kwargs["padding"] = padding
+            yield Case((draw.randn(batch, c_in, h, w, dtype=dtype), draw.randn(c_out, c_in, kh, kw, dtype=dtype)),
+                       kwargs)
+
+    def reference(self, input, weight, bias=None, stride=1, padding=0):
+        return F.conv2d(input, weight, bias, stride=stride, padding=padding)
+
+    def mistakes(self, input, weight, bias=None, stride=1, padding=0):
+        yield from conv2d_mistakes(input, weight, bias, stride, padding)
+
+
+def _torch_parameter_count(in_channels, out_channels, kernel_size, bias):
+    layer = torch.nn.Conv2d(in_channels, out_channels, kernel_size, bias=bias, device="meta")
+    return sum(p.numel() for p in layer.parameters())
+
+
+class CountParameters(Exercise):
+    """count_parameters(in_channels, out_channels, kernel_size, bias=True) -> int."""
+
+    name = "lesson03.count_parameters"
+    arg_names = ("in_channels", "out_channels", "kernel_size")
+    default_cases = 6
+
+    def make_cases(self, draw, n):
+        for i in range(n):
+            c_in, c_out = draw.int(1, 64), draw.int(1, 64)
+            k = (draw.int(1, 7), draw.int(1, 7)) if i % 3 == 1 else draw.int(1, 7)
+            if i == 0:
+                c_in, c_out, k = 3, 10, 5
+            kwargs = {} if i % 3 == 0 else {"bias": i % 3 == 1}
+            yield Case((c_in, c_out, k), kwargs)
+
+    def reference(self, in_channels, out_channels, kernel_size, bias=True):
+        return _torch_parameter_count(in_channels, out_channels, kernel_size, bias)
+
+    def mistakes(self, in_channels, out_channels, kernel_size, bias=True):
+        kh, kw = kernel_size if isinstance(kernel_size, tuple) else (kernel_size, kernel_size)
+        weights = in_channels * out_channels * kh * kw
+        if bias:
+            yield "bias not counted — one bias per output channel", weights
+            yield "one bias per input channel counted — it is one per output channel", weights + in_channels
+        else:
+            yield "bias counted although bias=False", weights + out_channels
+        extra = out_channels if bias else 0
+        yield "in_channels left out — each kernel has in_channels x kh x kw weights", out_channels * kh * kw + extra
+        if not isinstance(kernel_size, tuple):
+            yield ("kernel_size counted once — a kernel_size k kernel has k x k weights per channel pair",
+                   in_channels * out_channels * kh + extra)
+
+
+corr2d_multi_in = Corr2dMultiIn()
+corr2d_multi_in_out = Corr2dMultiInOut()
+conv2d = Conv2d()
+count_parameters = CountParameters()

@@ -1,0 +1,109 @@
+"""Checks for lesson 05 (dilation and receptive field): dilated conv2d, receptive_field."""
+import torch
+import torch.nn.functional as F
+
+from convlab.checks.core import Case, Exercise
+from convlab.checks.variants import conv2d_mistakes
+
+
+class Conv2d(Exercise):
+    """conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1) on NCHW input."""
+
+    name = "lesson05.conv2d"
+    arg_names = ("input", "weight")
+
+    def make_cases(self, draw, n):
+        for i in range(n):
+            batch, c_in, c_out = draw.int(1, 2), draw.int(1, 3), draw.int(1, 3)
+            kh, kw = draw.int(1, 3), draw.int(2, 3)
+            dilation = (draw.int(1, 3), draw.int(2, 3)) if i % 3 == 1 else draw.int(2, 3)
+            if i % 3 == 2:
+                dilation = draw.int(1, 3)
+            d = dilation if isinstance(dilation, tuple) else (dilation, dilation)
+            h = d[0] * (kh - 1) + 1 + draw.int(0, 5)
+            w = d[1] * (kw - 1) + 1 + draw.int(0, 5)
+            dtype = draw.dtype(i)
+            kwargs = {"dilation": dilation}
+            if i % 2 == 1:
+                kwargs["bias"] = draw.randn(c_out, dtype=dtype)
+            if i % 3 == 2 or draw.bool():
+                kwargs["stride"] = draw.int(1, 2)
+            if i % 3 == 0:
+                kwargs["padding"] = (draw.int(0, 2), draw.int(1, 2))
+            yield Case((draw.randn(batch, c_in, h, w, dtype=dtype), draw.randn(c_out, c_in, kh, kw, dtype=dtype)),
+                       kwargs)
+
+    def reference(self, input, weight, bias=None, stride=1, padding=0, dilation=1):
+        return F.conv2d(input, weight, bias, stride=stride, padding=padding, dilation=dilation)
+
+    def mistakes(self, input, weight, bias=None, stride=1, padding=0, dilation=1):
+        yield from conv2d_mistakes(input, weight, bias, stride, padding, dilation)
+
+
+def measured_receptive_field(kernel_sizes, strides=None, dilations=None) -> int:
+    """Span of the input positions that reach one output, found by backpropagating through torch convs."""
+    strides = [1] * len(kernel_sizes) if strides is None else list(strides)
+    dilations = [1] * len(kernel_sizes) if dilations is None else list(dilations)
+    length = 1  # one output of the last layer; walk back to the input length it needs
+    for k, s, d in reversed(list(zip(kernel_sizes, strides, dilations))):
+        length = (length - 1) * s + d * (k - 1) + 1
+    x = torch.zeros(1, 1, length + 1, dtype=torch.float64, requires_grad=True)
+    y = x
+    for k, s, d in zip(kernel_sizes, strides, dilations):
+        y = F.conv1d(y, torch.ones(1, 1, k, dtype=torch.float64), stride=s, dilation=d)
+    y[0, 0, 0].backward()
+    reached = torch.nonzero(x.grad[0, 0]).flatten()
+    return int(reached.max() - reached.min() + 1)
+
+
+class ReceptiveField(Exercise):
+    """receptive_field(kernel_sizes, strides=None, dilations=None) -> int."""
+
+    name = "lesson05.receptive_field"
+    arg_names = ("kernel_sizes",)
+    default_cases = 8
+
+    def make_cases(self, draw, n):
+        for i in range(n):
+            layers = draw.int(1, 4)
+            if i == 0:
+                yield Case(([3, 3],))
+                continue
+            ks = [draw.int(1, 5) for _ in range(layers)]
+            kwargs = {}
+            if i % 3 != 0:
+                kwargs["strides"] = [draw.int(1, 3) for _ in range(layers)]
+            if i % 3 != 1:
+                kwargs["dilations"] = [draw.int(1, 3) for _ in range(layers)]
+            if i == 1:
+                ks, kwargs = [3, 3], {"strides": [2, 1]}
+            yield Case((ks,), kwargs)
+
+    def reference(self, kernel_sizes, strides=None, dilations=None):
+        return measured_receptive_field(kernel_sizes, strides, dilations)
+
+    def mistakes(self, kernel_sizes, strides=None, dilations=None):
+        ks = list(kernel_sizes)
+        ss = [1] * len(ks) if strides is None else list(strides)
+        ds = [1] * len(ks) if dilations is None else list(dilations)
+
+        def formula(use_stride=True, use_dilation=True, jump_first=False):
+            field, jump = 1, 1
+            for k, s, d in zip(ks, ss, ds):
+                if jump_first and use_stride:
+                    jump *= s
+                field += (d if use_dilation else 1) * (k - 1) * jump
+                if not jump_first and use_stride:
+                    jump *= s
+            return field
+
+        yield "strides ignored — each layer's growth is multiplied by the product of earlier strides", \
+            formula(use_stride=False)
+        yield "dilation ignored — a dilated kernel spans d(k - 1) + 1 positions", formula(use_dilation=False)
+        yield "a layer's own stride counted — only the strides of earlier layers multiply its growth", \
+            formula(jump_first=True)
+        yield "kernel sizes added — stacking adds k - 1 per layer (times the jump), not k", sum(ks)
+
+
+conv2d = Conv2d()
+receptive_field = ReceptiveField()
