@@ -1,0 +1,222 @@
+"""Restoring instructor cells and scoring executed notebooks, without running a kernel.
+
+Check records are made by calling the real checks here with CONVLAB_RECORD_DIR set, exactly as
+the learner's kernel would; the scores then come from the trusted re-verification.
+"""
+import copy
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+
+from autograder import notebook as nbmeta
+from autograder import report, restore, score
+
+pytestmark = pytest.mark.grading
+
+SOURCE = Path(__file__).resolve().parent / "fixtures" / "source" / "ps1" / "ps1.ipynb"
+
+
+def corr2d_right(X, K):
+    kh, kw = K.shape
+    windows = X.unfold(0, kh, 1).unfold(1, kw, 1)  # (H - kh + 1, W - kw + 1, kh, kw)
+    return (windows * K).sum(dim=(-2, -1))
+
+
+def corr2d_flipped(X, K):
+    return corr2d_right(X, K.flip(0, 1))
+
+
+@pytest.fixture
+def source():
+    return nbformat.read(str(SOURCE), as_version=4)
+
+
+def cell(nb, gid):
+    return next(c for c in nb.cells if nbmeta.grade_id(c) == gid)
+
+
+def submission_from(source, answers):
+    """The released notebook (hidden tests and solutions gone) with `answers` in place."""
+    nb = copy.deepcopy(source)
+    nbmeta.strip_hidden_tests(nb)
+    for c in nb.cells:
+        if nbmeta.is_answer_cell(c):
+            c.source = answers.get(nbmeta.grade_id(c), "# YOUR CODE HERE\nraise NotImplementedError()")
+    return nb
+
+
+def make_records(tmp_path, monkeypatch, calls):
+    """Record files for [(cell id, check call)], made by the real checks."""
+    from convlab.checks import CheckFailed
+
+    record_dir = tmp_path / "records"
+    record_dir.mkdir(exist_ok=True)
+    monkeypatch.setenv("CONVLAB_RECORD_DIR", str(record_dir))
+    for cell_id, call in calls:
+        monkeypatch.setenv("CONVLAB_CELL_ID", cell_id)
+        try:
+            call()
+        except CheckFailed:
+            pass
+    monkeypatch.delenv("CONVLAB_RECORD_DIR")
+    return {p.name: p.read_bytes() for p in sorted(record_dir.iterdir())}
+
+
+def outcome_for(restored_nb, records, outputs=None, status="ok", failed_cell=None):
+    """What a sandbox returns: the executed notebook as text, the status and the records."""
+    executed = copy.deepcopy(restored_nb)
+    ran = []
+    for index, c in enumerate(executed.cells):
+        if c.cell_type == "code":
+            if failed_cell is not None and index > failed_cell:
+                continue
+            c.outputs = [nbformat.from_dict(o) for o in (outputs or {}).get(nbmeta.grade_id(c), [])]
+            if failed_cell is None or index < failed_cell:
+                ran.append(index)
+    return {"executed": nbformat.writes(executed), "records": records,
+            "status": json.dumps({"status": status, "message": f"{status} here", "executed": ran,
+                                  "failed_cell": failed_cell})}
+
+
+def check_calls(fn):
+    from convlab.checks import answer, lesson01
+
+    return [("corr2d_visible", lambda: lesson01.corr2d(fn)),
+            ("corr2d_hidden", lambda: lesson01.corr2d(fn, seed=831, cases=20)),
+            ("output_shape_test", lambda: answer("output_shape", (3, 3), (3, 3)))]
+
+
+# -- restore ---------------------------------------------------------------------------------
+
+def test_restore_keeps_answers_and_puts_the_instructors_tests_back(source):
+    sub = submission_from(source, {"corr2d": "def corr2d(X, K):\n    return 'mine'"})
+    cell(sub, "corr2d_hidden").source = "pass  # tests? what tests"
+    cell(sub, "corr2d_visible").metadata["nbgrader"]["points"] = 100
+    sub.cells = [c for c in sub.cells if nbmeta.grade_id(c) != "output_shape_test"]
+    sub.cells.insert(0, nbformat.v4.new_code_cell("helper = 1"))  # a learner's own cell stays
+    fake = nbformat.v4.new_code_cell("pass", metadata={"nbgrader": {"grade": True, "grade_id": "bonus",
+                                                                    "points": 50, "solution": False}})
+    sub.cells.append(fake)
+    result = restore.restore(sub, source)
+    nb = result.nb
+    assert cell(nb, "corr2d").source == "def corr2d(X, K):\n    return 'mine'"
+    assert cell(nb, "corr2d_hidden").source == cell(source, "corr2d_hidden").source
+    assert "seed=831" in cell(nb, "corr2d_hidden").source
+    assert result.edited_cells == ["corr2d_hidden"] and result.restored_cells == ["output_shape_test"]
+    ids = [nbmeta.grade_id(c) for c in nb.cells]
+    assert ids.index("output_shape_test") == ids.index("output_shape") + 1
+    assert nb.cells[0].source == "helper = 1"
+    assert restore.test_cells(nb) == {"corr2d_visible": (ids.index("corr2d_visible"), 1.0),
+                                      "corr2d_hidden": (ids.index("corr2d_hidden"), 2.0),
+                                      "output_shape_test": (ids.index("output_shape_test"), 1.0)}
+    assert "bonus" not in ids
+
+
+def test_restore_brings_back_a_deleted_answer_empty_and_drops_duplicates(source):
+    sub = submission_from(source, {})
+    dup = copy.deepcopy(cell(sub, "corr2d_visible"))
+    sub.cells = [c for c in sub.cells if nbmeta.grade_id(c) != "corr2d"]
+    sub.cells.append(dup)
+    nb = restore.restore(sub, source).nb
+    ids = [nbmeta.grade_id(c) for c in nb.cells]
+    assert ids.count("corr2d_visible") == 1
+    assert "missing" in cell(nb, "corr2d").source and "def corr2d" not in cell(nb, "corr2d").source
+    assert ids.index("corr2d") == ids.index("corr2d_prompt") + 1
+
+
+# -- score -----------------------------------------------------------------------------------
+
+def scored(tmp_path, monkeypatch, source, fn, outputs=None, calls=None, **status):
+    nb = restore.restore(submission_from(source, {}), source).nb
+    records = make_records(tmp_path, monkeypatch, calls if calls is not None else check_calls(fn))
+    results, graded, _ = score.score(nb, outcome_for(nb, records, outputs, **status))
+    return {r.grade_id: r for r in results}, graded
+
+
+def test_right_answer_earns_every_point_and_stderr_costs_nothing(tmp_path, monkeypatch, source):
+    spam = {gid: [{"output_type": "stream", "name": "stderr", "text": "UserWarning: noisy\n" * 50}]
+            for gid in ("corr2d_visible", "corr2d_hidden", "output_shape_test")}
+    results, graded = scored(tmp_path, monkeypatch, source, corr2d_right, outputs=spam)
+    assert {g: r.points for g, r in results.items()} == {
+        "corr2d_visible": 1.0, "corr2d_hidden": 2.0, "output_shape_test": 1.0}
+    assert "noisy" in cell(graded, "corr2d_visible").outputs[0]["text"]
+
+
+def test_wrong_values_fail_with_the_checks_explanation(tmp_path, monkeypatch, source):
+    results, _ = scored(tmp_path, monkeypatch, source, corr2d_flipped)
+    assert results["corr2d_visible"].points == 0 and results["corr2d_hidden"].points == 0
+    assert "flipped" in results["corr2d_visible"].message
+    assert results["output_shape_test"].points == 1.0
+
+
+def test_an_error_in_the_test_cell_costs_the_points_even_with_passing_records(tmp_path, monkeypatch, source):
+    error = {"corr2d_visible": [{"output_type": "error", "ename": "AssertionError", "evalue": "boom",
+                                 "traceback": []}]}
+    results, _ = scored(tmp_path, monkeypatch, source, corr2d_right, outputs=error)
+    assert results["corr2d_visible"].points == 0 and results["corr2d_visible"].reason == "error"
+    assert results["corr2d_visible"].message == "AssertionError: boom"
+    assert results["corr2d_hidden"].points == 2.0
+
+
+def test_no_records_or_records_from_another_cell_earn_nothing(tmp_path, monkeypatch, source):
+    from convlab.checks import lesson01
+
+    calls = [("corr2d", lambda: lesson01.corr2d(corr2d_right, seed=831, cases=20))]  # made in the answer cell
+    results, _ = scored(tmp_path, monkeypatch, source, corr2d_right, calls=calls)
+    assert all(r.points == 0 for r in results.values())
+    assert results["corr2d_hidden"].reason == "no_record"
+
+
+def test_a_check_run_with_other_arguments_than_the_test_wrote_earns_nothing(tmp_path, monkeypatch, source):
+    from convlab.checks import answer, lesson01
+
+    calls = [("corr2d_visible", lambda: lesson01.corr2d(corr2d_right)),
+             ("corr2d_hidden", lambda: lesson01.corr2d(corr2d_right, seed=1, cases=1)),
+             ("output_shape_test", lambda: answer("output_shape", (3, 3), (3, 3)))]
+    results, _ = scored(tmp_path, monkeypatch, source, corr2d_right, calls=calls)
+    assert results["corr2d_visible"].points == 1.0
+    assert results["corr2d_hidden"].points == 0 and results["corr2d_hidden"].reason == "check_bypassed"
+
+
+def test_malformed_records_earn_nothing(tmp_path, monkeypatch, source):
+    nb = restore.restore(submission_from(source, {}), source).nb
+    records = {"0001-lesson01.corr2d.json": b"{not json", "0002-answer.json": b"\x00" * 10}
+    results, _, _ = score.score(nb, outcome_for(nb, records))
+    assert all(r.points == 0 for r in results)
+
+
+def test_timeout_zeroes_the_cell_it_hit_and_everything_after(tmp_path, monkeypatch, source):
+    nb = restore.restore(submission_from(source, {}), source).nb
+    hidden = [nbmeta.grade_id(c) for c in nb.cells].index("corr2d_hidden")
+    records = make_records(tmp_path, monkeypatch, check_calls(corr2d_right)[:1])
+    results, _, _ = score.score(nb, outcome_for(nb, records, status="timeout", failed_cell=hidden))
+    by_id = {r.grade_id: r for r in results}
+    assert by_id["corr2d_visible"].points == 1.0
+    assert by_id["corr2d_hidden"].reason == "timeout" and by_id["output_shape_test"].reason == "timeout"
+    assert "not run" in by_id["output_shape_test"].message
+
+
+def test_nothing_came_back_means_zero_with_the_reason(source):
+    nb = restore.restore(submission_from(source, {}), source).nb
+    results, _, status = score.score(nb, {"executed": None, "status": None, "records": {}, "timed_out": True})
+    assert all(r.points == 0 and r.reason == "timeout" for r in results)
+
+
+def test_expected_calls_are_read_from_the_test_source():
+    src = ("from convlab.checks import lesson01 as check\nfrom convlab.checks import answer\n"
+           "check.corr2d(corr2d)\ncheck.corr2d(corr2d, seed=831, cases=20)\nanswer('q', q, 3)\n"
+           "if False:\n    check.corr2d(corr2d, seed=5)\n")
+    assert score.expected_calls(src) == [("lesson01.corr2d", 0, None), ("lesson01.corr2d", 831, 20),
+                                         ("answer:q", None, None)]
+
+
+def test_feedback_shows_outcome_points_and_message_but_no_test_source(tmp_path, monkeypatch, source):
+    results, _ = scored(tmp_path, monkeypatch, source, corr2d_flipped)
+    page = report.feedback_html(student="s1", assignment="ps1", notebook="ps1",
+                                results=[r.as_dict() for r in results.values()], note=None)
+    assert "flipped" in page and "0 / 2" in page and "1 / 1" in page
+    for secret in ("seed=831", "BEGIN HIDDEN", "check.corr2d(", "torch.zeros(1, 1, 5, 5)"):
+        assert secret not in page
