@@ -9,6 +9,7 @@ from __future__ import annotations
 import filecmp
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -38,18 +39,49 @@ def copy_sources(solutions: Path, source: Path) -> list[str]:
     return names
 
 
+def put_environment_on_path() -> None:
+    """nbgrader runs `alembic` (and Jupyter runs kernels) from PATH: use this interpreter's bin/.
+
+    So the commands work from a virtual environment that was never activated.
+    """
+    bin_dir = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    if bin_dir not in path.split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bin_dir, path]) if path else bin_dir
+
+
 def release(course: Path, names: list[str]) -> None:
     """Run nbgrader's generate_assignment for each assignment of the course at `course`."""
     from nbgrader.apps import NbGraderAPI
 
     from autograder.config import nbgrader_config
 
+    put_environment_on_path()
     api = NbGraderAPI(config=nbgrader_config(course))
     for name in names:
         result = api.generate_assignment(name, force=True, create=True)
         if not result["success"]:
-            detail = result.get("error") or result.get("log") or "no detail"
+            detail = nbgrader_error(result.get("log") or "") or result.get("error") or "no detail"
             raise BuildError(f"nbgrader generate_assignment failed for {name!r}:\n{detail}")
+
+
+def nbgrader_error(log: str) -> str:
+    """The first error nbgrader logged, and the exception that ended its traceback, if any."""
+    entries: list[list[str]] = []
+    for line in log.splitlines():
+        if line.startswith("[") or not entries:
+            entries.append([line])
+        else:
+            entries[-1].append(line)
+    errors = [entry for entry in entries if entry[0].startswith("[ERROR]")]
+    if not errors:
+        return ""
+    summary = "\n".join(errors[0]).rstrip()
+    tracebacks = [entry for entry in errors if "Traceback" in entry[0]]
+    if tracebacks:
+        last = [line.strip() for line in tracebacks[0] if line.strip()][-1]
+        summary += f"\n{last}"
+    return summary
 
 
 def generate(solutions: Path, dest: Path) -> list[str]:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -168,11 +167,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # nbgrader runs `alembic` and Jupyter kernels from PATH: find them beside this interpreter,
-    # so the command works from an unactivated virtual environment.
-    bin_dir = str(Path(sys.executable).parent)
-    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")]).rstrip(os.pathsep)
+    from autograder.build import put_environment_on_path
+
+    put_environment_on_path()  # alembic and kernels beside this interpreter, activated or not
     args = parser().parse_args(argv)
     try:
         return args.run(args)
