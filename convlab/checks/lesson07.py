@@ -1,0 +1,127 @@
+"""Checks for lesson 07 (convolution as matrix multiplication): unfold, conv2d by im2col, the unrolled kernel matrix."""
+import torch
+import torch.nn.functional as F
+
+from convlab.checks.core import Case, Exercise
+from convlab.checks.variants import (DILATION_IGNORED, FLIPPED, PADDING_IGNORED, STRIDE_IGNORED, conv2d_mistakes,
+                                     pair)
+
+CHANNELS_LAST = ("rows in the wrong order — torch orders a column as (channel, kernel row, kernel column), "
+                 "the channel varying slowest")
+ROWS_NOT_COLUMNS = "windows laid out as rows — each window is a column: shape (N, C·kh·kw, L)"
+
+
+class Unfold(Exercise):
+    """unfold(input, kernel_size, dilation=1, padding=0, stride=1): torch's F.unfold (im2col)."""
+
+    name = "lesson07.unfold"
+    arg_names = ("input", "kernel_size")
+
+    def make_cases(self, draw, n):
+        for i in range(n):
+            dtype = draw.dtype(i)
+            batch, c = draw.int(1, 3), draw.int(1, 3)
+            kh, kw = draw.int(1, 3), draw.int(1, 3)
+            kwargs = {}
+            if i % 4 == 1 or (i > 3 and draw.bool()):
+                kwargs["stride"] = (draw.int(1, 3), draw.int(1, 3)) if draw.bool() else draw.int(2, 3)
+            if i % 4 == 2 or (i > 3 and draw.bool()):
+                kwargs["padding"] = (draw.int(0, 2), draw.int(0, 2)) if draw.bool() else draw.int(1, 2)
+            if i % 4 == 3 or (i > 3 and draw.bool()):
+                kwargs["dilation"] = (draw.int(1, 2), draw.int(1, 3)) if draw.bool() else 2
+            d, p = pair(kwargs.get("dilation", 1)), pair(kwargs.get("padding", 0))
+            h = draw.int(max(1, d[0] * (kh - 1) + 1 - 2 * p[0]), 9)
+            w = draw.int(max(1, d[1] * (kw - 1) + 1 - 2 * p[1]), 9)
+            kernel_size = (kh, kw) if kh != kw or draw.bool() else kh
+            if i == 0:  # non-square input, non-square kernel, a batch and channels
+                batch, c, h, w, kernel_size = 2, 3, 5, 7, (2, 3)
+            shape = (batch, c, h, w) if i % 5 != 4 else (c, h, w)  # unbatched every fifth case
+            yield Case((draw.randn(*shape, dtype=dtype), kernel_size), kwargs)
+
+    def reference(self, input, kernel_size, dilation=1, padding=0, stride=1):
+        return F.unfold(input, kernel_size, dilation=dilation, padding=padding, stride=stride)
+
+    def mistakes(self, input, kernel_size, dilation=1, padding=0, stride=1):
+        ref = F.unfold(input, kernel_size, dilation=dilation, padding=padding, stride=stride)
+        kh, kw = pair(kernel_size)
+        c = input.shape[-3]
+        if pair(stride) != (1, 1):
+            yield STRIDE_IGNORED, F.unfold(input, kernel_size, dilation=dilation, padding=padding)
+        if pair(padding) != (0, 0):
+            yield PADDING_IGNORED, F.unfold(input, kernel_size, dilation=dilation, stride=stride)
+        if pair(dilation) != (1, 1):
+            yield DILATION_IGNORED, F.unfold(input, kernel_size, padding=padding, stride=stride)
+        if c > 1:
+            lead = ref.shape[:-2]
+            reordered = ref.reshape(*lead, c, kh * kw, ref.shape[-1]).transpose(-3, -2)  # (…, kh*kw, C, L)
+            yield CHANNELS_LAST, reordered.reshape(ref.shape)
+        yield ROWS_NOT_COLUMNS, ref.transpose(-2, -1)
+
+
+class Conv2dIm2col(Exercise):
+    """conv2d_im2col(input, weight, bias=None, stride=1, padding=0) on NCHW input."""
+
+    name = "lesson07.conv2d_im2col"
+    arg_names = ("input", "weight")
+
+    def make_cases(self, draw, n):
+        for i in range(n):
+            dtype = draw.dtype(i)
+            batch, c_in, c_out = draw.int(1, 3), draw.int(1, 3), draw.int(1, 4)
+            h, w = draw.int(4, 9), draw.int(4, 9)
+            kh, kw = draw.int(1, 3), draw.int(1, 3)
+            if i == 0:
+                batch, c_in, c_out, h, w, kh, kw = 2, 3, 4, 6, 7, 3, 2
+            kwargs = {}
+            if i % 2 == 0 or draw.bool():
+                kwargs["bias"] = draw.randn(c_out, dtype=dtype)
+            if i % 3 == 1 or draw.bool():
+                kwargs["stride"] = (draw.int(1, 3), draw.int(1, 3)) if draw.bool() else draw.int(2, 3)
+            if i % 3 == 2 or draw.bool():
+                kwargs["padding"] = (draw.int(0, 2), draw.int(0, 2)) if draw.bool() else draw.int(1, 2)
+            yield Case((draw.randn(batch, c_in, h, w, dtype=dtype), draw.randn(c_out, c_in, kh, kw, dtype=dtype)),
+                       kwargs)
+
+    def reference(self, input, weight, bias=None, stride=1, padding=0):
+        return F.conv2d(input, weight, bias, stride=stride, padding=padding)
+
+    def mistakes(self, input, weight, bias=None, stride=1, padding=0):
+        yield from conv2d_mistakes(input, weight, bias, stride, padding)
+
+
+def conv_matrix_reference(kernel, input_size):
+    """torch's correlation of every one-hot image: column j of the matrix is the output for pixel j."""
+    H, W = input_size
+    basis = torch.eye(H * W, dtype=kernel.dtype).reshape(H * W, 1, H, W)    # one image per pixel
+    responses = F.conv2d(basis, kernel[None, None])                        # (H*W, 1, H', W')
+    return responses.reshape(H * W, -1).T.contiguous()                     # (H'*W', H*W)
+
+
+class ConvMatrix(Exercise):
+    """conv_matrix(kernel, input_size): 2D kernel, (H, W) -> (H'·W', H·W)."""
+
+    name = "lesson07.conv_matrix"
+    arg_names = ("kernel", "input_size")
+
+    def make_cases(self, draw, n):
+        for i in range(n):
+            kh, kw = draw.int(1, 3), draw.int(1, 3)
+            H, W = kh + draw.int(0, 4), kw + draw.int(0, 4)
+            if i == 0:
+                kh, kw, H, W = 3, 3, 5, 5          # lesson 07's 9×25
+            elif i == 1:
+                kh, kw, H, W = 2, 3, 4, 6          # non-square everything
+            yield Case((draw.randn(kh, kw, dtype=draw.dtype(i)), (H, W)))
+
+    def reference(self, kernel, input_size):
+        return conv_matrix_reference(kernel, input_size)
+
+    def mistakes(self, kernel, input_size):
+        yield FLIPPED, conv_matrix_reference(kernel.flip(0, 1), input_size)
+        M = conv_matrix_reference(kernel, input_size)
+        yield "matrix transposed — one row per output position, one column per input pixel", M.T
+
+
+unfold = Unfold()
+conv2d_im2col = Conv2dIm2col()
+conv_matrix = ConvMatrix()
