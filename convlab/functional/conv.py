@@ -11,6 +11,7 @@ by what is fastest for the shape at hand:
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -37,56 +38,80 @@ def _output_size(op, size, kernel_size, stride, padding, dilation) -> tuple[int,
                          f"kernel_size={kernel_size}, dilation={dilation}, padding={padding} ({error})") from None
 
 
-def _depthwise(padded, weight, groups, kernel_size, stride, dilation, out_size):
-    """One input channel per group: sum over taps of (window view) * (that tap's weights)."""
-    n = padded.shape[0]
-    dims = len(kernel_size)
-    view = windows(padded, kernel_size, stride, dilation, out_size)  # (N, G, *k, *out)
-    view = view.unsqueeze(2)  # (N, G, 1, *k, *out)
-    w = weight.reshape(groups, -1, math.prod(kernel_size))  # (G, O/G, taps)
-    out = None
-    for t in range(w.shape[-1]):
-        tap = view[(slice(None),) * 3 + _unravel(t, kernel_size)]  # (N, G, 1, *out)
-        w_t = w[:, :, t].reshape(groups, -1, *([1] * dims))  # (G, O/G, 1...)
-        out = tap * w_t if out is None else out.addcmul_(tap, w_t)
-    return out.reshape(n, weight.shape[0], *out_size)  # (N, O, *out)
+def _shifted_operands(input, kernel_size, padding, dilation, out_size):
+    """Stride 1: every tap's windows as one strided (N, C, L) view of the flattened padded image.
 
-
-def _unravel(index: int, size: tuple[int, ...]) -> tuple[int, ...]:
-    """Row-major multi-index of a flat ``index`` into ``size``."""
-    coords = []
-    for s in reversed(size):
-        index, r = divmod(index, s)
-        coords.append(r)
-    return tuple(reversed(coords))
-
-
-def _shifted_matmul(input, weight, groups, padding, dilation, out_size):
-    """Stride 1: out += W[tap] @ (flattened padded image shifted by the tap's offset), per tap.
-
-    Output is computed on the grid (out_0, padded_1, ..., padded_{n-1}) so every shifted operand is
-    a plain strided matrix; the columns past out_1.. (reads that wrap into the next row) are dropped.
+    With the padded image flattened, the window of a tap is the image shifted by a constant offset.
+    Positions run over the grid (out_0, padded_1, ..., padded_{n-1}) so each shifted view is a plain
+    strided matrix; the columns past out_1.. (reads that wrap into the next row) are dropped later
+    by ``_drop_wrapped``. Returns the views, one per tap in row-major kernel order.
     """
     n, c = input.shape[:2]
-    kernel_size = tuple(weight.shape[2:])
     padded_size = [s + a + b for s, (a, b) in zip(input.shape[2:], padding)]
     plane_strides = [math.prod(padded_size[i + 1:]) for i in range(len(padded_size))]
     plane = math.prod(padded_size)
-    offsets = [sum(k * d * s for k, d, s in zip(_unravel(t, kernel_size), dilation, plane_strides))
-               for t in range(math.prod(kernel_size))]
+    offsets = [sum(k * d * s for k, d, s in zip(tap, dilation, plane_strides))
+               for tap in itertools.product(*(range(k) for k in kernel_size))]
     padded = zero_padded(input, padding, extra=offsets[-1])  # (N, C, *padded) with room after
-    cg, og = c // groups, weight.shape[0] // groups
     length = out_size[0] * plane_strides[0]  # positions on the (out_0, padded_1, ...) grid
-    w = weight.reshape(groups, og, cg, -1)  # (G, O/G, C/G, taps)
     base = padded.storage_offset()
-    out = None
-    for t, offset in enumerate(offsets):
-        x_t = padded.as_strided((n * groups, cg, length), (cg * plane, plane, 1), base + offset)  # (N*G, C/G, L)
-        w_t = w[..., t].expand(n, groups, og, cg).reshape(n * groups, og, cg)  # (N*G, O/G, C/G)
-        out = torch.bmm(w_t, x_t) if out is None else out.baddbmm_(w_t, x_t)
-    out = out.view(n, groups * og, out_size[0], *padded_size[1:])  # (N, O, out_0, *padded[1:])
+    return [padded.as_strided((n, c, length), (c * plane, plane, 1), base + offset)  # (N, C, L)
+            for offset in offsets]
+
+
+def _drop_wrapped(out, padded_size, out_size):
+    """(N, O, L) on the (out_0, padded_1, ...) grid -> contiguous (N, O, *out_size)."""
+    n, o = out.shape[:2]
+    out = out.view(n, o, out_size[0], *padded_size[1:])  # (N, O, out_0, *padded[1:])
     keep = tuple(slice(0, s) for s in out_size[1:])
     return out[(slice(None), slice(None), slice(None)) + keep].contiguous()
+
+
+def _padded_size(input, padding):
+    return [s + a + b for s, (a, b) in zip(input.shape[2:], padding)]
+
+
+def _depthwise(input, weight, groups, stride, padding, dilation, out_size):
+    """One input channel per group: a multiply-add per tap of (windows) * (that tap's weights).
+
+    At stride 1 the windows come from ``_shifted_operands`` (one flat view per tap), otherwise
+    from the strided window view.
+    """
+    n = input.shape[0]
+    kernel_size = tuple(weight.shape[2:])
+    dims = len(kernel_size)
+    w = weight.reshape(groups, -1, math.prod(kernel_size))  # (G, O/G, taps)
+    if all(s == 1 for s in stride):
+        taps = [x.unsqueeze(2) for x in _shifted_operands(input, kernel_size, padding, dilation, out_size)]
+        trailing = 1  # (N, G, 1, L)
+    else:
+        view = windows(zero_padded(input, padding), kernel_size, stride, dilation, out_size)  # (N, G, *k, *out)
+        taps = [view[(slice(None), slice(None)) + tap].unsqueeze(2)  # (N, G, 1, *out)
+                for tap in itertools.product(*(range(k) for k in kernel_size))]
+        trailing = dims
+    out = None
+    for t, x_t in enumerate(taps):
+        w_t = w[:, :, t].reshape(groups, -1, *([1] * trailing))  # (G, O/G, 1...)
+        out = x_t * w_t if out is None else out.addcmul_(x_t, w_t)
+    out = out.reshape(n, weight.shape[0], *out.shape[3:])  # (N, O, L) or (N, O, *out)
+    if trailing == 1:
+        return _drop_wrapped(out, _padded_size(input, padding), out_size)
+    return out
+
+
+def _shifted_matmul(input, weight, groups, padding, dilation, out_size):
+    """Stride 1: out += W[tap] @ (flattened padded image shifted by the tap's offset), one matmul per tap."""
+    n, c = input.shape[:2]
+    kernel_size = tuple(weight.shape[2:])
+    cg, og = c // groups, weight.shape[0] // groups
+    w = weight.reshape(groups, og, cg, -1)  # (G, O/G, C/G, taps)
+    out = None
+    for t, x_t in enumerate(_shifted_operands(input, kernel_size, padding, dilation, out_size)):
+        x_t = x_t.view(n * groups, cg, x_t.shape[-1]) if groups > 1 else x_t  # (N*G, C/G, L)
+        w_t = w[..., t].expand(n, groups, og, cg).reshape(n * groups, og, cg)  # (N*G, O/G, C/G)
+        out = torch.bmm(w_t, x_t) if out is None else out.baddbmm_(w_t, x_t)
+    out = out.view(n, groups * og, out.shape[-1])  # (N, O, L)
+    return _drop_wrapped(out, _padded_size(input, padding), out_size)
 
 
 def _im2col(padded, weight, groups, stride, dilation, out_size):
@@ -114,7 +139,7 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, dims: int, o
     cg = c // groups
     column_count = n * c * math.prod(kernel_size) * math.prod(out_size)
     if cg == 1 and c > 1:
-        out = _depthwise(zero_padded(input, pads), weight, groups, kernel_size, stride, dilation, out_size)
+        out = _depthwise(input, weight, groups, stride, pads, dilation, out_size)
     elif (all(s == 1 for s in stride) and cg >= _SHIFT_MIN_CHANNELS and column_count >= _SHIFT_MIN_COLUMNS):
         out = _shifted_matmul(input, weight, groups, pads, dilation, out_size)
     else:

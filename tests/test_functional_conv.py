@@ -1,0 +1,136 @@
+"""convlab.functional.conv1d/2d/3d and corr2d against torch.nn.functional: values, gradients, devices."""
+import contextlib
+from unittest.mock import patch
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given
+from hypothesis import strategies as st
+
+import convlab.functional as CF
+from convlab.functional import conv as conv_module
+from tests.strategies import DTYPE_TOLERANCES, conv_cases, random_tensor
+
+pytestmark = pytest.mark.kernels
+
+OPS = {1: (CF.conv1d, F.conv1d), 2: (CF.conv2d, F.conv2d), 3: (CF.conv3d, F.conv3d)}
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+paths = pytest.mark.parametrize("path", ["auto", "shifted"])
+
+
+def forced(path: str):
+    """The default algorithm choice, or the shifted matmul forced wherever stride is 1."""
+    if path == "auto":
+        return contextlib.nullcontext()
+    return patch.multiple(conv_module, _SHIFT_MIN_CHANNELS=1, _SHIFT_MIN_COLUMNS=0)
+
+
+def _assert_same(ours, theirs, dtype, what=""):
+    assert type(ours) is torch.Tensor, f"{what}: expected a plain torch.Tensor, got {type(ours).__name__}"
+    assert ours.shape == theirs.shape, f"{what}: shape {tuple(ours.shape)} != torch's {tuple(theirs.shape)}"
+    assert ours.dtype == theirs.dtype, f"{what}: dtype {ours.dtype} != torch's {theirs.dtype}"
+    assert ours.device == theirs.device, f"{what}: device {ours.device} != torch's {theirs.device}"
+    torch.testing.assert_close(ours, theirs, **DTYPE_TOLERANCES[dtype], msg=lambda m: f"{what}: {m}")
+
+
+@paths
+@pytest.mark.parametrize("dims", [1, 2, 3])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@given(data=st.data())
+def test_conv_matches_torch(path, dims, dtype, data):
+    case = data.draw(conv_cases(dims, max_size=9 if dims < 3 else 5))
+    ours_fn, torch_fn = OPS[dims]
+    x, w, b = case.tensors(dtype)
+    with forced(path):
+        ours = ours_fn(x, w, b, **case.kwargs)
+    reference = torch_fn(x.double(), w.double(), None if b is None else b.double(), **case.kwargs).to(dtype)
+    _assert_same(ours, reference, dtype, f"conv{dims}d {case}")
+
+
+@paths
+@pytest.mark.parametrize("dims", [1, 2, 3])
+@given(data=st.data())
+def test_conv_gradients_match_torch(path, dims, data):
+    case = data.draw(conv_cases(dims, max_size=6 if dims < 3 else 4, batch=st.sampled_from([None, 1, 2])))
+    ours_fn, torch_fn = OPS[dims]
+    x, w, b = case.tensors(torch.float64, requires_grad=True)
+    inputs = [x, w] if b is None else [x, w, b]
+    with forced(path):
+        ours = ours_fn(x, w, b, **case.kwargs)
+        ours_grads = torch.autograd.grad(ours, inputs, random_tensor(ours.shape, case.seed + 3))
+    theirs = torch_fn(x, w, b, **case.kwargs)
+    torch_grads = torch.autograd.grad(theirs, inputs, random_tensor(theirs.shape, case.seed + 3))
+    for name, g_ours, g_torch in zip(["input", "weight", "bias"], ours_grads, torch_grads):
+        _assert_same(g_ours, g_torch, torch.float64, f"conv{dims}d gradient of {name}, {case}")
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+@given(data=st.data())
+def test_conv_on_meta_device_matches_torch_shapes(dims, data):
+    case = data.draw(conv_cases(dims, max_size=12))
+    ours_fn, torch_fn = OPS[dims]
+    x, w, b = case.tensors(torch.float32, device="meta")
+    ours, theirs = ours_fn(x, w, b, **case.kwargs), torch_fn(x, w, b, **case.kwargs)
+    assert (ours.shape, ours.dtype, ours.device) == (theirs.shape, theirs.dtype, theirs.device), str(case)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+def test_conv2d_keeps_dtype_and_contiguity(dtype):
+    x, w = random_tensor((2, 4, 7, 6), 0, dtype), random_tensor((6, 2, 3, 2), 1, dtype)
+    out = CF.conv2d(x, w, padding=1, groups=2)
+    assert out.dtype == dtype and out.is_contiguous()
+    reference = F.conv2d(x.double(), w.double(), padding=1, groups=2)
+    torch.testing.assert_close(out.double(), reference, atol=0.1 if dtype == torch.bfloat16 else 1e-4, rtol=0.05)
+
+
+@paths
+@pytest.mark.parametrize("groups,in_channels,out_channels", [(1, 32, 40), (2, 32, 64), (32, 32, 64), (32, 32, 32)])
+@pytest.mark.parametrize("stride,padding,dilation", [(1, 1, 1), (1, "same", 2), (2, 2, 1), ((1, 2), (0, 3), (3, 1))])
+def test_conv2d_every_algorithm_on_larger_inputs(path, groups, in_channels, out_channels, stride, padding, dilation):
+    x = random_tensor((3, in_channels, 23, 19), 5)
+    w = random_tensor((out_channels, in_channels // groups, 3, 4), 6)
+    b = random_tensor((out_channels,), 7)
+    with forced(path):
+        ours = CF.conv2d(x, w, b, stride, padding, dilation, groups)
+    theirs = F.conv2d(x, w, b, stride, padding, dilation, groups)
+    _assert_same(ours, theirs, torch.float64, f"conv2d groups={groups} stride={stride} padding={padding}")
+
+
+def test_positional_order_matches_torch():
+    x, w, b = random_tensor((2, 4, 9, 8), 0), random_tensor((6, 2, 3, 3), 1), random_tensor((6,), 2)
+    _assert_same(CF.conv2d(x, w, b, 2, 1, 2, 2), F.conv2d(x, w, b, 2, 1, 2, 2), torch.float64, "positional")
+
+
+def test_corr2d_worked_example_from_lesson_01():
+    X = torch.arange(9.0).reshape(3, 3)
+    K = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
+    expected = F.conv2d(X[None, None].double(), K[None, None].double())[0, 0].float()
+    torch.testing.assert_close(CF.corr2d(X, K), expected, atol=0, rtol=0)
+
+
+@given(h=st.integers(1, 12), w=st.integers(1, 12), kh=st.integers(1, 5), kw=st.integers(1, 5),
+       seed=st.integers(0, 2**30))
+def test_corr2d_matches_torch(h, w, kh, kw, seed):
+    kh, kw = min(kh, h), min(kw, w)
+    X, K = random_tensor((h, w), seed), random_tensor((kh, kw), seed + 1)
+    _assert_same(CF.corr2d(X, K), F.conv2d(X[None, None], K[None, None])[0, 0], torch.float64, "corr2d")
+
+
+def test_corr2d_rejects_non_2d_input():
+    with pytest.raises(RuntimeError, match="X"):
+        CF.corr2d(torch.zeros(1, 3, 3), torch.zeros(2, 2))
+
+
+@needs_cuda
+@pytest.mark.cuda
+@pytest.mark.parametrize("dims", [1, 2, 3])
+@given(data=st.data())
+def test_conv_on_cuda_matches_torch(dims, data):
+    case = data.draw(conv_cases(dims, max_size=8 if dims < 3 else 5))
+    ours_fn, torch_fn = OPS[dims]
+    x, w, b = case.tensors(torch.float64, device="cuda")
+    _assert_same(ours_fn(x, w, b, **case.kwargs), torch_fn(x, w, b, **case.kwargs), torch.float64,
+                 f"conv{dims}d on cuda {case}")
