@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import torch
 
 from convlab.checks.compare import compare, describe_value
-from convlab.checks.diagnose import banned_message, first_line, likely_mistake, normalise_answer
+from convlab.checks.diagnose import banned_message, first_line, likely_mistakes, normalise_answer
 from convlab.checks.guard import KERNEL_OPS, forbid_builtin_kernels
 
 _Tensor = torch.Tensor
@@ -234,6 +234,13 @@ class Exercise:
 
         ``where`` is the device the output must be on (default: the run's device).
         """
+        problem = self.problem(run, case, ref, where)
+        if problem is None or not self.diagnosable(problem):
+            return problem
+        return problem + hint_line(self.diagnose(run, case, ref))
+
+    def problem(self, run: Run, case: Case, ref, where: str | None = None) -> str | None:
+        """What is wrong with ``run``, without the likely mistake; None when it is right."""
         if run.not_answered:
             return "not answered yet: replace `raise NotImplementedError()` with your code."
         if run.banned:
@@ -249,16 +256,15 @@ class Exercise:
             return f"raised {run.exception}"
         if run.modified_input:
             return "changed its input in place; compute a new tensor instead."
-        problem = compare(run.output, ref, case.dtype, where or run.device, values=run.device != "meta")
-        if problem is None:
-            return None
-        if problem.startswith(("wrong device", "wrong dtype")):
-            return problem
-        hint = self.diagnose(case, run.output, ref, shape_only=run.device == "meta")
-        return problem + (f"\nLikely mistake: {hint}." if hint else "")
+        return compare(run.output, ref, case.dtype, where or run.device, values=run.device != "meta")
 
-    def diagnose(self, case: Case, output, ref, shape_only: bool = False) -> str | None:
-        """The label of the first mistaken variant whose answer matches the learner's output."""
+    @staticmethod
+    def diagnosable(problem: str) -> bool:
+        """Wrong values or sizes can be traced to a mistake; a wrong device, dtype or type cannot."""
+        return problem.startswith(("wrong values", "wrong output", "wrong indices", "should return"))
+
+    def diagnose(self, run: Run, case: Case, ref) -> list[str]:
+        """Labels of the mistaken variants whose answers match the learner's output (best first)."""
         args, kwargs = as_float64(case.args), as_float64(case.kwargs)
         variants = []
         try:
@@ -267,8 +273,24 @@ class Exercise:
                     variants.append(variant)
         except Exception:  # a variant torch rejects for this case ends the list; keep those before it
             pass
-        output = _map_tensors(output, lambda t: _to(t, "cpu") if t.device.type != "meta" else t)
-        return likely_mistake(variants, output, ref, case.dtype, shape_only)
+        output = _map_tensors(run.output, lambda t: _to(t, "cpu") if t.device.type != "meta" else t)
+        return likely_mistakes(variants, output, ref, case.dtype, shape_only=run.device == "meta")
+
+    def narrow(self, fn, drawn: list, start: int, labels: list[str]) -> list[str]:
+        """Several mistakes fit the failing case: keep those that also fit the later failing cases."""
+        for index in range(start, len(drawn)):
+            case = drawn[index]
+            run = self.call(fn, case, index, "cpu")
+            ref = self.expected(case)
+            problem = self.problem(run, case, ref)
+            if problem is None or not self.diagnosable(problem):
+                continue
+            kept = [label for label in labels if label in self.diagnose(run, case, ref)]
+            if kept:
+                labels = kept
+            if len(labels) == 1:
+                break
+        return labels
 
     def run(self, fn, seed: int = 0, cases: int | None = None):
         """Every (case, device) run until the first failure: (runs, cases, feedback or None)."""
@@ -279,9 +301,15 @@ class Exercise:
             for device in self.devices(case):
                 run = self.call(fn, case, index, device)
                 runs.append(run)
-                problem = self.judge(run, case, ref)
-                if problem is not None:
-                    return runs, drawn, self.header(index, len(drawn), case, device) + "\n" + problem
+                problem = self.problem(run, case, ref)
+                if problem is None:
+                    continue
+                if self.diagnosable(problem):
+                    labels = self.diagnose(run, case, ref)
+                    if len(labels) > 1:
+                        labels = self.narrow(fn, drawn, index + 1, labels)
+                    problem += hint_line(labels)
+                return runs, drawn, self.header(index, len(drawn), case, device) + "\n" + problem
         return runs, drawn, None
 
     def header(self, index: int, total: int, case: Case, device: str) -> str:
@@ -302,6 +330,10 @@ class Exercise:
             write_record(self.name, seed, cases, runs, failure)
         if failure is not None:
             raise CheckFailed(failure) from None
+
+
+def hint_line(labels: list[str]) -> str:
+    return f"\nLikely mistake: {labels[0]}." if labels else ""
 
 
 def answer(name: str, value, expected) -> None:

@@ -34,15 +34,16 @@ def banned_message(op: str) -> str:
     return f"uses torch's own {friendly} ({op}) — write it yourself with tensor operations."
 
 
-def likely_mistake(variants, output, ref, dtype, shape_only: bool = False) -> str | None:
-    """The label of the first ``(label, answer)`` variant that the learner's output matches.
+def likely_mistakes(variants, output, ref, dtype, shape_only: bool = False) -> list[str]:
+    """The labels, in order and without repeats, of the ``(label, answer)`` variants the output matches.
 
     When the output has the wrong size (or only shapes are known, on the meta device), a
     variant matches by shape; otherwise by values within the dtype's tolerance. A variant that
     is a single tensor where torch returns a tuple (values, indices) is matched against the first.
     """
+    found: list[str] = []
     for label, wrong in variants:
-        if wrong is None:
+        if wrong is None or label in found:
             continue
         out, right = output, ref
         if isinstance(ref, tuple) and not isinstance(wrong, tuple):  # a variant of the first output only
@@ -52,11 +53,11 @@ def likely_mistake(variants, output, ref, dtype, shape_only: bool = False) -> st
         got, want = shape_of(out), shape_of(right)
         if shape_only or got != want:
             if got != want and shape_of(wrong) == got:
-                return label
+                found.append(label)
             continue
         if compare(out, wrong, dtype, None, values=True, strict_dtype=False) is None:
-            return label
-    return None
+            found.append(label)
+    return found
 
 
 def normalise_answer(value):

@@ -93,7 +93,6 @@ class MaxPool2d(Exercise):
             plane = torch.arange(input.shape[0] * input.shape[1]).reshape(input.shape[:2])[..., None, None]
             yield ("indices count over the whole tensor — they index the flattened H x W plane of each channel",
                    (out, idx + plane * h * w))
-            yield "indices missing — with return_indices=True return (values, indices)", out
 
 
 class AvgPool2d(Exercise):

@@ -1,0 +1,167 @@
+"""Checks for lesson 08 (groups, depthwise and separable): grouped conv2d, depthwise-separable conv, rank-1 kernel split."""
+import torch
+import torch.nn.functional as F
+
+from convlab.checks.compare import compare
+from convlab.checks.core import Case, CheckFailed, Exercise
+from convlab.checks.variants import conv2d_mistakes, pair
+
+GROUPS_IGNORED = "groups ignored — output channel o may only read the input channels of its own group"
+
+
+class Conv2dGroups(Exercise):
+    """conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) on NCHW input."""
+
+    name = "lesson08.conv2d"
+    arg_names = ("input", "weight")
+
+    def make_cases(self, draw, n):
+        for i in range(n):
+            dtype = draw.dtype(i)
+            groups = draw.choice((1, 2, 3, 4)) if i > 1 else (2 if i == 0 else 3)
+            c_in, c_out = groups * draw.int(1, 2), groups * draw.int(1, 3)
+            batch, kh, kw = draw.int(1, 3), draw.int(1, 3), draw.int(1, 3)
+            kwargs = {"groups": groups} if groups != 1 or draw.bool() else {}
+            if i % 2 == 0 or draw.bool():
+                kwargs["bias"] = draw.randn(c_out, dtype=dtype)
+            if i % 3 == 1 or draw.bool():
+                kwargs["stride"] = (draw.int(1, 2), draw.int(1, 3)) if draw.bool() else 2
+            if i % 3 == 2 or draw.bool():
+                kwargs["padding"] = (draw.int(0, 2), draw.int(0, 1)) if draw.bool() else 1
+            if i % 4 == 3:
+                kwargs["dilation"] = (2, draw.int(1, 2))
+            d = pair(kwargs.get("dilation", 1))
+            h, w = d[0] * (kh - 1) + 1 + draw.int(0, 5), d[1] * (kw - 1) + 1 + draw.int(0, 5)
+            if i == 0:  # the lesson's example: 4 input channels in 2 groups
+                batch, c_in, c_out, h, w = 2, 4, 4, 6, 5
+            yield Case((draw.randn(batch, c_in, h, w, dtype=dtype),
+                        draw.randn(c_out, c_in // groups, kh, kw, dtype=dtype)), kwargs)
+
+    def reference(self, input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+        return F.conv2d(input, weight, bias, stride, padding, dilation, groups)
+
+    def mistakes(self, input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+        if groups > 1:
+            # every output channel reading all groups, with its weight repeated across them
+            yield GROUPS_IGNORED, F.conv2d(input, weight.repeat(1, groups, 1, 1), bias, stride, padding, dilation)
+            c_out, c_in = weight.shape[0], input.shape[1]
+            # slices paired wrongly: group j's weights on another group's inputs
+            rolled = input.roll(c_in // groups, dims=1)
+            yield ("groups paired wrongly — slice j of the weight goes with slice j of the input channels",
+                   F.conv2d(rolled, weight, bias, stride, padding, dilation, groups))
+        for label, wrong in conv2d_mistakes(input, weight, bias, stride, padding, dilation) if groups == 1 else ():
+            yield label, wrong
+
+
+class DepthwiseSeparableConv(Exercise):
+    """depthwise_separable_conv(input, depthwise_weight, pointwise_weight, stride=1, padding=0)."""
+
+    name = "lesson08.depthwise_separable_conv"
+    arg_names = ("input", "depthwise_weight", "pointwise_weight")
+
+    def make_cases(self, draw, n):
+        for i in range(n):
+            dtype = draw.dtype(i)
+            batch, c_in, c_out = draw.int(1, 3), draw.int(1, 4), draw.int(1, 5)
+            multiplier = 2 if i % 4 == 2 else 1
+            kh, kw = draw.int(1, 3), draw.int(1, 3)
+            h, w = kh + draw.int(0, 5), kw + draw.int(0, 5)
+            if i == 0:
+                batch, c_in, c_out, kh, kw, h, w = 2, 3, 5, 3, 3, 6, 7
+            kwargs = {}
+            if i % 3 == 1 or draw.bool():
+                kwargs["stride"] = (draw.int(1, 2), draw.int(1, 3)) if draw.bool() else 2
+            if i % 3 == 2 or draw.bool():
+                kwargs["padding"] = (draw.int(0, 2), draw.int(0, 1)) if draw.bool() else 1
+            yield Case((draw.randn(batch, c_in, h, w, dtype=dtype),
+                        draw.randn(c_in * multiplier, 1, kh, kw, dtype=dtype),
+                        draw.randn(c_out, c_in * multiplier, 1, 1, dtype=dtype)), kwargs)
+
+    def reference(self, input, depthwise_weight, pointwise_weight, stride=1, padding=0):
+        spatial = F.conv2d(input, depthwise_weight, None, stride, padding, 1, input.shape[1])
+        return F.conv2d(spatial, pointwise_weight)
+
+    def mistakes(self, input, depthwise_weight, pointwise_weight, stride=1, padding=0):
+        c = input.shape[1]
+        yield ("stride or padding applied in the pointwise step — they belong to the depthwise (spatial) step",
+               F.conv2d(F.conv2d(input, depthwise_weight, groups=c), pointwise_weight, stride=stride,
+                        padding=padding))
+        if c > 1 and depthwise_weight.shape[0] == c:
+            yield ("depthwise step mixed channels — use groups = number of input channels",
+                   F.conv2d(F.conv2d(input, depthwise_weight.expand(c, c, *depthwise_weight.shape[2:]), None,
+                                     stride, padding).contiguous(), pointwise_weight))
+        yield ("kernel flipped — cross-correlate, as F.conv2d does",
+               F.conv2d(F.conv2d(input, depthwise_weight.flip(-2, -1), None, stride, padding, 1, c), pointwise_weight))
+
+
+def _rank1(draw, kh, kw, dtype):
+    return draw.randn(kh, 1, dtype=torch.float64) @ draw.randn(1, kw, dtype=torch.float64)
+
+
+class SeparableKernel(Exercise):
+    """separable_kernel(kernel) -> (column (kh, 1), row (1, kw)) with column @ row == kernel; ValueError if rank > 1.
+
+    A rank-1 kernel has many factorisations (c·t, r/t), so outputs are judged by the product they
+    rebuild and by their shapes, not entry by entry.
+    """
+
+    name = "lesson08.separable_kernel"
+    arg_names = ("kernel",)
+    default_cases = 6
+    use_meta = False       # deciding the rank reads values
+
+    def make_cases(self, draw, n):
+        for i in range(n):
+            dtype = draw.dtype(i)
+            kh, kw = draw.int(1, 5), draw.int(1, 5)
+            if i == 0:
+                kh, kw = 3, 3
+            separable = i % 3 != 2 or min(kh, kw) == 1
+            if separable:
+                kernel = _rank1(draw, kh, kw, dtype)
+                if i == 0:  # the Sobel kernel
+                    kernel = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=torch.float64)
+            else:
+                kernel = _rank1(draw, kh, kw, dtype) + _rank1(draw, kh, kw, dtype)
+            yield Case((kernel.to(dtype),))
+
+    def reference(self, kernel):
+        if int(torch.linalg.matrix_rank(kernel)) > 1:
+            return "ValueError"
+        return kernel    # what column @ row must rebuild
+
+    def call(self, fn, case, index, device):
+        """Run the learner's split and hand the judge (column @ row, shapes) or the exception name."""
+        def rebuilt(kernel):
+            try:
+                out = fn(kernel)
+            except ValueError:
+                return "ValueError"
+            if not isinstance(out, (tuple, list)) or len(out) != 2:
+                raise TypeError(f"should return (column, row), got {type(out).__name__}")
+            column, row = out
+            for label, part, shape in (("column", column, (kernel.shape[0], 1)), ("row", row, (1, kernel.shape[1]))):
+                if type(part) is not torch.Tensor:
+                    raise TypeError(f"{label} should be a torch.Tensor, got {type(part).__name__}")
+                if tuple(part.shape) != shape:
+                    raise TypeError(f"{label} should have shape {shape}, got {tuple(part.shape)}")
+            return torch.matmul(column, row)
+        return super().call(rebuilt, case, index, device)
+
+    def judge(self, run, case, ref):
+        output = run.output
+        if ref == "ValueError" or output == "ValueError":
+            if run.exception is not None or run.banned or run.not_answered:
+                return super().judge(run, case, torch.empty(0))
+            if ref == output:
+                return None
+            if ref == "ValueError":
+                return "returned factors for a kernel of rank 2; raise ValueError when the rank is more than 1."
+            return "raised ValueError for a rank-1 kernel; only kernels of rank > 1 are not separable."
+        problem = super().judge(run, case, ref)
+        return problem.replace("output", "column @ row", 1) if problem else None
+
+
+conv2d = Conv2dGroups()
+depthwise_separable_conv = DepthwiseSeparableConv()
+separable_kernel = SeparableKernel()
