@@ -263,8 +263,11 @@ class Exercise:
         """Wrong values or sizes can be traced to a mistake; a wrong device, dtype or type cannot."""
         return problem.startswith(("wrong values", "wrong output", "wrong indices", "should return"))
 
-    def diagnose(self, run: Run, case: Case, ref) -> list[str]:
-        """Labels of the mistaken variants whose answers match the learner's output (best first)."""
+    def diagnose(self, run: Run, case: Case, ref, everything: bool = False) -> list[str]:
+        """Labels of the mistaken variants whose answers match the learner's output (best first).
+
+        With ``everything``, the labels of the variants that do *not* match it instead.
+        """
         args, kwargs = as_float64(case.args), as_float64(case.kwargs)
         variants = []
         try:
@@ -274,18 +277,31 @@ class Exercise:
         except Exception:  # a variant torch rejects for this case ends the list; keep those before it
             pass
         output = _map_tensors(run.output, lambda t: _to(t, "cpu") if t.device.type != "meta" else t)
-        return likely_mistakes(variants, output, ref, case.dtype, shape_only=run.device == "meta")
+        matching = likely_mistakes(variants, output, ref, case.dtype, shape_only=run.device == "meta")
+        if not everything:
+            return matching
+        return [label for label, wrong in variants if wrong is not None and label not in matching]
 
-    def narrow(self, fn, drawn: list, start: int, labels: list[str]) -> list[str]:
-        """Several mistakes fit the failing case: keep those that also fit the later failing cases."""
-        for index in range(start, len(drawn)):
-            case = drawn[index]
+    def narrow(self, fn, drawn: list, failing: int, labels: list[str]) -> list[str]:
+        """Several mistakes fit the failing case: keep those the learner's other answers agree with.
+
+        A case the learner gets right refutes a mistake that would have shown there; a case
+        the learner gets wrong refutes the mistakes it does not match.
+        """
+        for index, case in enumerate(drawn):
+            if index == failing:
+                continue
             run = self.call(fn, case, index, "cpu")
             ref = self.expected(case)
             problem = self.problem(run, case, ref)
-            if problem is None or not self.diagnosable(problem):
+            if problem is None:
+                shown = self.diagnose(run, case, ref, everything=True)
+                kept = [label for label in labels if label not in shown]
+            elif self.diagnosable(problem):
+                matching = self.diagnose(run, case, ref)
+                kept = [label for label in labels if label in matching]
+            else:
                 continue
-            kept = [label for label in labels if label in self.diagnose(run, case, ref)]
             if kept:
                 labels = kept
             if len(labels) == 1:
@@ -307,7 +323,7 @@ class Exercise:
                 if self.diagnosable(problem):
                     labels = self.diagnose(run, case, ref)
                     if len(labels) > 1:
-                        labels = self.narrow(fn, drawn, index + 1, labels)
+                        labels = self.narrow(fn, drawn, index, labels)
                     problem += hint_line(labels)
                 return runs, drawn, self.header(index, len(drawn), case, device) + "\n" + problem
         return runs, drawn, None

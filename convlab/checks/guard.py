@@ -108,6 +108,12 @@ class forbid_builtin_kernels(TorchDispatchMode):
     shortcut instead of showing a torch traceback.
     """
 
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # torch would wrap __torch_dispatch__ to keep torch.compile out of it, importing
+        # torch._dynamo (over a second) on first use; no check compiles anything.
+        return False
+
     def __init__(self, banned=BANNED_ATEN_OPS):
         super().__init__()
         self.banned = frozenset(banned)

@@ -113,7 +113,7 @@ class ConvOutputSize(Exercise):
             if i == 0:
                 size, k, stride, padding = 7, 3, 2, 0
             if i == 1:  # floor matters here: (n + 2p - k) is not a multiple of the stride
-                stride = 3
+                stride, padding = 3, max(padding, 1)
                 size = k + 3 * draw.int(1, 5) + 1
             size = max(size, k - 2 * padding)
             kwargs = {}

@@ -2,8 +2,7 @@
 import torch
 import torch.nn.functional as F
 
-from convlab.checks.compare import compare
-from convlab.checks.core import Case, CheckFailed, Exercise
+from convlab.checks.core import Case, Exercise
 from convlab.checks.variants import conv2d_mistakes, pair
 
 GROUPS_IGNORED = "groups ignored — output channel o may only read the input channels of its own group"
@@ -21,6 +20,8 @@ class Conv2dGroups(Exercise):
             groups = draw.choice((1, 2, 3, 4)) if i > 1 else (2 if i == 0 else 3)
             c_in, c_out = groups * draw.int(1, 2), groups * draw.int(1, 3)
             batch, kh, kw = draw.int(1, 3), draw.int(1, 3), draw.int(1, 3)
+            if i == 0:  # the lesson's example: 4 input channels in 2 groups
+                batch, c_in, c_out = 2, 4, 4
             kwargs = {"groups": groups} if groups != 1 or draw.bool() else {}
             if i % 2 == 0 or draw.bool():
                 kwargs["bias"] = draw.randn(c_out, dtype=dtype)
@@ -32,8 +33,6 @@ class Conv2dGroups(Exercise):
                 kwargs["dilation"] = (2, draw.int(1, 2))
             d = pair(kwargs.get("dilation", 1))
             h, w = d[0] * (kh - 1) + 1 + draw.int(0, 5), d[1] * (kw - 1) + 1 + draw.int(0, 5)
-            if i == 0:  # the lesson's example: 4 input channels in 2 groups
-                batch, c_in, c_out, h, w = 2, 4, 4, 6, 5
             yield Case((draw.randn(batch, c_in, h, w, dtype=dtype),
                         draw.randn(c_out, c_in // groups, kh, kw, dtype=dtype)), kwargs)
 
@@ -94,15 +93,25 @@ class DepthwiseSeparableConv(Exercise):
                F.conv2d(F.conv2d(input, depthwise_weight.flip(-2, -1), None, stride, padding, 1, c), pointwise_weight))
 
 
-def _rank1(draw, kh, kw, dtype):
-    return draw.randn(kh, 1, dtype=torch.float64) @ draw.randn(1, kw, dtype=torch.float64)
+RAISED_VALUE_ERROR = -1   # what the wrapped call returns when the learner's function raised ValueError
+
+
+def _kernel_of_rank(draw, kh, kw, rank):
+    """A random (kh, kw) float64 kernel with exactly `rank` clearly non-zero singular values."""
+    U, _, Vh = torch.linalg.svd(draw.randn(kh, kw, dtype=torch.float64), full_matrices=False)
+    size = min(kh, kw)
+    values = torch.zeros(size, dtype=torch.float64)
+    values[0] = 1.0 + 2.0 * abs(float(draw.randn(1, dtype=torch.float64)))
+    if rank > 1:
+        values[1] = values[0] * (0.3 + 0.2 * abs(float(draw.randn(1, dtype=torch.float64))))
+    return (U * values) @ Vh  # (kh, kw)
 
 
 class SeparableKernel(Exercise):
     """separable_kernel(kernel) -> (column (kh, 1), row (1, kw)) with column @ row == kernel; ValueError if rank > 1.
 
-    A rank-1 kernel has many factorisations (c·t, r/t), so outputs are judged by the product they
-    rebuild and by their shapes, not entry by entry.
+    A rank-1 kernel has many factorisations (c·t, r/t), so an answer is judged by the kernel its
+    factors rebuild, after their shapes are checked; a kernel of rank 2 must raise ValueError.
     """
 
     name = "lesson08.separable_kernel"
@@ -112,31 +121,29 @@ class SeparableKernel(Exercise):
 
     def make_cases(self, draw, n):
         for i in range(n):
-            dtype = draw.dtype(i)
             kh, kw = draw.int(1, 5), draw.int(1, 5)
             if i == 0:
                 kh, kw = 3, 3
-            separable = i % 3 != 2 or min(kh, kw) == 1
-            if separable:
-                kernel = _rank1(draw, kh, kw, dtype)
-                if i == 0:  # the Sobel kernel
-                    kernel = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=torch.float64)
-            else:
-                kernel = _rank1(draw, kh, kw, dtype) + _rank1(draw, kh, kw, dtype)
-            yield Case((kernel.to(dtype),))
+            if i % 3 == 2:
+                kh, kw = max(kh, 2), max(kw, 2)
+            kernel = _kernel_of_rank(draw, kh, kw, 2 if i % 3 == 2 else 1)
+            if i == 0:  # the Sobel kernel
+                kernel = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=torch.float64)
+            yield Case((kernel.to(draw.dtype(i)),))
 
     def reference(self, kernel):
-        if int(torch.linalg.matrix_rank(kernel)) > 1:
-            return "ValueError"
+        values = torch.linalg.svdvals(kernel)
+        if len(values) > 1 and values[1] > 1e-3 * values[0]:
+            return RAISED_VALUE_ERROR
         return kernel    # what column @ row must rebuild
 
     def call(self, fn, case, index, device):
-        """Run the learner's split and hand the judge (column @ row, shapes) or the exception name."""
+        """Run the learner's split; the judged output is column @ row, or RAISED_VALUE_ERROR."""
         def rebuilt(kernel):
             try:
                 out = fn(kernel)
             except ValueError:
-                return "ValueError"
+                return RAISED_VALUE_ERROR
             if not isinstance(out, (tuple, list)) or len(out) != 2:
                 raise TypeError(f"should return (column, row), got {type(out).__name__}")
             column, row = out
@@ -148,17 +155,16 @@ class SeparableKernel(Exercise):
             return torch.matmul(column, row)
         return super().call(rebuilt, case, index, device)
 
-    def judge(self, run, case, ref):
-        output = run.output
-        if ref == "ValueError" or output == "ValueError":
-            if run.exception is not None or run.banned or run.not_answered:
-                return super().judge(run, case, torch.empty(0))
-            if ref == output:
-                return None
-            if ref == "ValueError":
-                return "returned factors for a kernel of rank 2; raise ValueError when the rank is more than 1."
-            return "raised ValueError for a rank-1 kernel; only kernels of rank > 1 are not separable."
-        problem = super().judge(run, case, ref)
+    def problem(self, run, case, ref, where=None):
+        if run.not_answered or run.banned or run.exception is not None or run.modified_input:
+            return super().problem(run, case, ref, where)
+        raised = type(run.output) is int and run.output == RAISED_VALUE_ERROR
+        if type(ref) is int:
+            return None if raised else ("returned factors for a kernel of rank 2; raise ValueError when the "
+                                        "kernel's rank is more than 1.")
+        if raised:
+            return "raised ValueError for a rank-1 kernel: only kernels of rank more than 1 are not separable."
+        problem = super().problem(run, case, ref, where)
         return problem.replace("output", "column @ row", 1) if problem else None
 
 
