@@ -66,6 +66,9 @@ def scatter_windows(columns: torch.Tensor, size: tuple[int, ...], stride: tuple[
     kernel_size, blocks = columns.shape[2:2 + dims], columns.shape[2 + dims:]
     padding = (0,) * dims if padding is None else padding
     image = columns.new_zeros(n, c, *size)
+    everything = (slice(None), slice(None))
+    # An empty add keeps the image in the autograd graph even if every tap lands in the padding.
+    image[everything + (slice(0, 0),) * dims].add_(columns[everything + (0,) * dims + (slice(0, 0),) * dims])
     for tap in itertools.product(*(range(k) for k in kernel_size)):
         source, target = [], []
         for t, d, b, s, p, z in zip(tap, dilation, blocks, stride, padding, size):
@@ -77,8 +80,7 @@ def scatter_windows(columns: torch.Tensor, size: tuple[int, ...], stride: tuple[
             source.append(slice(first, last + 1))
             target.append(slice(start + first * s, start + last * s + 1, s))
         else:
-            image[(slice(None), slice(None)) + tuple(target)].add_(
-                columns[(slice(None), slice(None)) + tap + tuple(source)])
+            image[everything + tuple(target)].add_(columns[everything + tap + tuple(source)])
     return image
 
 
