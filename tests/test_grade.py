@@ -1,0 +1,265 @@
+"""`convlab grade` on a class of submissions: right, blank, wrong, hostile and broken ones.
+
+One course is graded once (module fixture); each test then asserts one property of the result:
+exact points per student and test cell, the reasons recorded, isolation, feedback without hidden
+test source, grades.csv and the instructor report.
+"""
+import csv
+import json
+import socket
+import sqlite3
+
+import nbformat
+import pytest
+
+import coursekit as ck
+from autograder import sandbox
+from autograder import notebook as nbmeta
+from autograder.grade import grade
+
+pytestmark = [
+    pytest.mark.grading,
+    pytest.mark.skipif(not sandbox.available(), reason=f"no sandbox here: {sandbox.why_unavailable()}"),
+]
+
+TIMEOUT = 45.0
+MEMORY_MB = 1536
+HIDDEN_SOURCE = ("seed=831", "BEGIN HIDDEN", "torch.zeros(1, 1, 5, 5)")
+FULL = {"corr2d_visible": 1.0, "corr2d_hidden": 2.0, "output_shape_test": 1.0}
+ONLY_SHAPE = {"corr2d_visible": 0.0, "corr2d_hidden": 0.0, "output_shape_test": 1.0}
+NO_SHAPE = {"corr2d_visible": 1.0, "corr2d_hidden": 2.0, "output_shape_test": 0.0}
+NOTHING = {"corr2d_visible": 0.0, "corr2d_hidden": 0.0, "output_shape_test": 0.0}
+
+PATCHES = """
+import numpy, torch
+torch.allclose = lambda *args, **kwargs: True
+torch.equal = lambda *args, **kwargs: True
+torch.testing.assert_close = lambda *args, **kwargs: None
+numpy.allclose = lambda *args, **kwargs: True
+import convlab.checks, convlab.checks.lesson01 as lesson01
+lesson01.corr2d = lambda fn, **kwargs: None
+convlab.checks.answer = lambda *args, **kwargs: None
+"""
+
+SEED_DROPPED = """
+import convlab.checks.lesson01 as lesson01
+_real = lesson01.corr2d
+lesson01.corr2d = lambda fn, seed=0, cases=None: _real(fn)
+"""
+
+FAKE_EQ = '''
+class Anything:
+    """Equal to everything, close to everything."""
+    def __eq__(self, other): return True
+    def __sub__(self, other): return 0
+    def __abs__(self): return 0
+    shape = property(lambda self: (3, 3))
+
+def corr2d(X, K):
+    return Anything()
+'''
+
+STDERR_SPAM = """
+import sys, warnings
+def corr2d(X, K):
+    print("debug: corr2d called", file=sys.stderr)
+    warnings.warn("a torch-like warning on stderr")
+    kh, kw = K.shape
+    windows = X.unfold(0, kh, 1).unfold(1, kw, 1)  # (H - kh + 1, W - kw + 1, kh, kw)
+    return (windows * K).sum(dim=(-2, -1))
+"""
+
+
+def spy(course):
+    """An answer that sets the right shape only when none of the course's files can be read."""
+    targets = [course / "gradebook.db", course / "submitted" / "s01_correct" / "ps1" / "ps1.ipynb",
+               course / "source" / "ps1" / "ps1.ipynb", course / "submitted"]
+    return f"""
+import os
+leaked = []
+for path in {[str(t) for t in targets]!r}:
+    try:
+        os.listdir(path) if os.path.isdir(path) else open(path, "rb").read(10)
+        leaked.append(path)
+    except OSError:
+        pass
+print("leaked:", leaked)
+output_shape = (3, 3) if not leaked else (0, 0)
+"""
+
+
+def network(port):
+    return f"""
+import socket
+connected = []
+for host in ("127.0.0.1", "10.0.0.1", "1.1.1.1"):
+    s = socket.socket(); s.settimeout(2)
+    try:
+        s.connect((host, {port})); connected.append(host)
+    except OSError:
+        pass
+print("connected:", connected)
+output_shape = (3, 3) if not connected else (0, 0)
+"""
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    course = ck.make_course(tmp_path_factory.mktemp("class"))
+    ans = ck.solution_answers(course)
+    right, shape = ans["corr2d"], ans["output_shape"]
+    flipped = right.replace("windows * K", "windows * K.flip(0, 1)")
+    assert flipped != right
+    listener = socket.socket()
+    listener.bind(("0.0.0.0", 0))
+    listener.listen(5)
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+
+    students = {
+        "s01_correct": ({"corr2d": right, "output_shape": shape}, FULL),
+        "s02_blank": ({}, NOTHING),
+        "s03_flipped": ({"corr2d": flipped, "output_shape": shape}, ONLY_SHAPE),
+        "s04_loop": ({"corr2d": right, "output_shape": "while True:\n    pass"}, NO_SHAPE),
+        "s05_memory": ({"corr2d": right, "output_shape": "import numpy\nhog = numpy.ones((1024, 1024, 1024))"
+                        "\noutput_shape = (3, 3)"}, NO_SHAPE),
+        "s06_exit": ({"corr2d": right, "output_shape": "import os\nos._exit(0)"}, NO_SHAPE),
+        "s07_invalid_json": (None, NOTHING),
+        "s08_deleted_tests": ({"corr2d": right, "output_shape": shape}, FULL),
+        "s09_edited_tests": ({"corr2d": flipped, "output_shape": shape}, ONLY_SHAPE),
+        "s10_patched": ({"corr2d": flipped + "\n" + PATCHES, "output_shape": shape}, NOTHING),
+        "s11_fake_eq": ({"corr2d": FAKE_EQ, "output_shape": shape}, ONLY_SHAPE),
+        "s12_stderr": ({"corr2d": STDERR_SPAM, "output_shape": shape}, FULL),
+        "s13_spy": ({"corr2d": right, "output_shape": spy(course)}, FULL),
+        "s14_network": ({"corr2d": right, "output_shape": network(port)}, FULL),
+        "s15_seed_dropped": ({"corr2d": right + "\n" + SEED_DROPPED, "output_shape": shape},
+                             {"corr2d_visible": 1.0, "corr2d_hidden": 0.0, "output_shape_test": 1.0}),
+        "s16_deleted_answer": ({"corr2d": right, "output_shape": shape}, ONLY_SHAPE),
+    }
+    for student, (answers, _) in students.items():
+        if answers is None:
+            path = course / "submitted" / student / "ps1" / "ps1.ipynb"
+            path.parent.mkdir(parents=True)
+            path.write_text('{"cells": [ this is not json')
+            continue
+        path = ck.write_submission(course, student, answers)
+        nb = nbformat.read(str(path), as_version=4)
+        if student == "s08_deleted_tests":
+            nb.cells = [c for c in nb.cells if nbmeta.grade_id(c) not in ("corr2d_visible", "corr2d_hidden")]
+        elif student == "s09_edited_tests":
+            for c in nb.cells:
+                if nbmeta.grade_id(c) in ("corr2d_visible", "corr2d_hidden"):
+                    c.source = "print('all tests passed')"
+        elif student == "s16_deleted_answer":
+            nb.cells = [c for c in nb.cells if nbmeta.grade_id(c) != "corr2d"]
+        nbformat.write(nb, str(path))
+    (course / "submitted" / "s01_correct" / "ps1" / "timestamp.txt").write_text("2026-01-02 03:04:05.000000 UTC")
+
+    code = grade(course, workers=2, timeout=TIMEOUT, memory_mb=MEMORY_MB)
+    try:
+        accepted = listener.accept()
+    except BlockingIOError:
+        accepted = None
+    listener.close()
+    return {"course": course, "code": code, "expected": {s: e for s, (_, e) in students.items()},
+            "accepted": accepted}
+
+
+def details(course):
+    with sqlite3.connect(course / "gradebook.db") as db:
+        rows = db.execute("SELECT student, details FROM convlab_graded").fetchall()
+    return {student: json.loads(text) for student, text in rows}
+
+
+def results_of(course, student):
+    return {r["grade_id"]: r for r in details(course)[student]["notebooks"]["ps1"]["results"]}
+
+
+def test_run_completes_with_exit_code_zero(graded):
+    assert graded["code"] == 0
+
+
+@pytest.mark.parametrize("student", [
+    "s01_correct", "s02_blank", "s03_flipped", "s04_loop", "s05_memory", "s06_exit", "s07_invalid_json",
+    "s08_deleted_tests", "s09_edited_tests", "s10_patched", "s11_fake_eq", "s12_stderr", "s13_spy",
+    "s14_network", "s15_seed_dropped", "s16_deleted_answer"])
+def test_exact_points_in_the_gradebook(graded, student):
+    assert ck.scores(graded["course"], student) == graded["expected"][student]
+
+
+def test_feedback_names_the_likely_mistake(graded):
+    assert "flipped" in results_of(graded["course"], "s03_flipped")["corr2d_visible"]["message"]
+    page = (graded["course"] / "feedback" / "s03_flipped" / "ps1" / "ps1.html").read_text()
+    assert "flipped" in page and "0 / 2" in page
+
+
+@pytest.mark.parametrize("student, cell, reason", [
+    ("s04_loop", "output_shape_test", "timeout"),
+    ("s06_exit", "output_shape_test", "kernel_died"),
+    ("s07_invalid_json", "corr2d_visible", "invalid_notebook"),
+    ("s10_patched", "corr2d_visible", "no_record"),
+    ("s11_fake_eq", "corr2d_visible", "failed"),
+    ("s15_seed_dropped", "corr2d_hidden", "check_bypassed"),
+])
+def test_reasons_for_failures_are_recorded(graded, student, cell, reason):
+    assert results_of(graded["course"], student)[cell]["reason"] == reason
+
+
+def test_submission_wide_failures_reach_the_gradebook_comments(graded):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{graded['course'] / 'gradebook.db'}") as gb:
+        comments = {c.name: c.auto_comment for c in gb.find_submission_notebook("ps1", "ps1", "s04_loop").comments}
+        assert "timeout" in comments["corr2d"]
+        restored = {c.name: c.auto_comment for c in
+                    gb.find_submission_notebook("ps1", "ps1", "s08_deleted_tests").comments}
+        assert "corr2d_visible" in restored["corr2d"]
+
+
+def test_isolation_held(graded):
+    assert graded["accepted"] is None, "a submission reached a port on the grading host"
+    spy_nb = nbformat.read(str(graded["course"] / "autograded" / "s13_spy" / "ps1" / "ps1.ipynb"), as_version=4)
+    printed = "".join(o.get("text", "") for c in spy_nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "leaked: []" in printed
+
+
+def test_no_hidden_test_source_in_feedback_or_autograded_outputs(graded):
+    course = graded["course"]
+    pages = list((course / "feedback").rglob("*.html"))
+    assert len(pages) == len(graded["expected"])
+    for page in pages:
+        text = page.read_text()
+        assert not any(secret in text for secret in HIDDEN_SOURCE), page
+    for path in (course / "autograded").rglob("*.ipynb"):
+        nb = nbformat.read(str(path), as_version=4)
+        outputs = json.dumps([c.get("outputs", []) for c in nb.cells])
+        assert not any(secret in outputs for secret in HIDDEN_SOURCE), path
+
+
+def test_autograded_notebooks_run_the_instructors_tests(graded):
+    nb = nbformat.read(str(graded["course"] / "autograded" / "s09_edited_tests" / "ps1" / "ps1.ipynb"), as_version=4)
+    hidden = next(c for c in nb.cells if nbmeta.grade_id(c) == "corr2d_hidden")
+    assert "seed=831" in hidden.source and hidden.outputs
+    assert (graded["course"] / "autograded" / "s01_correct" / "ps1" / "timestamp.txt").exists()
+
+
+def test_grades_csv_has_nbgraders_export_columns(graded):
+    with open(graded["course"] / "grades.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
+                             "email", "raw_score", "late_submission_penalty", "score", "max_score"]
+    by_student = {r["student_id"]: r for r in rows}
+    for student, expected in graded["expected"].items():
+        assert float(by_student[student]["score"]) == sum(expected.values())
+        assert float(by_student[student]["max_score"]) == 4.0
+    assert by_student["s01_correct"]["timestamp"].startswith("2026-01-02 03:04:05")
+
+
+def test_instructor_report(graded):
+    course = graded["course"]
+    text = (course / "grading-report.md").read_text()
+    passed_visible = sum(e["corr2d_visible"] > 0 for e in graded["expected"].values())
+    assert f"| ps1 | corr2d_visible | {passed_visible}/{len(graded['expected'])} |" in text
+    for reason in ("timeout", "kernel_died", "invalid_notebook", "failed"):
+        assert f"| {reason} |" in text
+    assert (course / "grading-scores.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
