@@ -1,0 +1,282 @@
+"""The check engine: devices, types, tampering, seeds, unanswered cells, quiet warnings, short tracebacks."""
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from convlab.checks import Case, CheckFailed, Exercise, answer, lesson01, lesson03
+from convlab.checks.compare import RTOL, compare
+
+pytestmark = pytest.mark.grading
+
+
+def corr2d(X, K):
+    """A correct corr2d from general tensor operations."""
+    windows = X.unfold(0, K.shape[0], 1).unfold(1, K.shape[1], 1)  # (H', W', kh, kw)
+    return torch.einsum("hwij,ij->hw", windows, K)
+
+
+def flipped(X, K):
+    return corr2d(X, K.flip(0, 1))
+
+
+def failure_of(check, fn, **kwargs) -> str:
+    with pytest.raises(CheckFailed) as failure:
+        check(fn, **kwargs)
+    return str(failure.value)
+
+
+def test_check_failed_is_an_assertion_error():
+    assert issubclass(CheckFailed, AssertionError)
+
+
+def test_a_correct_function_passes_on_cpu_and_meta():
+    assert lesson01.corr2d(corr2d) is None
+    assert "meta" in lesson01.corr2d.devices(lesson01.corr2d.cases(0)[0])
+
+
+def test_output_on_the_wrong_device_is_reported():
+    def cpu_only(X, K):
+        out = torch.zeros(X.shape[0] - K.shape[0] + 1, X.shape[1] - K.shape[1] + 1, dtype=X.dtype)
+        return out + corr2d(X, K) if X.device.type == "cpu" else out
+
+    message = failure_of(lesson01.corr2d, cpu_only)
+    assert "wrong device" in message and "output is on cpu for input on meta" in message
+
+
+def test_a_tensor_created_on_the_cpu_and_filled_is_reported_as_a_device_mistake():
+    def loops_into_cpu_tensor(X, K):
+        h, w = K.shape
+        Y = torch.zeros(X.shape[0] - h + 1, X.shape[1] - w + 1, dtype=X.dtype)
+        for i in range(Y.shape[0]):
+            for j in range(Y.shape[1]):
+                Y[i, j] = (X[i:i + h, j:j + w] * K).sum()
+        return Y
+
+    assert "wrong device" in failure_of(lesson01.corr2d, loops_into_cpu_tensor)
+
+
+def test_code_that_reads_values_is_not_failed_on_meta():
+    def reads_values(X, K):
+        if float(X.abs().sum()) < 0:  # .item() cannot run on meta; the CPU run judges this function
+            raise AssertionError
+        return corr2d(X, K)
+
+    lesson01.corr2d(reads_values)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_is_checked_when_present():
+    assert "cuda" in lesson01.corr2d.devices(lesson01.corr2d.cases(0)[0])
+    lesson01.corr2d(corr2d)
+    message = failure_of(lesson01.corr2d, lambda X, K: corr2d(X.cpu(), K.cpu()))
+    assert "wrong device" in message
+
+
+def test_patched_comparisons_inside_the_learners_function_change_nothing(monkeypatch):
+    def flipped_and_patching(X, K):
+        monkeypatch.setattr(torch, "allclose", lambda *a, **k: True)
+        monkeypatch.setattr(torch.testing, "assert_close", lambda *a, **k: None)
+        monkeypatch.setattr(np, "allclose", lambda *a, **k: True)
+        monkeypatch.setattr(torch, "equal", lambda *a, **k: True)
+        monkeypatch.setattr(torch.Tensor, "__eq__", lambda *a, **k: True)
+        monkeypatch.setattr(torch.Tensor, "__sub__", lambda a, b: torch.zeros_like(a))
+        return flipped(X, K)
+
+    assert "kernel flipped" in failure_of(lesson01.corr2d, flipped_and_patching)
+
+
+def test_a_tensor_subclass_fails():
+    class Always(torch.Tensor):
+        def __eq__(self, other):
+            return True
+
+    def subclass(X, K):
+        return corr2d(X, K).as_subclass(Always)
+
+    assert "plain torch.Tensor" in failure_of(lesson01.corr2d, subclass)
+
+
+def test_an_object_with_a_fake_eq_fails():
+    class Anything:
+        def __eq__(self, other):
+            return True
+
+        shape = property(lambda self: (3, 3))
+
+    message = failure_of(lesson01.corr2d, lambda X, K: Anything())
+    assert "should be a torch.Tensor" in message and "Anything" in message
+
+
+def test_numpy_output_fails_with_its_type():
+    assert "numpy.ndarray" in failure_of(lesson01.corr2d, lambda X, K: corr2d(X, K).numpy())
+
+
+def test_wrong_dtype_is_reported():
+    assert "wrong dtype: output is float64, expected float32" in failure_of(
+        lesson01.corr2d, lambda X, K: corr2d(X.double(), K.double()))
+
+
+def test_float32_accuracy_passes_and_a_small_real_error_fails():
+    lesson01.corr2d(lambda X, K: corr2d(X.double(), K.double()).to(X.dtype))
+    message = failure_of(lesson01.corr2d, lambda X, K: corr2d(X, K) * (1 + 2e-3))
+    assert "wrong values: largest error" in message
+    assert RTOL[torch.float64] < RTOL[torch.float32] < RTOL[torch.float16] <= RTOL[torch.bfloat16]
+
+
+def test_nan_output_fails():
+    assert "largest error inf" in failure_of(lesson01.corr2d, lambda X, K: corr2d(X, K) * float("nan"))
+
+
+def test_the_failing_case_names_shapes_parameters_and_where_the_error_is():
+    message = failure_of(lesson03.conv2d, lambda input, weight, bias=None, stride=1, padding=0:
+                         F.pad(input, (0, 0, 0, 0))[:, :1].sum(1, keepdim=True).expand(-1, weight.shape[0], -1, -1))
+    first = message.splitlines()[0]
+    assert first.startswith("lesson03.conv2d, case 1 of 5 (input (2, 3, 7, 7), weight (4, 3, 3, 3)")
+    assert "stride=" in first and "float32, cpu" in first
+
+
+def test_unanswered_says_not_answered_yet():
+    def unanswered(X, K):
+        # YOUR CODE HERE
+        raise NotImplementedError()
+
+    assert "not answered yet" in failure_of(lesson01.corr2d, unanswered)
+
+
+def test_an_exception_is_reported_in_one_line():
+    def broken(X, K):
+        raise ValueError("shapes do not line up\nsecond line that should not show")
+
+    message = failure_of(lesson01.corr2d, broken)
+    assert "raised ValueError: shapes do not line up" in message
+    assert "second line" not in message
+
+
+def test_changing_the_input_in_place_is_reported():
+    def in_place(X, K):
+        out = corr2d(X, K)
+        X.zero_()
+        return out
+
+    assert "in place" in failure_of(lesson01.corr2d, in_place)
+
+
+def test_passing_something_other_than_a_function_is_explained():
+    assert "without calling it" in failure_of(lesson01.corr2d, corr2d(torch.ones(3, 3), torch.ones(2, 2)))
+
+
+def test_learner_warnings_and_stderr_stay_quiet(capfd):
+    def noisy(X, K):
+        warnings.warn("deprecated thing", UserWarning)
+        print("debugging", file=sys.stderr)
+        return corr2d(X, K)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning escaping the check would raise here
+        lesson01.corr2d(noisy)
+    assert capfd.readouterr().err == ""
+
+
+def test_visible_and_hidden_seeds_draw_different_cases_and_each_is_reproducible():
+    check = lesson03.conv2d
+    visible, again, hidden = check.cases(0), check.cases(0), check.cases(831, 20)
+    assert len(visible) == check.default_cases and len(hidden) == 20
+    assert [c.description for c in visible] == [c.description for c in again]
+    assert all(torch.equal(a.args[0], b.args[0]) for a, b in zip(visible, again))
+    assert [c.description for c in visible] != [c.description for c in hidden[:len(visible)]]
+    assert not torch.equal(visible[0].args[0].flatten()[:4], hidden[0].args[0].flatten()[:4])
+
+
+def test_cases_cover_batches_odd_non_square_sizes_both_dtypes_and_random_values():
+    drawn = lesson03.conv2d.cases(0, 12)
+    inputs = [c.args[0] for c in drawn]
+    assert any(x.shape[0] > 1 for x in inputs)
+    assert any(x.shape[-1] != x.shape[-2] for x in inputs)
+    assert any(x.shape[-1] % 2 == 1 for x in inputs)
+    assert {x.dtype for x in inputs} == {torch.float32, torch.float64}
+    assert any("bias" in c.kwargs for c in drawn) and any("stride" in c.kwargs for c in drawn)
+    x = inputs[0].flatten()
+    assert not (bool((x[1:] >= x[:-1]).all()) or bool((x[1:] <= x[:-1]).all())), "inputs must not be monotone"
+
+
+def test_bad_seed_or_cases_are_rejected_naming_the_argument():
+    with pytest.raises(ValueError, match="cases"):
+        lesson01.corr2d(corr2d, cases=0)
+    with pytest.raises(ValueError, match="seed"):
+        lesson01.corr2d(corr2d, seed="831")
+
+
+def test_answer_accepts_the_right_shape_in_any_sequence_form():
+    answer("output shape", (1, 10, 98, 98), torch.Size([1, 10, 98, 98]))
+    answer("output shape", [1, 10, 98, 98], (1, 10, 98, 98))
+    answer("parameters", np.int64(760), 760)
+
+
+def test_answer_names_the_question_but_never_the_expected_value():
+    with pytest.raises(CheckFailed) as failure:
+        answer("q2: parameters of Conv2d(3, 10, 5)", 750, 760)
+    assert "q2" in str(failure.value) and "760" not in str(failure.value)
+    with pytest.raises(CheckFailed, match="not answered yet"):
+        answer("q3", None, 5)
+    with pytest.raises(CheckFailed, match="int or a tuple"):
+        answer("q4", "five", 5)
+
+
+def test_an_exercise_is_a_few_lines():
+    class Double(Exercise):
+        name = "lesson99.double"
+        arg_names = ("x",)
+        default_cases = 3
+
+        def make_cases(self, draw, n):
+            for i in range(n):
+                yield Case((draw.randn(draw.int(1, 4), 3, dtype=draw.dtype(i)),))
+
+        def reference(self, x):
+            return 2 * x
+
+        def mistakes(self, x):
+            yield "forgot to double", x
+
+    double = Double()
+    double(lambda x: x + x)
+    with pytest.raises(CheckFailed, match="forgot to double"):
+        double(lambda x: x * 1)
+
+
+def test_compare_uses_no_method_of_the_learners_object():
+    class Liar:
+        def __getattr__(self, name):
+            raise AssertionError(f"the checker touched .{name}")
+
+    assert "should be a torch.Tensor" in compare(Liar(), torch.zeros(2), torch.float32, "cpu")
+
+
+def test_feedback_renders_short_in_ipython():
+    failure = CheckFailed("lesson01.corr2d, case 1 of 5 (X (5, 9)):\nwrong values")
+    assert failure._render_traceback_() == ["CheckFailed: lesson01.corr2d, case 1 of 5 (X (5, 9)):", "wrong values"]
+
+
+def test_a_failing_check_in_a_notebook_is_an_error_output_with_a_short_traceback():
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("import torch\nfrom convlab.checks import lesson01 as check\n"
+                                  "def corr2d(X, K):\n"
+                                  "    w = X.unfold(0, K.shape[0], 1).unfold(1, K.shape[1], 1)\n"
+                                  "    return torch.einsum('hwij,ij->hw', w, K.flip(0, 1))"),
+        nbformat.v4.new_code_cell("check.corr2d(corr2d)"),
+    ]
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True).execute()
+    outputs = nb.cells[1].outputs
+    errors = [o for o in outputs if o.output_type == "error"]
+    assert len(errors) == 1, outputs
+    assert errors[0].ename == "CheckFailed"
+    assert "kernel flipped" in errors[0].evalue
+    assert len(errors[0].traceback) <= 4 and "Traceback" not in "".join(errors[0].traceback)
+    assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"]
