@@ -203,14 +203,17 @@ def conv_parameter_count(in_channels: int, out_channels: int, kernel_size, group
 
 def conv_macs(in_channels: int, out_channels: int, kernel_size, input_size, stride=1, padding=0,
               dilation=1, groups: int = 1) -> int:
-    """Multiply-accumulates of one convolution on one sample of spatial size ``input_size``.
+    """Multiply-accumulates of one convolution on one sample of spatial size ``input_size`` (int or tuple).
 
     Each output value costs (C_in / groups) * prod(k) MACs; bias additions are not counted.
     Multiply by the batch size for a batch, and by 2 for the usual FLOP count.
     """
     func = "conv_macs"
     c_in, c_out, g = _groups(in_channels, out_channels, groups, func)
-    size = tuple(input_size) if isinstance(input_size, (tuple, list)) else (input_size,)
+    if isinstance(input_size, (tuple, list)):
+        size = tuple(input_size)
+    else:  # an int size is repeated over as many dimensions as the kernel has
+        size = (input_size,) * (len(kernel_size) if isinstance(kernel_size, (tuple, list)) else 1)
     ks = _expand(kernel_size, len(size), "kernel_size", func)
     out = conv_output_shape(size, ks, stride, padding, dilation)
     return math.prod(out) * c_out * (c_in // g) * math.prod(ks)
