@@ -303,7 +303,11 @@ def _verify_answer(document: dict) -> Verdict:
 
 
 def verify_records(record_dir) -> dict[str, list[Verdict]]:
-    """Judge every record in ``record_dir`` with trusted code: {cell id: [Verdict, ...]} in call order."""
+    """Judge every record in ``record_dir`` with trusted code: {cell id: [Verdict, ...]} in call order.
+
+    A record that cannot be read far enough to know its cell is listed under the cell id "".
+    A cell with no record at all did not call its check: the caller should count that as failed.
+    """
     directory = Path(record_dir)
     verdicts: dict[str, list[Verdict]] = {}
     def order(path: Path):
