@@ -19,9 +19,9 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                return_indices=False):
     """Max over sliding windows of (N, C, L) or (C, L) input; indices point into L."""
     op = "max_pool1d"
-    x, unbatched = _batched(input, 1, op)
-    k, s, p, d = _pool_args(op, 1, kernel_size, stride, padding, dilation)
-    out_size = _output_size(x, k, s, p, d, ceil_mode, op)
+    x, unbatched = batched_pool_input(input, 1, op)
+    k, s, p, d = pool_arguments(op, 1, kernel_size, stride, padding, dilation)
+    out_size = checked_pool_output_shape(x, k, s, p, d, ceil_mode, op)
     out = _max_pool(x.unsqueeze(-2), (1,) + k, (1,) + s, (0,) + p, (1,) + d, (1,) + out_size,
                     return_indices)  # (N, C, 1, L) in, (N, C, 1, L_out) out
     out = tuple(t.squeeze(-2) for t in out)
@@ -32,9 +32,9 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                return_indices=False):
     """Max over sliding windows of (N, C, H, W) or (C, H, W) input; indices point into H*W."""
     op = "max_pool2d"
-    x, unbatched = _batched(input, 2, op)
-    k, s, p, d = _pool_args(op, 2, kernel_size, stride, padding, dilation)
-    out_size = _output_size(x, k, s, p, d, ceil_mode, op)
+    x, unbatched = batched_pool_input(input, 2, op)
+    k, s, p, d = pool_arguments(op, 2, kernel_size, stride, padding, dilation)
+    out_size = checked_pool_output_shape(x, k, s, p, d, ceil_mode, op)
     out = _max_pool(x, k, s, p, d, out_size, return_indices)
     return _unbatch(out, unbatched, return_indices)
 
@@ -43,9 +43,9 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True):
     """Mean over sliding windows of (N, C, L) or (C, L) input."""
     op = "avg_pool1d"
-    x, unbatched = _batched(input, 1, op, average=True)
-    k, s, p, d = _pool_args(op, 1, kernel_size, stride, padding, 1)
-    out_size = _output_size(x, k, s, p, d, ceil_mode, op)
+    x, unbatched = batched_pool_input(input, 1, op, average=True)
+    k, s, p, d = pool_arguments(op, 1, kernel_size, stride, padding, 1)
+    out_size = checked_pool_output_shape(x, k, s, p, d, ceil_mode, op)
     out = _avg_pool(x.unsqueeze(-2), (1,) + k, (1,) + s, (0,) + p, (1,) + out_size,
                     count_include_pad, None).squeeze(-2)  # (N, C, 1, L) -> (N, C, L_out)
     return out.squeeze(0) if unbatched else out
@@ -55,9 +55,9 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """Mean over sliding windows of (N, C, H, W) or (C, H, W) input."""
     op = "avg_pool2d"
-    x, unbatched = _batched(input, 2, op, average=True)
-    k, s, p, d = _pool_args(op, 2, kernel_size, stride, padding, 1)
-    out_size = _output_size(x, k, s, p, d, ceil_mode, op)
+    x, unbatched = batched_pool_input(input, 2, op, average=True)
+    k, s, p, d = pool_arguments(op, 2, kernel_size, stride, padding, 1)
+    out_size = checked_pool_output_shape(x, k, s, p, d, ceil_mode, op)
     if divisor_override is not None:
         try:
             divisor_override = operator.index(divisor_override)
@@ -70,7 +70,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     return out.squeeze(0) if unbatched else out
 
 
-def _batched(input, spatial_dims, op, average=False):
+def batched_pool_input(input, spatial_dims, op, average=False):
     """(N, C, *spatial) view of `input`; torch allows an empty batch but no other empty dim.
 
     Max pooling takes any real dtype; averaging takes floating point and int64, as torch.
@@ -93,7 +93,7 @@ def _unbatch(out, unbatched, return_indices):
     return out if return_indices else out[0]
 
 
-def _pool_args(op, n, kernel_size, stride, padding, dilation):
+def pool_arguments(op, n, kernel_size, stride, padding, dilation):
     """kernel_size, stride, padding, dilation as n-tuples, checked as torch checks them."""
     k = arguments.check_positive(arguments.ntuple(kernel_size, n, "kernel_size", op),
                                  "kernel_size", op)
@@ -109,7 +109,7 @@ def _pool_args(op, n, kernel_size, stride, padding, dilation):
     return k, s, p, d
 
 
-def _output_size(x, k, s, p, d, ceil_mode, op):
+def checked_pool_output_shape(x, k, s, p, d, ceil_mode, op):
     """Output's spatial size from convlab.shapes, the error naming the op and the input's size."""
     size = tuple(x.shape[-len(k):])
     try:
@@ -165,8 +165,13 @@ def _max_pool(x, k, s, p, d, out_size, return_indices):
         return _tap_max(_taps(row_max, 2, k[0], s[0], d[0], out_size[0])), None
     with torch.no_grad():
         values, indices = _max_indices(x, xp, k, s, p, d, out_size, fill)
-    if needs_grad:
+    if needs_grad and p == (0, 0):
         values = x.flatten(-2).gather(-1, indices.flatten(-2)).view(indices.shape)
+    elif needs_grad:
+        # With padding and dilation a window may hold no real tap; its index is then past the end.
+        plane = x.shape[-2] * x.shape[-1]
+        gathered = x.flatten(-2).gather(-1, indices.clamp(max=plane - 1).flatten(-2))
+        values = torch.where(indices < plane, gathered.view(indices.shape), values)
     return values, indices
 
 
