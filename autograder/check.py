@@ -36,17 +36,27 @@ class ExerciseResult:
 
 def execute(nb: NotebookNode, cwd: Path, timeout: float) -> NotebookNode:
     """Run `nb` in place in a fresh kernel started in `cwd`; errors become outputs, not exceptions."""
+    timeout_error = {
+        "output_type": "error",
+        "ename": "CellTimeoutError",
+        "evalue": f"the cell ran longer than {timeout:g} s and was interrupted",
+        "traceback": [],
+    }
+
+    def mark_timeout(cell, cell_index, execute_reply):
+        # The interrupt leaves a KeyboardInterrupt in the outputs; say what happened instead.
+        if execute_reply and execute_reply["content"].get("ename") == "CellTimeoutError":
+            cell.outputs = [o for o in cell.outputs if o.output_type != "error"]
+            cell.outputs.append(nbformat.from_dict(timeout_error))
+
     client = NotebookClient(
         nb,
         timeout=timeout,
         kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"),
         allow_errors=True,
         interrupt_on_timeout=True,
-        error_on_timeout={
-            "ename": "CellTimeoutError",
-            "evalue": f"the cell ran longer than {timeout:g} s and was interrupted",
-            "traceback": [],
-        },
+        error_on_timeout={k: v for k, v in timeout_error.items() if k != "output_type"},
+        on_cell_executed=mark_timeout,
         resources={"metadata": {"path": str(cwd)}},
     )
     previous = os.environ.get("NBGRADER_EXECUTION")
