@@ -111,6 +111,13 @@ def test_an_object_with_a_fake_eq_fails():
     assert "should be a torch.Tensor" in message and "Anything" in message
 
 
+def test_an_object_posing_as_a_tensor_fails():
+    class Impostor:
+        __class__ = property(lambda self: torch.Tensor)  # fools isinstance(), not type()
+
+    assert "torch.Tensor" in failure_of(lesson01.corr2d, lambda X, K: Impostor())
+
+
 def test_numpy_output_fails_with_its_type():
     assert "numpy.ndarray" in failure_of(lesson01.corr2d, lambda X, K: corr2d(X, K).numpy())
 

@@ -276,3 +276,11 @@ def test_pooling_may_not_call_torch_pooling():
     with pytest.raises(CheckFailed, match="avg_pool2d"):
         lesson06.avg_pool2d(lambda input, *a, **k: torch.nn.MaxPool2d(2)(input) and torch.nn.functional.avg_pool2d(
             input, *a, **k))
+
+
+def test_the_receptive_field_oracle_agrees_with_the_formula():
+    from convlab.checks.lesson05 import measured_receptive_field
+    from convlab.shapes import receptive_field as formula
+
+    for case in lesson05.receptive_field.cases(3, 60):
+        assert measured_receptive_field(*case.args, **case.kwargs) == formula(*case.args, **case.kwargs), case

@@ -2,6 +2,7 @@
 import torch
 import torch.nn.functional as F
 
+from convlab.checks.compare import compare
 from convlab.checks.core import Case, CheckFailed, Exercise
 from convlab.checks.variants import pair
 
@@ -32,6 +33,23 @@ def _draw_conv(draw, i, with_bias):
     return x, weight, bias, stride, padding
 
 
+class _NamedParts(Exercise):
+    """Feedback on a tuple answer says which part is wrong (grad_weight, ...), not just an index."""
+
+    parts: tuple = ()
+
+    def problem(self, run, case, ref, where=None):
+        problem = super().problem(run, case, ref, where)
+        if problem is None or not isinstance(ref, tuple) or not isinstance(run.output, (tuple, list)) \
+                or len(run.output) != len(ref):
+            return problem
+        for name, out, want in zip(self.parts, run.output, ref):
+            part = compare(out, want, case.dtype, where or run.device, values=run.device != "meta")
+            if part is not None:
+                return f"{name}: {part}"
+        return problem
+
+
 def autograd_gradients(input, weight, bias, grad_output, stride, padding):
     """torch.autograd's gradients of conv2d in float64: (grad_input, grad_weight[, grad_bias])."""
     leaves = [t.detach().clone().requires_grad_() for t in (input, weight)]
@@ -42,11 +60,12 @@ def autograd_gradients(input, weight, bias, grad_output, stride, padding):
     return out.detach(), grads + ((b.grad,) if b is not None else ())
 
 
-class Conv2dBackward(Exercise):
+class Conv2dBackward(_NamedParts):
     """conv2d_backward(input, weight, grad_output, stride=1, padding=0) -> (grad_input, grad_weight, grad_bias)."""
 
     name = "lesson10.conv2d_backward"
     arg_names = ("input", "weight", "grad_output")
+    parts = ("grad_input", "grad_weight", "grad_bias")
 
     def make_cases(self, draw, n):
         for i in range(n):
@@ -85,7 +104,7 @@ class Conv2dBackward(Exercise):
         yield BIAS_NOT_SUMMED, (gi, gw, grad_output.sum(dim=0))
 
 
-class Conv2dFunctionCheck(Exercise):
+class Conv2dFunctionCheck(_NamedParts):
     """Conv2dFunction.apply(input, weight, bias, stride, padding): forward value and all three gradients.
 
     The learner's class is wrapped in a function that runs forward and backward inside the guard and
@@ -94,6 +113,7 @@ class Conv2dFunctionCheck(Exercise):
 
     name = "lesson10.conv2d_function"
     arg_names = ("input", "weight", "bias", "grad_output", "stride", "padding")
+    parts = ("output", "grad_input", "grad_weight", "grad_bias")
 
     def make_cases(self, draw, n):
         for i in range(n):
