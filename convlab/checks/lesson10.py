@@ -49,6 +49,13 @@ class _NamedParts(Exercise):
                 return f"{name}: {part}"
         return problem
 
+    def diagnosable(self, problem):
+        for name in self.parts:
+            if problem.startswith(name + ": "):
+                problem = problem[len(name) + 2:]
+                break
+        return Exercise.diagnosable(problem)
+
 
 def autograd_gradients(input, weight, bias, grad_output, stride, padding):
     """torch.autograd's gradients of conv2d in float64: (grad_input, grad_weight[, grad_bias])."""
