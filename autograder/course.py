@@ -6,9 +6,10 @@ generate_assignment records each assignment, its notebooks and their grade cells
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-from autograder.build import copy_sources, release
+from autograder.build import assignment_names, copy_sources, release
 from autograder.config import config_text
 
 
@@ -23,11 +24,19 @@ def new_course(course: Path, solutions: Path) -> Path:
         raise CourseError(f"DIR: {str(course)!r} exists and is not a directory")
     if course.is_dir() and any(course.iterdir()):
         raise CourseError(f"DIR: {str(course)!r} is not empty; choose a new directory")
+    if not assignment_names(Path(solutions)):
+        raise CourseError(f"solutions: no assignment folder with a notebook in {str(solutions)!r}")
+    created = not course.exists()
     course.mkdir(parents=True, exist_ok=True)
     course = course.resolve()
-    (course / "nbgrader_config.py").write_text(config_text())
-    names = copy_sources(Path(solutions), course / "source")
-    if not names:
-        raise CourseError(f"solutions: no assignment folder with a notebook in {str(solutions)!r}")
-    release(course, names)
+    try:
+        (course / "nbgrader_config.py").write_text(config_text())
+        release(course, copy_sources(Path(solutions), course / "source"))
+    except BaseException:
+        # Half a course would be refused next time as "not empty": leave the folder as it was.
+        for entry in course.iterdir():
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        if created:
+            course.rmdir()
+        raise
     return course
