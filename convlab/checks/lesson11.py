@@ -1,0 +1,198 @@
+"""Checks for lesson 11 (a small CNN): shape tracing from the size formulas, and the LeNet model's values and gradients."""
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from convlab.checks.compare import compare
+from convlab.checks.core import Case, CheckFailed, Exercise
+from convlab.checks.lesson10 import _NamedParts
+
+LENET_SHAPES = ((6, 1, 3, 3), (6,), (16, 6, 3, 3), (16,), (120, 576), (120,), (84, 120), (84,), (10, 84), (10,))
+LENET_NAMES = ("conv1 weight", "conv1 bias", "conv2 weight", "conv2 bias", "fc1 weight", "fc1 bias",
+               "fc2 weight", "fc2 bias", "fc3 weight", "fc3 bias")
+
+
+def lenet_description():
+    """The lesson's model as torch layers on the meta device (a description: nothing is computed)."""
+    meta = {"device": "meta"}
+    return [nn.Conv2d(1, 6, 3, **meta), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 3, **meta), nn.ReLU(),
+            nn.MaxPool2d(2), nn.Flatten(), nn.Linear(576, 120, **meta), nn.ReLU(), nn.Linear(120, 84, **meta),
+            nn.ReLU(), nn.Linear(84, 10, **meta)]
+
+
+def traced_shapes(layers, input_shape):
+    """torch's per-image shape after each layer, from running the layers on a meta batch of one."""
+    x = torch.empty((1, *input_shape), device="meta")
+    shapes = []
+    for layer in layers:
+        x = layer(x)
+        shapes.append(tuple(x.shape[1:]))
+    return tuple(shapes)
+
+
+def _short(layer):
+    """'Conv2d(3→8, k=3, stride=2, padding=1)': the layer's non-default settings, to find it in feedback."""
+    def one(value):
+        return value[0] if isinstance(value, tuple) and len(set(value)) == 1 else value
+
+    if isinstance(layer, nn.Conv2d):
+        text = f"Conv2d({layer.in_channels}→{layer.out_channels}, k={one(layer.kernel_size)}"
+        defaults = {"stride": 1, "padding": 0, "dilation": 1}
+    elif isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)):
+        text = f"{type(layer).__name__}(k={one(layer.kernel_size)}"
+        defaults = {"stride": layer.kernel_size, "padding": 0, "dilation": 1, "ceil_mode": False}
+    elif isinstance(layer, nn.Linear):
+        return f"Linear({layer.in_features}→{layer.out_features})"
+    else:
+        return f"{type(layer).__name__}()"
+    for name, default in defaults.items():
+        value = one(getattr(layer, name, default))
+        if value != one(default):
+            text += f", {name}={value}"
+    return text + ")"
+
+
+class ShapeTrace(Exercise):
+    """shape_trace(layers, input_shape) -> the per-image shape after each layer, from the formulas alone."""
+
+    name = "lesson11.shape_trace"
+    arg_names = ("layers", "input_shape")
+
+    def _layer(self, draw, shape):
+        """A random next layer that fits `shape`, or None."""
+        c, h, w = shape
+        kind = draw.choice(("conv", "conv", "max", "avg", "relu"))
+        meta = {"device": "meta"}
+        if kind == "conv":
+            k, s, p, d = draw.int(1, 5), draw.int(1, 3), draw.int(0, 2), draw.int(1, 2)
+            layer = nn.Conv2d(c, draw.int(1, 16), (k, draw.int(1, 5)) if draw.bool() else k, s, p, d, **meta)
+        elif kind in ("max", "avg"):
+            k = draw.int(2, 3)
+            stride = None if draw.bool() else draw.int(1, 3)
+            p, ceil = draw.int(0, k // 2), draw.bool()
+            layer = (nn.MaxPool2d(k, stride, p, draw.int(1, 2), ceil_mode=ceil) if kind == "max"
+                     else nn.AvgPool2d(k, stride, p, ceil_mode=ceil))
+        else:
+            layer = nn.ReLU()
+        try:
+            traced_shapes([layer], shape)
+        except RuntimeError:  # the input is too small for it
+            return None
+        return layer
+
+    def make_cases(self, draw, n):
+        for i in range(n):
+            if i == 0:
+                layers, shape = lenet_description(), (1, 32, 32)
+            else:
+                shape = (draw.int(1, 3), draw.int(8, 40), draw.int(8, 40))
+                layers, current = [], shape
+                for _ in range(draw.int(2, 6)):
+                    layer = self._layer(draw, current)
+                    if layer is not None:
+                        layers.append(layer)
+                        current = traced_shapes([layer], current)[-1]
+                if draw.bool() or i % 3 == 1:
+                    layers.append(nn.Flatten())
+                    features = current[0] * current[1] * current[2]
+                    for _ in range(draw.int(1, 2)):
+                        out = draw.int(2, 64)
+                        layers += [nn.Linear(features, out, device="meta"), nn.ReLU()]
+                        features = out
+                    layers.pop()
+            description = f"input_shape={shape}, {len(layers)} layers"
+            yield Case((layers, shape), description=description)
+
+    def reference(self, layers, input_shape):
+        return traced_shapes(layers, input_shape)
+
+    def problem(self, run, case, ref, where=None):
+        problem = super().problem(run, case, ref, where)
+        out = run.output
+        if problem is None or run.exception is not None or run.banned or run.not_answered:
+            return problem
+        if not isinstance(out, (tuple, list)):
+            return problem
+        if len(out) != len(ref):
+            return f"should return one shape per layer: {len(ref)} layers, got {len(out)} shapes."
+        layers, before = case.args[0], (tuple(case.args[1]),) + tuple(ref)
+        for i, (got, want) in enumerate(zip(out, ref)):
+            if compare(got, want, None, None) is not None:
+                shown = tuple(got) if isinstance(got, (tuple, list)) else got
+                return (f"after layer {i + 1}, {_short(layers[i])} on {before[i]}: "
+                        f"expected {want}, got {shown}.")
+        return problem
+
+
+def lenet_reference(x, params):
+    """torch's LeNet in float64: conv → ReLU → pool twice, then 576 → 120 → 84 → 10."""
+    w1, b1, w2, b2, f1, g1, f2, g2, f3, g3 = params
+    x = F.max_pool2d(F.relu(F.conv2d(x, w1, b1)), 2)   # (N, 6, 15, 15)
+    x = F.max_pool2d(F.relu(F.conv2d(x, w2, b2)), 2)   # (N, 16, 6, 6)
+    x = x.flatten(1)                                    # (N, 576)
+    x = F.relu(F.linear(x, f1, g1))
+    x = F.relu(F.linear(x, f2, g2))
+    return F.linear(x, f3, g3)                          # (N, 10)
+
+
+class Model(_NamedParts):
+    """LeNet: an nn.Module from the course's kernels; its output and parameter gradients against torch's.
+
+    The case fixes the parameter values (copied into the learner's model in registration order), a
+    batch and an output gradient, so the forward value and every gradient can be compared.
+    """
+
+    name = "lesson11.model"
+    arg_names = ("input", "grad_output")
+    default_cases = 3
+    parts = ("output",) + tuple(f"gradient of {name}" for name in LENET_NAMES)
+
+    def make_cases(self, draw, n):
+        for i in range(n):
+            dtype = draw.dtype(i)
+            batch = 2 if i == 0 else draw.int(1, 3)
+            params = []
+            for shape in LENET_SHAPES:
+                fan_in = shape[1] * (shape[2] * shape[3] if len(shape) == 4 else 1) if len(shape) > 1 else 10
+                params.append(draw.randn(*shape, dtype=dtype) / fan_in ** 0.5)
+            x = draw.randn(batch, 1, 32, 32, dtype=dtype)
+            yield Case((x, draw.randn(batch, 10, dtype=dtype), *params),
+                       description=f"input ({batch}, 1, 32, 32)")
+
+    def reference(self, x, grad_output, *params):
+        leaves = [p.detach().clone().requires_grad_() for p in params]
+        out = lenet_reference(x, leaves)
+        out.backward(grad_output)
+        return (out.detach(),) + tuple(p.grad for p in leaves)
+
+    def __call__(self, fn, *, seed=0, cases=None):
+        __tracebackhide__ = True
+        if not (isinstance(fn, type) and issubclass(fn, nn.Module)):
+            raise CheckFailed(f"{self.name}: pass your class LeNet itself (an nn.Module subclass), "
+                              f"got {type(fn).__name__}.")
+
+        def forward_and_backward(x, grad_output, *params):
+            model = fn()
+            mine = list(model.parameters())
+            if len(mine) != len(params):
+                raise TypeError(f"LeNet has {len(mine)} parameters, expected {len(params)}: "
+                                + ", ".join(LENET_NAMES))
+            for name, p, want in zip(LENET_NAMES, mine, params):
+                if tuple(p.shape) != tuple(want.shape):
+                    raise TypeError(f"parameter {name} has shape {tuple(p.shape)}, expected {tuple(want.shape)} "
+                                    "(parameters must be created in the order listed in the exercise)")
+            model = model.to(device=x.device, dtype=x.dtype)
+            with torch.no_grad():
+                for p, value in zip(model.parameters(), params):
+                    p.copy_(value)
+            out = model(x)
+            if type(out) is not torch.Tensor:
+                return out
+            out.backward(grad_output)
+            return (out,) + tuple(p.grad for p in model.parameters())
+
+        return super().__call__(forward_and_backward, seed=seed, cases=cases)
+
+
+shape_trace = ShapeTrace()
+model = Model()
