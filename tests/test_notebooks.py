@@ -1,0 +1,199 @@
+"""Every lesson notebook: solutions run clean, released lessons fail only at their tests, grading works.
+
+Parametrized over `solutions/*/*.ipynb`, so a new lesson is covered as soon as its notebook lands.
+Each notebook runs in a fresh kernel, as a learner's would.
+"""
+from __future__ import annotations
+
+import ast
+import re
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+pytestmark = pytest.mark.notebooks
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTIONS = sorted((ROOT / "solutions").glob("*/*.ipynb"))
+LESSONS = sorted((ROOT / "lessons").glob("*/*.ipynb"))
+# Seconds a solution notebook may take here; the course aims at 20 s on an idle 2-core CPU and
+# leaves room for a loaded CI machine running two workers.
+SOLUTION_BUDGET = 90
+# What a learner sees when a test cell runs before the exercise is answered.
+UNANSWERED = re.compile(r"not answered yet|NotImplementedError")
+
+
+def _ids(paths):
+    return [path.parent.name for path in paths]
+
+
+def _meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def _is_test(cell) -> bool:
+    meta = _meta(cell)
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def _is_answer(cell) -> bool:
+    meta = _meta(cell)
+    return cell.cell_type == "code" and bool(meta.get("solution")) and not meta.get("grade")
+
+
+def _read(path: Path):
+    return nbformat.read(str(path), as_version=4)
+
+
+def _execute(path: Path, allow_errors: bool):
+    """Run the notebook top to bottom in a fresh kernel, in its own folder; return it and the seconds taken."""
+    from nbclient import NotebookClient
+
+    nb = _read(path)
+    client = NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=allow_errors,
+                            resources={"metadata": {"path": str(path.parent)}})
+    start = time.perf_counter()
+    client.execute()
+    return nb, time.perf_counter() - start
+
+
+def _errors(cell) -> list:
+    return [out for out in cell.get("outputs", []) if out.get("output_type") == "error"]
+
+
+def _calls_a_check(source: str) -> bool:
+    """True when the cell calls `check.NAME(...)` or `answer(...)` (hidden part included)."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "check":
+                return True
+            if isinstance(func, ast.Name) and func.id == "answer":
+                return True
+    return False
+
+
+def _region(source: str, begin: str, end: str) -> str:
+    match = re.search(rf"### {begin}\n(.*?)### {end}", source, flags=re.S)
+    return match.group(1) if match else ""
+
+
+def test_there_are_lessons():
+    assert SOLUTIONS, "no solutions/NN_topic/NN_topic.ipynb found"
+    for path in SOLUTIONS:
+        assert path.stem == path.parent.name, f"{path}: notebook must be named after its folder"
+        assert re.fullmatch(r"\d\d_[a-z0-9_]+", path.stem), f"{path}: folder must be NN_topic"
+
+
+@pytest.mark.parametrize("path", SOLUTIONS + LESSONS, ids=[f"solutions/{i}" for i in _ids(SOLUTIONS)]
+                         + [f"lessons/{i}" for i in _ids(LESSONS)])
+def test_format_and_outputs_stripped(path):
+    raw = nbformat.read(str(path), as_version=nbformat.NO_CONVERT)
+    assert (raw.nbformat, raw.nbformat_minor) >= (4, 5), f"{path}: nbformat {raw.nbformat}.{raw.nbformat_minor}"
+    nbformat.validate(raw)
+    assert raw.metadata.get("kernelspec", {}).get("name") == "python3", f"{path}: kernel spec must be python3"
+    for index, cell in enumerate(raw.cells):
+        assert cell.get("id"), f"{path}: cell {index} has no id"
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{path}: cell {index} has outputs; strip them before committing"
+            assert cell.execution_count is None, f"{path}: cell {index} has an execution_count"
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=_ids(SOLUTIONS))
+def test_nbgrader_cells(path):
+    """Answer cells carry a solution; test cells carry points, call a check and hide a seed."""
+    nb = _read(path)
+    answers = [cell for cell in nb.cells if _is_answer(cell)]
+    tests = [cell for cell in nb.cells if _is_test(cell)]
+    assert answers and tests, f"{path.name}: no autograded exercises"
+    ids = [_meta(cell).get("grade_id") for cell in nb.cells if _meta(cell)]
+    assert len(ids) == len(set(ids)), f"{path.name}: duplicate grade_id in {ids}"
+    for cell in nb.cells:
+        meta = _meta(cell)
+        if meta:
+            assert meta.get("schema_version") == 3, f"{path.name}: {meta.get('grade_id')}: schema_version"
+    for cell in answers:
+        assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source, \
+            f"{path.name}: answer cell {_meta(cell)['grade_id']} has no solution region"
+    for cell in tests:
+        name = _meta(cell)["grade_id"]
+        assert _meta(cell).get("locked") and _meta(cell).get("points", 0) > 0, f"{path.name}: {name}: locked, points"
+        assert _calls_a_check(cell.source), f"{path.name}: test cell {name} calls no check"
+        hidden = _region(cell.source, "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+        assert hidden.strip(), f"{path.name}: test cell {name} has no hidden tests"
+        visible = cell.source.replace(hidden, "")
+        for seed in re.findall(r"seed\s*=\s*(\d+)", hidden):
+            assert not re.search(rf"\b{seed}\b", visible), f"{path.name}: {name}: hidden seed {seed} is visible"
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=_ids(SOLUTIONS))
+def test_solution_runs_clean(path):
+    """The instructor's notebook runs top to bottom, every test cell (hidden tests included) passes."""
+    nb, seconds = _execute(path, allow_errors=True)
+    failed = [f"cell {index} ({_meta(cell).get('grade_id', cell.source[:40])!r}): "
+              f"{err['ename']}: {err['evalue'][:200]}"
+              for index, cell in enumerate(nb.cells) for err in _errors(cell)]
+    assert not failed, f"{path.name}:\n" + "\n".join(failed)
+    assert seconds < SOLUTION_BUDGET, f"{path.name} took {seconds:.0f} s"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=_ids(LESSONS))
+def test_blank_lesson_fails_only_at_its_tests(path):
+    """Unanswered, a learner's notebook breaks nowhere but at the exercise tests, which say so."""
+    nb, _ = _execute(path, allow_errors=True)
+    problems = []
+    for index, cell in enumerate(nb.cells):
+        errors = _errors(cell)
+        name = _meta(cell).get("grade_id", f"cell {index}")
+        if _is_test(cell):
+            if not errors:
+                problems.append(f"{name}: passes with the exercise unanswered")
+            for err in errors:
+                text = f"{err['ename']}: {err['evalue']}"
+                if not UNANSWERED.search(text):
+                    problems.append(f"{name}: fails without saying it is unanswered: {text[:200]}")
+        elif errors:
+            problems.append(f"{name}: {errors[0]['ename']}: {errors[0]['evalue'][:200]}")
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)
+
+
+def test_lessons_match_solutions():
+    """`convlab build --check`: lessons/ is what `convlab build` makes from solutions/."""
+    pytest.importorskip("autograder.build", reason="convlab build is not there yet")
+    from coursekit import convlab
+
+    result = convlab("build", "--check", cwd=ROOT)
+    assert result.returncode == 0, f"lessons/ is stale; run `convlab build`:\n{result.stdout}{result.stderr}"
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A course made by `convlab new-course`, with a correct and a blank submission of every lesson."""
+    pytest.importorskip("autograder.course", reason="convlab new-course is not there yet")
+    from coursekit import convlab, solution_answers, write_submission
+
+    course = tmp_path_factory.mktemp("course") / "course"
+    result = convlab("new-course", str(course), cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for path in SOLUTIONS:
+        name = path.parent.name
+        write_submission(course, "correct", solution_answers(course, name), assignment=name)
+        write_submission(course, "blank", {}, assignment=name)
+    return course
+
+
+@pytest.mark.parametrize("name", _ids(SOLUTIONS))
+def test_plain_nbgrader_grades_correct_full_and_blank_zero(course, name):
+    from coursekit import nbgrader, scores
+
+    result = nbgrader(course, "autograde", name, "--force")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    nb = _read(course / "source" / name / f"{name}.ipynb")
+    possible = {_meta(cell)["grade_id"]: float(_meta(cell)["points"]) for cell in nb.cells if _is_test(cell)}
+    correct, blank = scores(course, "correct", name), scores(course, "blank", name)
+    lost = {cell: (correct.get(cell), points) for cell, points in possible.items() if correct.get(cell) != points}
+    assert not lost, f"{name}: the solution lost points (got, possible): {lost}\n{result.stderr[-2000:]}"
+    earned = {cell: score for cell, score in blank.items() if cell in possible and score}
+    assert not earned, f"{name}: a blank submission earned points: {earned}"
