@@ -154,6 +154,14 @@ def test_unanswered_says_not_answered_yet():
     assert "not answered yet" in failure_of(lesson01.corr2d, unanswered)
 
 
+def test_torchs_own_not_implemented_error_is_not_taken_for_unanswered():
+    def unsupported(X, K):
+        raise NotImplementedError("'addmm' not implemented for 'Half'")
+
+    message = failure_of(lesson01.corr2d, unsupported)
+    assert "raised NotImplementedError: 'addmm'" in message and "not answered" not in message
+
+
 def test_an_exception_is_reported_in_one_line():
     def broken(X, K):
         raise ValueError("shapes do not line up\nsecond line that should not show")

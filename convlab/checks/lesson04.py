@@ -31,7 +31,8 @@ class Conv1x1AsMatmul(Exercise):
         if weight.shape[0] == weight.shape[1]:
             yield ("weight transposed — output channel o is weight[o, :, 0, 0] @ the input's channels",
                    F.conv2d(input, weight.transpose(0, 1), bias))
-        yield ("spatial positions mixed — reshape (N, C, H, W) to (N, C, H*W), multiply, then back to (N, C_out, H, W)",
+        yield ("spatial positions mixed — reshape (N, C, H, W) to (N, C, H*W), multiply, "
+               "then back to (N, C_out, H, W)",
                F.conv2d(input, weight, bias).transpose(-2, -1).reshape(F.conv2d(input, weight).shape))
 
 

@@ -26,7 +26,10 @@ def _pool_case(draw, i, extra):
     else:
         kwargs["stride"] = draw.int(1, 3)
     if choice in (1, 2) or draw.bool():
-        kwargs["padding"] = (draw.int(0, kh // 2), draw.int(0, kw // 2)) if choice == 1 else draw.int(0, min(kh, kw) // 2)
+        if choice == 1:
+            kwargs["padding"] = (draw.int(0, kh // 2), draw.int(0, kw // 2))
+        else:
+            kwargs["padding"] = draw.int(0, min(kh, kw) // 2)
     if choice in (0, 2) or draw.bool():
         kwargs["ceil_mode"] = choice != 3
     kwargs.update(extra)
