@@ -1,0 +1,369 @@
+"""A lesson as a learner meets it: JupyterLab in Chromium, Run All, move a slider, read the feedback.
+
+Starts a real JupyterLab on a loopback port over a temporary copy of the notebook, drives Debian's
+Chromium with Playwright, and leaves a screenshot in artifacts/e2e-<lesson>.png.
+"""
+import ast
+import importlib
+import inspect
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# What a test cell says when the learner has not written the function yet (convlab.checks).
+UNANSWERED = re.compile(r"not answered yet", re.IGNORECASE)
+WIDGET_HINT = re.compile(r"ipywidgets|\binteract(ive)?\b|Slider")
+
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} is missing (Debian package `chromium`; `make system-deps` installs it)",
+                allow_module_level=True)
+playwright_api = pytest.importorskip("playwright.sync_api")
+sync_playwright, PlaywrightTimeout = playwright_api.sync_playwright, playwright_api.TimeoutError
+
+
+# ----------------------------------------------------------------------------- which notebook
+
+def _resolve(node, bindings):
+    """The object a (dotted) name in a notebook refers to, through its convlab imports; None if unknown."""
+    if isinstance(node, ast.Name):
+        return bindings.get(node.id)
+    if isinstance(node, ast.Attribute):
+        return getattr(_resolve(node.value, bindings), node.attr, None)
+    return None
+
+
+def _calls_a_widget(source):
+    """True when code mentions ipywidgets, or calls a convlab function whose source builds a widget."""
+    if WIDGET_HINT.search(source):
+        return True
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # IPython magics: the text test above is all we have
+        return False
+    bindings = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "convlab":
+                    module = importlib.import_module(alias.name)  # `import a.b` binds `a`, `import a.b as c` binds c
+                    bindings[alias.asname or "convlab"] = module if alias.asname else importlib.import_module("convlab")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "convlab":
+            module = importlib.import_module(node.module)
+            for alias in node.names:
+                obj = getattr(module, alias.name, None)
+                if obj is None:  # a submodule not imported by its package
+                    obj = importlib.import_module(f"{node.module}.{alias.name}")
+                bindings[alias.asname or alias.name] = obj
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = _resolve(node.func, bindings)
+            if inspect.isfunction(func) and "ipywidgets" in inspect.getsource(func):
+                return True
+    return False
+
+
+def first_lesson_with_a_widget():
+    for path in sorted(ROOT.glob("lessons/[0-9][0-9]_*/[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        if any(cell.cell_type == "code" and _calls_a_widget(cell.source) for cell in nb.cells):
+            return path
+    return None
+
+
+def _cell(source, **nbgrader):
+    cell = nbformat.v4.new_code_cell(source)
+    if nbgrader:
+        cell.metadata["nbgrader"] = {"schema_version": 3, "locked": False, "points": 0, "task": False,
+                                     "solution": False, "grade": False, **nbgrader}
+    return cell
+
+
+def harness_notebook(path):
+    """A tiny lesson-shaped notebook: a slider whose output follows it, an unanswered exercise and its test."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Output size\nMove the slider: the output size is n - k + 1."),
+        _cell("import ipywidgets as widgets\n\n"
+              "def show(kernel_size):\n"
+              "    print(f'output size: {7 - kernel_size + 1}')\n\n"
+              "widgets.interact(show, kernel_size=widgets.IntSlider(value=3, min=1, max=7));"),
+        _cell("def corr2d(X, K):\n    # YOUR CODE HERE\n    raise NotImplementedError()",
+              solution=True, grade_id="corr2d"),
+        _cell("try:\n    corr2d(None, None)\nexcept NotImplementedError:\n"
+              "    raise AssertionError('corr2d is not answered yet: write its body') from None",
+              grade=True, points=1, grade_id="test_corr2d", locked=True),
+        _cell("print('the rest of the lesson still runs')"),
+    ]
+    nbformat.write(nb, path)
+
+
+# ----------------------------------------------------------------------------- JupyterLab
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Lab:
+    """A JupyterLab server in its own process group, with its own config, settings and workspace dirs."""
+
+    def __init__(self, root_dir, home):
+        self.root_dir, self.token, self.port = root_dir, secrets.token_hex(16), _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        settings = home / "settings"
+        for plugin, values in {
+            # every cell in the DOM, so the n-th .jp-Cell is the n-th notebook cell
+            "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+            # no news or update pop-ups over the notebook (there is no network anyway)
+            "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+        }.items():
+            target = settings / f"{plugin}.jupyterlab-settings"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps(values))
+        env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+                   JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
+                   IPYTHONDIR=str(home / "ipython"), MPLBACKEND="module://matplotlib_inline.backend_inline",
+                   PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+        self.log = home / "jupyterlab.log"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={self.port}",
+             "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0", f"--ServerApp.token={self.token}",
+             f"--ServerApp.root_dir={root_dir}", "--LabApp.news_url=None",
+             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+            stdout=self.log.open("w"), stderr=subprocess.STDOUT, env=env, start_new_session=True,
+        )
+
+    def log_tail(self, chars=3000):
+        return self.log.read_text(errors="replace")[-chars:]
+
+    def wait_ready(self, timeout=180):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"JupyterLab exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/status?token={self.token}", timeout=5) as reply:
+                    if reply.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.5)
+        raise AssertionError(f"JupyterLab not ready after {timeout}s:\n{self.log_tail()}")
+
+    def stop(self):
+        """Terminate the whole process group (server and kernels), then kill what is left."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        try:  # kernels share the group; make sure none outlives the server
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    home = tmp_path_factory.mktemp("jupyterlab")
+    root = home / "root"
+    root.mkdir()
+    server = Lab(root, home)
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+# ----------------------------------------------------------------------------- driving the page
+
+KERNEL_DONE = """() => {
+    const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
+    const prompts = [...document.querySelectorAll('.jp-Notebook .jp-InputArea-prompt')];
+    return indicator !== null && indicator.getAttribute('data-status') === 'idle'
+        && prompts.length > 0 && prompts.every(p => !p.textContent.includes('*'));
+}"""
+
+# Per code cell (in notebook order): its prompt, whether it shows an error, and its output text.
+CELL_STATE = """() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')].map(cell => ({
+    code: cell.classList.contains('jp-CodeCell'),
+    prompt: (cell.querySelector('.jp-InputArea-prompt') || {textContent: ''}).textContent.trim(),
+    error: cell.querySelector('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]') !== null,
+    text: (cell.querySelector('.jp-OutputArea') || {innerText: ''}).innerText,
+}))"""
+
+# What a slider's cell shows besides the slider itself: text and images, readouts left out.
+SLIDER_OUTPUT = """(handle) => {
+    const cell = handle.closest('.jp-Cell');
+    const area = cell.querySelector('.jp-OutputArea').cloneNode(true);
+    area.querySelectorAll('.widget-slider, .widget-readout, .widget-label, input').forEach(e => e.remove());
+    const images = [...area.querySelectorAll('img')].map(img => img.src.slice(-200));
+    return area.innerText + '\\n' + images.join('\\n');
+}"""
+
+
+def run_menu(page, menu, item):
+    """Click a menu, then one of its entries, by the labels a learner reads."""
+    page.locator("#jp-MainMenu .lm-MenuBar-itemLabel").get_by_text(menu, exact=True).click()
+    page.locator(".lm-Menu-content .lm-Menu-itemLabel").get_by_text(item, exact=True).click()
+
+
+def wait_for_kernel(page, timeout_s=300):
+    page.wait_for_function(KERNEL_DONE, timeout=timeout_s * 1000, polling=500)
+    time.sleep(1.0)  # the queue can look empty between two cells; be sure it stays so
+    page.wait_for_function(KERNEL_DONE, timeout=timeout_s * 1000, polling=500)
+
+
+def run_everything(page, nb):
+    """Run All; after a failing test cell stops the queue, carry on below it, as a learner would."""
+    started = "() => [...document.querySelectorAll('.jp-Notebook .jp-InputArea-prompt')].some(p => /[0-9*]/.test(p.textContent))"
+    run_menu(page, "Run", "Run All Cells")
+    try:
+        page.wait_for_function(started, timeout=60_000)
+    except PlaywrightTimeout:  # once more, in case the kernel was still settling
+        run_menu(page, "Run", "Run All Cells")
+        page.wait_for_function(started, timeout=120_000)
+    wait_for_kernel(page)
+    for _ in range(len(nb.cells)):
+        state = page.evaluate(CELL_STATE)
+        assert len(state) == len(nb.cells), f"the page shows {len(state)} cells, the notebook has {len(nb.cells)}"
+        pending = [i for i, c in enumerate(state) if c["code"] and not re.search(r"\d", c["prompt"])
+                   and nb.cells[i].source.strip()]
+        if not pending:
+            return state
+        page.locator(".jp-Notebook .jp-Cell").nth(pending[0]).locator(".jp-InputArea-prompt").click()
+        # On the last cell "...and All Below" is disabled and "Run Selected Cell" would add a cell.
+        last = pending[0] == len(nb.cells) - 1
+        run_menu(page, "Run", "Run Selected Cell and Do not Advance" if last else "Run Selected Cell and All Below")
+        page.wait_for_function(f"() => /\\d/.test(document.querySelectorAll('.jp-Notebook .jp-Cell')"
+                               f"[{pending[0]}].querySelector('.jp-InputArea-prompt').textContent)",
+                               timeout=300_000)
+        wait_for_kernel(page)
+    raise AssertionError("cells kept stopping the run; some never executed")
+
+
+def move_a_slider(page):
+    """Press arrow keys on each slider in turn until one changes its cell's output; return its handle."""
+    handles = page.locator(".jupyter-widgets .widget-slider .noUi-handle")
+    tried = []
+    for i in range(handles.count()):
+        handle = handles.nth(i)
+        handle.scroll_into_view_if_needed()
+        before = handle.evaluate(SLIDER_OUTPUT)
+        for key in ("ArrowRight", "ArrowLeft", "ArrowLeft"):  # at the maximum, Right does nothing
+            handle.focus()
+            page.keyboard.press(key)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                after = handle.evaluate(SLIDER_OUTPUT)
+                if after != before and after.strip():
+                    return handle, before, after
+                time.sleep(0.5)
+        tried.append(handle.get_attribute("aria-valuenow"))
+    raise AssertionError(f"{handles.count()} sliders rendered, moving none of them changed its output "
+                         f"(values after the keys: {tried})")
+
+
+def drive(browser, lab, notebook, nb, name):
+    """Open `notebook` (relative to the server root) and check what a learner sees; returns timings."""
+    timings, started = {}, time.monotonic()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(f"{lab.url}/lab/tree/{notebook}?token={lab.token}", timeout=120_000)
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+        # The status bar says "Python 3 (ipykernel) | Idle" once the kernel is connected; a Run All
+        # clicked before that is dropped.
+        page.locator("#jp-main-statusbar").get_by_text(re.compile(r"\| Idle$")).wait_for(timeout=180_000)
+        timings["open_s"] = time.monotonic() - started
+
+        state = run_everything(page, nb)
+        timings["run_all_s"] = time.monotonic() - started - timings["open_s"]
+
+        tests = {i for i, cell in enumerate(nb.cells) if cell.metadata.get("nbgrader", {}).get("grade")
+                 and not cell.metadata["nbgrader"].get("solution")}
+        failing = [i for i, c in enumerate(state) if c["error"]]
+        unexpected = {i: state[i]["text"][-600:] for i in failing if i not in tests}
+        assert not unexpected, f"cells that are not tests show errors: {unexpected}"
+        assert failing, "no test cell shows feedback, yet every exercise is unanswered"
+        unexplained = {i: state[i]["text"][-600:] for i in failing if not UNANSWERED.search(state[i]["text"])}
+        assert not unexplained, f"failing test cells without the 'not answered yet' feedback: {unexplained}"
+
+        page.wait_for_selector(".jupyter-widgets .widget-slider", timeout=60_000)
+        handle, before, after = move_a_slider(page)
+        timings["slider_s"] = time.monotonic() - started - timings["open_s"] - timings["run_all_s"]
+
+        ARTIFACTS.mkdir(exist_ok=True)
+        handle.evaluate("h => h.closest('.jp-Cell').scrollIntoView({block: 'start'})")
+        page.screenshot(path=str(ARTIFACTS / f"e2e-{name}.png"))
+        page.locator(".jp-Notebook .jp-Cell").nth(failing[0]).scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / f"e2e-{name}-feedback.png"))
+        assert not errors, f"JavaScript errors on the page: {errors}"
+    except BaseException:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"e2e-{name}-failed.png"))
+        print(f"JupyterLab log:\n{lab.log_tail()}")
+        raise
+    finally:
+        page.close()
+    timings["total_s"] = time.monotonic() - started
+    (ARTIFACTS / f"e2e-{name}.json").write_text(json.dumps(
+        {"notebook": str(notebook), "tests_failing_as_expected": len(failing),
+         "slider_output_before": before[-300:], "slider_output_after": after[-300:],
+         **{k: round(v, 1) for k, v in timings.items()}}, indent=2))
+    return timings
+
+
+# ----------------------------------------------------------------------------- the tests
+
+def test_harness_notebook_in_jupyterlab(lab, browser):
+    """The browser stack itself: ipywidgets renders in this JupyterLab, and the checks above can fail."""
+    harness_notebook(lab.root_dir / "harness.ipynb")
+    nb = nbformat.read(lab.root_dir / "harness.ipynb", as_version=4)
+    timings = drive(browser, lab, "harness.ipynb", nb, "harness")
+    print(f"harness notebook: {timings}")
+
+
+def test_first_lesson_with_a_widget_in_jupyterlab(lab, browser):
+    lesson = first_lesson_with_a_widget()
+    if lesson is None:
+        pytest.skip("no lesson notebook with a widget under lessons/ yet (convlab build generates them)")
+    target = lab.root_dir / "lessons" / lesson.parent.name
+    shutil.copytree(lesson.parent, target)
+    nb = nbformat.read(target / lesson.name, as_version=4)
+    timings = drive(browser, lab, f"lessons/{lesson.parent.name}/{lesson.name}", nb, lesson.stem)
+    print(f"{lesson.stem}: {timings}")
