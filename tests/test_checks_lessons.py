@@ -288,3 +288,29 @@ def test_the_receptive_field_oracle_agrees_with_the_formula():
 
     for case in lesson05.receptive_field.cases(3, 60):
         assert measured_receptive_field(*case.args, **case.kwargs) == formula(*case.args, **case.kwargs), case
+
+
+def _course_kernels():
+    """The course's own kernels, written independently of the checks: each must pass its check."""
+    functional = pytest.importorskip("convlab.functional")
+    pairs = [
+        (lesson01.corr2d, functional.corr2d),
+        (lesson02.pad, functional.pad),
+        (lesson02.corr2d, lambda X, K, stride=1, padding=0:
+            functional.conv2d(X[None, None], K[None, None], stride=stride, padding=padding)[0, 0]),
+        (lesson03.conv2d, functional.conv2d),
+        (lesson05.conv2d, functional.conv2d),
+        (lesson06.max_pool2d, functional.max_pool2d),
+        (lesson06.avg_pool2d, functional.avg_pool2d),
+    ]
+    try:
+        import convlab.naive as naive
+    except ImportError:
+        return pairs
+    return pairs + [(lesson01.corr2d, naive.corr2d), (lesson03.conv2d, naive.conv2d),
+                    (lesson06.max_pool2d, naive.max_pool2d), (lesson06.avg_pool2d, naive.avg_pool2d)]
+
+
+def test_the_course_kernels_pass_their_checks_with_hidden_seeds():
+    for check, kernel in _course_kernels():
+        check(kernel, seed=831, cases=12)
