@@ -18,14 +18,17 @@ OPS = {1: (CF.conv1d, F.conv1d), 2: (CF.conv2d, F.conv2d), 3: (CF.conv3d, F.conv
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
-paths = pytest.mark.parametrize("path", ["auto", "shifted"])
+paths = pytest.mark.parametrize("path", ["auto", "shifted", "folded"])
 
 
 def forced(path: str):
-    """The default algorithm choice, or the shifted matmul forced wherever stride is 1."""
+    """The default algorithm choice, or the shifted matmul forced wherever stride is 1 (``shifted``:
+    one tap per matmul; ``folded``: the last kernel dimension copied into the channels)."""
     if path == "auto":
         return contextlib.nullcontext()
-    return patch.multiple(conv_module, _SHIFT_MIN_CHANNELS=1, _SHIFT_MIN_COLUMNS=0)
+    folding = (lambda channels, kernel_size: 0) if path == "shifted" else \
+        (lambda channels, kernel_size: min(1, len(kernel_size) - 1))
+    return patch.multiple(conv_module, _dims_to_fold=folding, _SHIFT_MIN_COLUMNS=0)
 
 
 def _assert_same(ours, theirs, dtype, what=""):

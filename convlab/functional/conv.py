@@ -23,10 +23,19 @@ from convlab.functional.fold import windows, zero_padded
 
 __all__ = ["conv1d", "conv2d", "conv3d", "corr2d"]
 
-# Shifted matmul pays off once the im2col buffer would stop fitting in cache and each per-tap
-# matmul still has enough input channels to be efficient.
-_SHIFT_MIN_CHANNELS = 16
+# Shifted matmul pays off once the im2col buffer would stop fitting in cache; each of its matmuls
+# sums over at least _SHIFT_MIN_DEPTH values (channels times folded taps) to run efficiently.
+_SHIFT_MIN_DEPTH = 32
 _SHIFT_MIN_COLUMNS = 1 << 20
+
+
+def _dims_to_fold(channels_per_group: int, kernel_size: tuple[int, ...]) -> int:
+    """How many trailing kernel dimensions the shifted matmul copies into its channels (see below)."""
+    folded, depth = 0, channels_per_group
+    while depth < _SHIFT_MIN_DEPTH and folded < len(kernel_size):
+        folded += 1
+        depth *= kernel_size[-folded]
+    return folded
 
 
 def _output_size(op, size, kernel_size, stride, padding, dilation) -> tuple[int, ...]:
@@ -38,25 +47,45 @@ def _output_size(op, size, kernel_size, stride, padding, dilation) -> tuple[int,
                          f"kernel_size={kernel_size}, dilation={dilation}, padding={padding} ({error})") from None
 
 
-def _shifted_operands(input, kernel_size, padding, dilation, out_size):
-    """Stride 1: every tap's windows as one strided (N, C, L) view of the flattened padded image.
+def _tap_offsets(kernel_size, dilation, strides) -> list[int]:
+    """Flat offset of every kernel tap (row-major) in an image with the given element strides."""
+    return [sum(k * d * s for k, d, s in zip(tap, dilation, strides))
+            for tap in itertools.product(*(range(k) for k in kernel_size))]
+
+
+def _shifted_operands(input, kernel_size, padding, dilation, out_size, folded_dims: int = 0):
+    """Stride 1: the windows of every tap as one strided (N, C, L) view of the flattened padded image.
 
     With the padded image flattened, the window of a tap is the image shifted by a constant offset.
     Positions run over the grid (out_0, padded_1, ..., padded_{n-1}) so each shifted view is a plain
     strided matrix; the columns past out_1.. (reads that wrap into the next row) are dropped later
-    by ``_drop_wrapped``. Returns the views, one per tap in row-major kernel order.
+    by ``_drop_wrapped``. Returns one view per tap, in row-major kernel order.
+
+    With ``folded_dims`` > 0 the taps of the last ``folded_dims`` kernel dimensions are copied into
+    the channel dimension first (a partial im2col), and the views are (N, C * folded taps, L), one
+    per remaining tap: fewer, deeper matmuls when there are few channels.
     """
     n, c = input.shape[:2]
-    padded_size = [s + a + b for s, (a, b) in zip(input.shape[2:], padding)]
-    plane_strides = [math.prod(padded_size[i + 1:]) for i in range(len(padded_size))]
+    dims = len(kernel_size)
+    padded_size = _padded_size(input, padding)
+    strides = [math.prod(padded_size[i + 1:]) for i in range(dims)]
     plane = math.prod(padded_size)
-    offsets = [sum(k * d * s for k, d, s in zip(tap, dilation, plane_strides))
-               for tap in itertools.product(*(range(k) for k in kernel_size))]
-    padded = zero_padded(input, padding, extra=offsets[-1])  # (N, C, *padded) with room after
-    length = out_size[0] * plane_strides[0]  # positions on the (out_0, padded_1, ...) grid
+    lead = _tap_offsets(kernel_size[:dims - folded_dims], dilation, strides)
+    trail = _tap_offsets(kernel_size[dims - folded_dims:], dilation[dims - folded_dims:],
+                         strides[dims - folded_dims:])
+    padded = zero_padded(input, padding, extra=lead[-1] + trail[-1])  # (N, C, *padded) with room after
+    length = out_size[0] * strides[0]  # positions on the (out_0, padded_1, ...) grid
     base = padded.storage_offset()
-    return [padded.as_strided((n, c, length), (c * plane, plane, 1), base + offset)  # (N, C, L)
-            for offset in offsets]
+    if folded_dims == 0:
+        return [padded.as_strided((n, c, length), (c * plane, plane, 1), base + offset)  # (N, C, L)
+                for offset in lead]
+    span = length + lead[-1]  # what the remaining taps read of each folded copy
+    columns = input.new_empty(n, c, len(trail), span)
+    for f, offset in enumerate(trail):
+        columns[:, :, f] = padded.as_strided((n, c, span), (c * plane, plane, 1), base + offset)
+    depth = c * len(trail)
+    return [columns.as_strided((n, depth, length), (depth * span, span, 1), offset)  # (N, C*folded, L)
+            for offset in lead]
 
 
 def _drop_wrapped(out, padded_size, out_size):
@@ -99,16 +128,19 @@ def _depthwise(input, weight, groups, stride, padding, dilation, out_size):
     return out
 
 
-def _shifted_matmul(input, weight, groups, padding, dilation, out_size):
+def _shifted_matmul(input, weight, groups, padding, dilation, out_size, folded_dims: int = 0):
     """Stride 1: out += W[tap] @ (flattened padded image shifted by the tap's offset), one matmul per tap."""
     n, c = input.shape[:2]
+    dims = weight.dim() - 2
     kernel_size = tuple(weight.shape[2:])
     cg, og = c // groups, weight.shape[0] // groups
-    w = weight.reshape(groups, og, cg, -1)  # (G, O/G, C/G, taps)
+    folded = math.prod(kernel_size[dims - folded_dims:])
+    w = weight.reshape(groups, og, cg, -1, folded)  # (G, O/G, C/G, leading taps, folded taps)
     out = None
-    for t, x_t in enumerate(_shifted_operands(input, kernel_size, padding, dilation, out_size)):
-        x_t = x_t.view(n * groups, cg, x_t.shape[-1]) if groups > 1 else x_t  # (N*G, C/G, L)
-        w_t = w[..., t].expand(n, groups, og, cg).reshape(n * groups, og, cg)  # (N*G, O/G, C/G)
+    for t, x_t in enumerate(_shifted_operands(input, kernel_size, padding, dilation, out_size, folded_dims)):
+        x_t = x_t.view(n * groups, cg * folded, x_t.shape[-1]) if groups > 1 else x_t  # (N*G, C/G*folded, L)
+        w_t = w[:, :, :, t].expand(n, groups, og, cg, folded)
+        w_t = w_t.reshape(n * groups, og, cg * folded)  # (N*G, O/G, C/G*folded)
         out = torch.bmm(w_t, x_t) if out is None else out.baddbmm_(w_t, x_t)
     out = out.view(n, groups * og, out.shape[-1])  # (N, O, L)
     return _drop_wrapped(out, _padded_size(input, padding), out_size)
@@ -138,10 +170,11 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, dims: int, o
     n, c = input.shape[:2]
     cg = c // groups
     column_count = n * c * math.prod(kernel_size) * math.prod(out_size)
+    folded_dims = _dims_to_fold(cg, kernel_size)
     if cg == 1 and c > 1:
         out = _depthwise(input, weight, groups, stride, pads, dilation, out_size)
-    elif (all(s == 1 for s in stride) and cg >= _SHIFT_MIN_CHANNELS and column_count >= _SHIFT_MIN_COLUMNS):
-        out = _shifted_matmul(input, weight, groups, pads, dilation, out_size)
+    elif all(s == 1 for s in stride) and folded_dims < dims and column_count >= _SHIFT_MIN_COLUMNS:
+        out = _shifted_matmul(input, weight, groups, pads, dilation, out_size, folded_dims)
     else:
         out = _im2col(zero_padded(input, pads), weight, groups, stride, dilation, out_size)
     if bias is not None:
