@@ -24,7 +24,7 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     out_size = checked_pool_output_shape(x, k, s, p, d, ceil_mode, op)
     out = _max_pool(x.unsqueeze(-2), (1,) + k, (1,) + s, (0,) + p, (1,) + d, (1,) + out_size,
                     return_indices)  # (N, C, 1, L) in, (N, C, 1, L_out) out
-    out = tuple(t.squeeze(-2) for t in out)
+    out = tuple(None if t is None else t.squeeze(-2) for t in out)
     return _unbatch(out, unbatched, return_indices)
 
 
@@ -89,7 +89,7 @@ def batched_pool_input(input, spatial_dims, op, average=False):
 def _unbatch(out, unbatched, return_indices):
     """Drop the batch dim added by `_batched`; return the values alone unless asked for indices."""
     if unbatched:
-        out = tuple(t.squeeze(0) for t in out)
+        out = tuple(None if t is None else t.squeeze(0) for t in out)
     return out if return_indices else out[0]
 
 
