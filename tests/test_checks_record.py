@@ -187,6 +187,18 @@ def test_answers_are_recorded_and_judged(record_dir):
     assert "760" not in verdicts[1].message
 
 
+def test_a_forged_expected_value_loses_to_the_graders_own(record_dir):
+    from convlab.checks import trusted_expected
+    record.write_answer_record("q1", [1, 10, 99, 99], [1, 10, 99, 99])  # what a patched kernel would write
+    expected = trusted_expected("(1, 10) + conv_output_shape((100, 100), 3)")
+    assert expected == (1, 10, 98, 98)
+    assert only(verify_records(record_dir)).passed  # without the grader's expected value it cannot tell
+    verdict = only(verify_records(record_dir, answers={"q1": expected}))
+    assert not verdict.passed and "98" not in verdict.message
+    record.write_answer_record("q2", [1, 10, 98, 98], [0])
+    assert [v.passed for v in verify_records(record_dir, answers={"q2": expected})["cell-visible"]] == [True, True]
+
+
 def test_nothing_is_written_without_the_environment_variable(tmp_path, monkeypatch):
     monkeypatch.delenv("CONVLAB_RECORD_DIR", raising=False)
     monkeypatch.chdir(tmp_path)

@@ -42,9 +42,9 @@ convolution, pooling, im2col/col2im; ``BANNED_ATEN_OPS`` also bans padding), ``u
 """
 from convlab.checks.core import Case, CheckFailed, Draw, Exercise, answer
 from convlab.checks.guard import BANNED_ATEN_OPS, KERNEL_OPS, forbid_builtin_kernels
-from convlab.checks.record import Verdict, verify_records
+from convlab.checks.record import Verdict, trusted_expected, verify_records
 
 __all__ = [
     "BANNED_ATEN_OPS", "KERNEL_OPS", "Case", "CheckFailed", "Draw", "Exercise", "Verdict", "answer",
-    "forbid_builtin_kernels", "verify_records",
+    "forbid_builtin_kernels", "trusted_expected", "verify_records",
 ]

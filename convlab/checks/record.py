@@ -291,9 +291,12 @@ def _verify_one(document: dict, arrays: dict) -> Verdict:
     return Verdict(check, True, f"{check}: all {len(drawn)} cases right", seed, cases)
 
 
-def _verify_answer(document: dict) -> Verdict:
+def _verify_answer(document: dict, answers: dict | None) -> Verdict:
     question = str(document.get("question", ""))[:200]
     value, expected = document.get("value"), document.get("expected")
+    if answers is not None and question in answers:
+        from convlab.checks.diagnose import normalise_answer
+        expected = json.loads(json.dumps(normalise_answer(answers[question])))  # tuples as lists, like the record
     name = f"answer:{question}"
     if value is None:
         return Verdict(name, False, f"{question}: not answered yet.")
@@ -302,8 +305,27 @@ def _verify_answer(document: dict) -> Verdict:
     return Verdict(name, True, f"{question}: right")
 
 
-def verify_records(record_dir) -> dict[str, list[Verdict]]:
+def trusted_expected(expression: str):
+    """Evaluate the ``expected`` argument of an ``answer(...)`` call from the instructor's test source.
+
+    The source is the instructor's, so evaluating it is safe; doing it here, outside the
+    learner's kernel, means a patched ``answer`` cannot choose what counts as right. The
+    namespace holds ``torch``, ``math`` and ``convlab.shapes`` (as ``shapes`` and by its names).
+    """
+    import math
+
+    import convlab
+    from convlab import shapes
+    namespace = {"torch": torch, "math": math, "shapes": shapes, "convlab": convlab}
+    namespace.update({name: getattr(shapes, name) for name in getattr(shapes, "__all__", ())})
+    return eval(compile(expression, "<expected>", "eval"), namespace)  # noqa: S307 - instructor source
+
+
+def verify_records(record_dir, answers: dict | None = None) -> dict[str, list[Verdict]]:
     """Judge every record in ``record_dir`` with trusted code: {cell id: [Verdict, ...]} in call order.
+
+    ``answers`` ({question: expected}, e.g. from ``trusted_expected``) replaces the expected
+    value an answer record carries from the kernel, which the kernel could have forged.
 
     A record that cannot be read far enough to know its cell is listed under the cell id "".
     A cell with no record at all did not call its check: the caller should count that as failed.
@@ -331,7 +353,7 @@ def verify_records(record_dir) -> dict[str, list[Verdict]]:
                 raise _Malformed("not a convlab record")
             cell = document.get("cell_id") if isinstance(document.get("cell_id"), str) else ""
             if document.get("check") == "answer" and match.group(2) == "answer":
-                verdict = _verify_answer(document)
+                verdict = _verify_answer(document, answers)
             elif document.get("check") != match.group(2):
                 raise _Malformed("the file name and the check it records differ")
             else:
