@@ -56,17 +56,17 @@ def windows(padded: torch.Tensor, kernel_size: tuple[int, ...], stride: tuple[in
 
 def scatter_windows(columns: torch.Tensor, size: tuple[int, ...], stride: tuple[int, ...],
                     dilation: tuple[int, ...], padding: tuple[int, ...] | None = None) -> torch.Tensor:
-    """Add windows (N, C, *kernel_size, *blocks) into a zero image (N, C, *size); the adjoint of ``windows``.
+    """Add windows (*batch, *kernel_size, *blocks) into a zero image (*batch, *size); the adjoint of ``windows``.
 
     Tap k of block b lands on k * dilation + b * stride - padding; what lands in the padding is
     dropped. One strided slice-add per kernel tap (not per position) moves every block at once.
     """
-    n, c = columns.shape[:2]
-    dims = (columns.dim() - 2) // 2
-    kernel_size, blocks = columns.shape[2:2 + dims], columns.shape[2 + dims:]
+    dims = len(size)
+    batch = columns.shape[:columns.dim() - 2 * dims]
+    kernel_size, blocks = columns.shape[len(batch):len(batch) + dims], columns.shape[len(batch) + dims:]
     padding = (0,) * dims if padding is None else padding
-    image = columns.new_zeros(n, c, *size)
-    everything = (slice(None), slice(None))
+    image = columns.new_zeros(*batch, *size)
+    everything = (slice(None),) * len(batch)
     # An empty add keeps the image in the autograd graph even if every tap lands in the padding.
     image[everything + (slice(0, 0),) * dims].add_(columns[everything + (0,) * dims + (slice(0, 0),) * dims])
     for tap in itertools.product(*(range(k) for k in kernel_size)):

@@ -2,7 +2,7 @@
 
 The adjoint (gradient) of a convolution: every input value scales the kernel and adds it into the
 output at stride-spaced positions. Computed as one matmul that makes all scaled kernels at once,
-(C_out/G * taps, C_in/G) @ (C_in/G, L_in), then one strided slice-add per kernel tap (col2im) that
+(taps * C_out/G, C_in/G) @ (C_in/G, L_in), then one strided slice-add per kernel tap (col2im) that
 places them; what lands in ``padding`` is dropped and ``output_padding`` extends the far side.
 """
 from __future__ import annotations
@@ -47,10 +47,14 @@ def _conv_transposend(input, weight, bias, stride, padding, output_padding, grou
     n, c = input.shape[:2]
     cg, og, taps = c // groups, out_channels // groups, math.prod(kernel_size)
     x = input.reshape(n, groups, cg, math.prod(in_size))  # (N, G, C_in/G, L_in)
-    w = weight.reshape(groups, cg, og * taps).transpose(1, 2)  # (G, C_out/G*taps, C_in/G)
-    columns = torch.matmul(w, x)  # (N, G, C_out/G*taps, L_in)
-    columns = columns.view(n, out_channels, *kernel_size, *in_size)  # (N, C_out, *k, *in)
-    out = scatter_windows(columns, out_size, stride, dilation, padding)  # (N, C_out, *out)
+    # Tap-major rows make each tap's block of the matmul result contiguous, which the scatter reads.
+    w = weight.reshape(groups, cg, og, taps).permute(0, 3, 2, 1)  # (G, taps, C_out/G, C_in/G)
+    w = w.reshape(groups, taps * og, cg)  # (G, taps*C_out/G, C_in/G)
+    columns = torch.matmul(w, x)  # (N, G, taps*C_out/G, L_in)
+    columns = columns.view(n, groups, *kernel_size, og, *in_size)  # (N, G, *k, C_out/G, *in)
+    columns = columns.movedim(2 + dims, 2)  # (N, G, C_out/G, *k, *in)
+    out = scatter_windows(columns, out_size, stride, dilation, padding)  # (N, G, C_out/G, *out)
+    out = out.view(n, out_channels, *out_size)  # (N, C_out, *out)
     if bias is not None:
         out = out + bias.view(out_channels, *([1] * dims))
     return out.squeeze(0) if unbatched else out
