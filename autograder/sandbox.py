@@ -70,10 +70,11 @@ def available() -> bool:
     """Whether bubblewrap exists and can build this module's sandbox on this host."""
     if bwrap() is None:
         return False
-    probe = subprocess.run(
-        command(["/bin/true"], "/", uid=_UID_RANGE[0]),
-        capture_output=True, timeout=30, preexec_fn=_limits_preexec(Limits()),
-    )
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="convlab-probe-") as empty:
+        cmd, preexec = _with_limits(command(["/bin/true"], empty, uid=_UID_RANGE[0]), Limits())
+        probe = subprocess.run(cmd, capture_output=True, timeout=30, preexec_fn=preexec)
     return probe.returncode == 0
 
 
@@ -162,25 +163,29 @@ def command(argv: list[str], workdir: str, *, uid: int, env: dict[str, str] | No
     return args + list(argv)
 
 
-def _limits_preexec(limits: Limits):
-    """A preexec_fn setting the rlimits in the child before it execs bwrap."""
-    memory = limits.memory_mb * 1024 * 1024
-    cpu = limits.cpu_seconds if limits.cpu_seconds is not None else int(limits.timeout) + 30
-    fsize = limits.fsize_mb * 1024 * 1024
+def _rlimits(limits: Limits) -> dict[str, int]:
+    """prlimit's resource names -> the value to set (soft and hard alike)."""
     nproc = limits.nproc
     if os.geteuid() != 0:
         # NPROC counts every process of the caller's uid; leave room for what already runs.
         nproc += _processes_of_uid(os.getuid())
+    return {"data": limits.memory_mb * 1024 * 1024,
+            "cpu": limits.cpu_seconds if limits.cpu_seconds is not None else int(limits.timeout) + 30,
+            "fsize": limits.fsize_mb * 1024 * 1024, "nofile": limits.nofile, "nproc": nproc, "core": 0}
+
+
+def _with_limits(cmd: list[str], limits: Limits) -> tuple[list[str], object]:
+    """`cmd` behind util-linux `prlimit` (safe with threads); else a preexec_fn doing the same."""
+    values = _rlimits(limits)
+    prlimit = shutil.which("prlimit") or (os.path.exists("/usr/bin/prlimit") and "/usr/bin/prlimit")
+    if prlimit:
+        return [prlimit, *(f"--{name}={value}:{value}" for name, value in values.items()), "--", *cmd], None
 
     def preexec() -> None:
-        resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (limits.nofile, limits.nofile))
-        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        for name, value in values.items():
+            resource.setrlimit(getattr(resource, f"RLIMIT_{name.upper()}"), (value, value))
 
-    return preexec
+    return cmd, preexec
 
 
 def _processes_of_uid(uid: int) -> int:
@@ -228,10 +233,11 @@ def run(argv: list[str], workdir: str, *, limits: Limits = Limits(),
         cmd = list(argv)
         run_env = {**os.environ, **base_env, "HOME": workdir}
         cwd = workdir
+    cmd, preexec = _with_limits(cmd, limits)
     start = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=cwd, env=run_env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True, preexec_fn=_limits_preexec(limits))
+                            start_new_session=True, preexec_fn=preexec)
     timed_out = False
     try:
         out, err = proc.communicate(timeout=limits.timeout)
