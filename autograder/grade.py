@@ -22,6 +22,9 @@ from autograder import report, restore, sandbox, score, store
 from autograder.worker import run_job
 
 
+MAX_SUBMISSION_BYTES = 64 * 2**20
+
+
 @dataclass
 class Submission:
     """One student's submitted assignment: `DIR/submitted/<student>/<assignment>/`."""
@@ -199,6 +202,9 @@ def grade(course_dir, *, workers=None, scheduler=None, timeout=300.0, memory_mb=
                 path = os.path.join(sub.path, f"{name}.ipynb")
                 if not os.path.isfile(path):
                     reason, message = "missing_notebook", f"{name}.ipynb is missing from the submission"
+                elif os.path.getsize(path) > MAX_SUBMISSION_BYTES:
+                    reason, message = "invalid_notebook", (
+                        f"{name}.ipynb is larger than {MAX_SUBMISSION_BYTES // 2**20} MiB")
                 else:
                     try:
                         with open(path, encoding="utf-8") as f:
@@ -221,11 +227,14 @@ def grade(course_dir, *, workers=None, scheduler=None, timeout=300.0, memory_mb=
         def finish_notebook(i: int, name: str, outcome: dict | None, error: str | None) -> None:
             sub = todo[i]
             restored = restored_by_key[(i, name)]
+            if outcome is not None:
+                try:
+                    results, graded_nb, status = score.score(restored.nb, outcome)
+                except Exception as exc:  # one unreadable result must not stop the run
+                    outcome, error = None, f"scoring failed: {type(exc).__name__}: {exc}"
             if outcome is None:
                 results = score.all_zero(restored.nb, "worker_error", error or "the grading worker failed")
                 graded_nb, status = restored.nb, {"status": "worker_error", "message": error or ""}
-            else:
-                results, graded_nb, status = score.score(restored.nb, outcome)
             _hide_test_tracebacks(graded_nb)
             target = os.path.join(course_dir, "autograded", sub.student, sub.assignment)
             _atomic_write_text(os.path.join(target, f"{name}.ipynb"), nbformat.writes(graded_nb))
