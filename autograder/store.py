@@ -99,7 +99,10 @@ def store_submission(gb, *, student: str, assignment: str, digest: str, timestam
                                              student=db.get(Student, student))
             db.add(submission)
             db.flush()
-        submission.timestamp = parse_utc(timestamp) if timestamp else None
+        try:
+            submission.timestamp = parse_utc(timestamp) if timestamp else None
+        except ValueError:  # an unreadable timestamp.txt: nbgrader treats it as missing too
+            submission.timestamp = None
         for notebook in submission.assignment.notebooks:
             sub_nb = next((n for n in submission.notebooks if n.notebook_id == notebook.id), None)
             if sub_nb is None:
