@@ -20,7 +20,7 @@ Writing a check (a lesson module holds one ``Exercise`` instance per exercise)::
 
     class Unfold(Exercise):
         name = "lesson07.unfold"            # module.attribute: the record names it so
-        arg_names = ("input",)
+        arg_names = ("input", "kernel_size")  # names positional arguments in feedback
 
         def make_cases(self, draw, n):      # draw: seeded ints, choices and randn tensors
             for i in range(n):
