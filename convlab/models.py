@@ -58,7 +58,7 @@ class LeNet(nn.Module):
         return x @ self.fc3_weight.T + self.fc3_bias           # (N, num_classes)
 
 
-def train(model, images, labels, epochs=4, batch_size=50, lr=3e-3, seed=0):
+def train(model, images, labels, epochs=5, batch_size=25, lr=4e-3, seed=0):
     """Adam on cross-entropy; returns the loss of every batch, in order, for a loss curve."""
     g = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
