@@ -35,7 +35,8 @@ def draw_grid(ax, values, title=None, cmap="Blues", numbers=True, vmin=None, vma
         ax.imshow(grey)
     if numbers and rows * cols <= 400:
         size = fontsize or max(6, min(12, 120 // max(rows, cols)))
-        low, high = np.nanmin(array), np.nanmax(array)
+        low = np.nanmin(array) if vmin is None else vmin  # text turns white where the colour is dark
+        high = np.nanmax(array) if vmax is None else vmax
         hidden = np.zeros((rows, cols), bool) if mask is None or not hide_masked else np.asarray(mask, dtype=bool)
         for r in range(rows):
             for c in range(cols):
@@ -57,10 +58,13 @@ def draw_grid(ax, values, title=None, cmap="Blues", numbers=True, vmin=None, vma
     return ax
 
 
-def outline(ax, top, left, height, width, colour="tab:red", linewidth=2.5, fill=False, alpha=0.25):
-    """Outline the cells rows top..top+height-1, columns left..left+width-1."""
-    ax.add_patch(patches.Rectangle((left - 0.5, top - 0.5), width, height, fill=False,
-                                   edgecolor=colour, linewidth=linewidth))
+def outline(ax, top, left, height, width, colour="tab:red", linewidth=2.5, fill=False, alpha=0.25, inset=0.0):
+    """Outline the cells rows top..top+height-1, columns left..left+width-1.
+
+    `inset` (in cells) pulls the border inwards, so neighbouring windows' borders stay apart.
+    """
+    ax.add_patch(patches.Rectangle((left - 0.5 + inset, top - 0.5 + inset), width - 2 * inset,
+                                   height - 2 * inset, fill=False, edgecolor=colour, linewidth=linewidth))
     if fill:
         ax.add_patch(patches.Rectangle((left - 0.5, top - 0.5), width, height,
                                        facecolor=colour, alpha=alpha, edgecolor="none"))

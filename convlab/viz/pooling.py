@@ -2,7 +2,7 @@
 import matplotlib.pyplot as plt
 import torch
 
-from convlab.viz.grid import draw_grid, figure, mark_cells, outline
+from convlab.viz.grid import draw_grid, figure, outline
 
 _COLOURS = ("tab:red", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
 
@@ -25,8 +25,9 @@ def show_pooling(X, kernel_size=2, stride=None, padding=0, ceil_mode=False, mode
         Y, idx = avg_pool2d(X[None, None], kernel_size, stride, padding, ceil_mode=ceil_mode)[0, 0], None
     h, w = X.shape
     fig, (ax_x, ax_y) = figure(2, width=4.2, height=4.2, ratios=[w + 2 * padding + 2, Y.shape[1] + 1])
-    draw_grid(ax_x, X, title=f"input {tuple(X.shape)}\nkernel {kernel_size}, stride {stride}, padding {padding}"
-                             f"{', ceil_mode' if ceil_mode else ''}")
+    draw_grid(ax_x, X, cmap="Greys", vmin=0, vmax=4 * float(X.abs().max()) or 1.0,  # light cells: colour is for windows
+              title=f"input {tuple(X.shape)}\nkernel {kernel_size}, stride {stride}, padding {padding}"
+                    f"{', ceil_mode' if ceil_mode else ''}")
     chosen = None if window is None else window % Y.numel()
     for i in range(Y.shape[0]):
         for j in range(Y.shape[1]):
@@ -34,14 +35,20 @@ def show_pooling(X, kernel_size=2, stride=None, padding=0, ceil_mode=False, mode
             colour = "0.6" if chosen not in (None, number) else (
                 "tab:red" if chosen == number else _COLOURS[number % len(_COLOURS)])
             outline(ax_x, i * stride - padding, j * stride - padding, kernel_size, kernel_size,
-                    colour=colour, linewidth=2.5 if chosen == number else 1.5)
+                    colour=colour, linewidth=3.0 if chosen == number else 2.0, inset=0.08)
             if idx is not None and chosen in (None, number):
                 flat = int(idx[i, j])
-                mark_cells(ax_x, [(flat // w, flat % w)], colour=colour, linewidth=0.5)
+                outline(ax_x, flat // w, flat % w, 1, 1, colour=colour, linewidth=0, fill=True, alpha=0.45)
     reach_h = (Y.shape[0] - 1) * stride - padding + kernel_size
     reach_w = (Y.shape[1] - 1) * stride - padding + kernel_size
-    ax_x.set_xlim(-0.5 - padding, max(w, reach_w) - 0.5)
-    ax_x.set_ylim(max(h, reach_h) - 0.5, -0.5 - padding)
+    right, bottom = max(w, reach_w), max(h, reach_h)
+    for r in range(-padding, bottom):
+        for c in range(-padding, right):
+            if not (0 <= r < h and 0 <= c < w):  # padding or ceil_mode overhang: not part of the input
+                ax_x.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, hatch="///",
+                                             edgecolor="0.7", linewidth=0))
+    ax_x.set_xlim(-0.5 - padding, right - 0.5)
+    ax_x.set_ylim(bottom - 0.5, -0.5 - padding)
     draw_grid(ax_y, Y, title=f"{mode} pool output {tuple(Y.shape)}", cmap="Greens")
     if chosen is not None:
         i, j = divmod(chosen, Y.shape[1])
