@@ -4,9 +4,10 @@ One N-d implementation serves every dimension. It picks one of three ways to com
 by what is fastest for the shape at hand:
 
 * depthwise (one input channel per group): a multiply-add of a strided window view per kernel tap;
-* shifted matmul (stride 1, many channels): with the padded image flattened, the window of tap k is
+* shifted matmul (stride 1, large inputs): with the padded image flattened, the window of tap k is
   the whole image shifted by a constant offset, so one accumulated matmul per tap needs no copy;
-  positions that wrap around a row are computed and thrown away;
+  positions that wrap around a row are computed and thrown away. With few channels, the taps of
+  the last kernel dimension(s) are first copied into the channels, for fewer, deeper matmuls;
 * im2col: copy every window into a column and do one (batched over groups) matmul.
 """
 from __future__ import annotations
@@ -178,7 +179,7 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, dims: int, o
     else:
         out = _im2col(zero_padded(input, pads), weight, groups, stride, dilation, out_size)
     if bias is not None:
-        out = out + bias.view(out_channels, *([1] * dims))
+        out = out.add_(bias.view(out_channels, *([1] * dims)))  # out is fresh: add in place
     return out.squeeze(0) if unbatched else out
 
 

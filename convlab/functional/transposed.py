@@ -56,7 +56,7 @@ def _conv_transposend(input, weight, bias, stride, padding, output_padding, grou
     out = scatter_windows(columns, out_size, stride, dilation, padding)  # (N, G, C_out/G, *out)
     out = out.view(n, out_channels, *out_size)  # (N, C_out, *out)
     if bias is not None:
-        out = out + bias.view(out_channels, *([1] * dims))
+        out = out.add_(bias.view(out_channels, *([1] * dims)))  # out is fresh: add in place
     return out.squeeze(0) if unbatched else out
 
 
