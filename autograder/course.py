@@ -24,6 +24,8 @@ def new_course(course: Path, solutions: Path) -> Path:
         raise CourseError(f"DIR: {str(course)!r} exists and is not a directory")
     if course.is_dir() and any(course.iterdir()):
         raise CourseError(f"DIR: {str(course)!r} is not empty; choose a new directory")
+    if not Path(solutions).is_dir():
+        raise CourseError(f"solutions: no such directory: {str(solutions)!r}")
     if not assignment_names(Path(solutions)):
         raise CourseError(f"solutions: no assignment folder with a notebook in {str(solutions)!r}")
     created = not course.exists()
@@ -35,7 +37,10 @@ def new_course(course: Path, solutions: Path) -> Path:
     except BaseException:
         # Half a course would be refused next time as "not empty": leave the folder as it was.
         for entry in course.iterdir():
-            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
         if created:
             course.rmdir()
         raise

@@ -55,10 +55,19 @@ def write_submission(
     return path
 
 
+def user_environment() -> dict[str, str]:
+    """This environment as a user's shell has it: without pytest's marker.
+
+    ipykernel stops forwarding file-descriptor output (compiled code's stderr) to cells when it
+    sees PYTEST_CURRENT_TEST, so commands started from a test would not see what users see.
+    """
+    return {name: value for name, value in os.environ.items() if name != "PYTEST_CURRENT_TEST"}
+
+
 def nbgrader(course: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     """Run the plain `nbgrader` command line in the course directory (its nbgrader_config.py applies)."""
     bin_dir = str(Path(sys.executable).parent)
-    env = {**os.environ, "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
+    env = {**user_environment(), "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
     return subprocess.run(
         [sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
         capture_output=True, text=True, timeout=timeout,
@@ -84,7 +93,7 @@ def convlab(*args: str, cwd: Path | None = None, timeout: float = 600) -> subpro
     command = [str(script)] if script.exists() else [sys.executable, "-m", "autograder.cli"]
     # Without the environment's bin/ on PATH, as from an unactivated virtual environment.
     path = [entry for entry in os.environ.get("PATH", "").split(os.pathsep) if entry != str(bin_dir)]
-    env = {**os.environ, "PATH": os.pathsep.join(path)}
+    env = {**user_environment(), "PATH": os.pathsep.join(path)}
     return subprocess.run(
         [*command, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
     )
