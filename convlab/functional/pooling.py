@@ -1,9 +1,10 @@
-"""Max and average pooling (1D and 2D), twins of torch.nn.functional's, from unfold views (lesson 06).
+"""Max and average pooling (1D and 2D), twins of torch.nn.functional's, from strided slices (lesson 06).
 
-A 2D window is reduced in two passes: along each row first (`unfold` over W), then across the
-rows of the window (`unfold` over H). Max pooling keeps the first maximum in row-major order, as
-torch does, because the first pass keeps the first maximum of each row and the second the first
-row holding the overall maximum. A 1D pool is a 2D pool over a height-1 image.
+Tap j of every window along one dimension is a single strided slice of the (padded) input, so
+reducing the windows takes k elementwise operations on whole slices: adds for average pooling, a
+running max for max pooling. A 2D window is reduced along W first, then along H; a 1D pool is a
+2D pool over a height-1 image. Max pooling follows torch's kernel: the first maximum in row-major
+order wins a tie, the last NaN wins over numbers, and the gradient goes to that one input.
 """
 import operator
 
@@ -87,7 +88,7 @@ def batched_pool_input(input, spatial_dims, op, average=False):
 
 
 def _unbatch(out, unbatched, return_indices):
-    """Drop the batch dim added by `_batched`; return the values alone unless asked for indices."""
+    """Drop the batch dim added for unbatched input; return the values alone unless asked for indices."""
     if unbatched:
         out = tuple(None if t is None else t.squeeze(0) for t in out)
     return out if return_indices else out[0]
@@ -193,7 +194,9 @@ def _max_indices(x, xp, k, s, p, d, out_size, fill):
     i * span + its column offset, which also only grows with the row i.
     """
     span = d[1] * (k[1] - 1) + 1  # columns one window covers
-    col_labels = (torch.tensor(j * d[1], dtype=torch.int32, device=x.device) for j in range(k[1]))
+    # Labels stay within one padded plane; int32 halves the memory traffic of int64.
+    label_dtype = torch.int32 if xp.shape[-2] * xp.shape[-1] < 2**31 else torch.int64
+    col_labels = (torch.tensor(j * d[1], dtype=label_dtype, device=x.device) for j in range(k[1]))
     row_max, col = _tracked_max(_taps(xp, 3, k[1], s[1], d[1], out_size[1]),
                                 col_labels)  # (N, C, Hp, W_out): column offset of each row's max
     col_taps = _taps(col, 2, k[0], s[0], d[0], out_size[0])
