@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: lab test system-deps lessons
+.PHONY: lab test system-deps python-venv lessons
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -12,18 +12,25 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	touch $@
 
+# Debian's python3 cannot create a virtual environment until python3-venv is installed.
+python-venv:
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; \
+	  else echo "$(PYTHON) cannot create a virtual environment: install python3-venv" >&2; exit 1; fi; }
+
 # Bubblewrap (grading sandbox) and Chromium (browser tests): Debian packages, installed when run as root.
-system-deps:
+system-deps: python-venv
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  missing=""; command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
 	  command -v chromium >/dev/null || missing="$$missing chromium"; \
 	  if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi; \
 	else echo "not root: skipping apt-get (tests needing bwrap/chromium skip with a reason)"; fi
 
-lab: $(BIN)/.installed
+lab: python-venv $(BIN)/.installed
 	$(BIN)/jupyter lab --allow-root --ServerApp.root_dir=lessons
 
-test: $(BIN)/.installed system-deps
+test: system-deps $(BIN)/.installed
 	$(BIN)/python -m pytest -n $${PYTEST_WORKERS:-auto} $(PYTEST_ARGS)
 
 lessons: $(BIN)/.installed
