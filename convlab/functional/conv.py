@@ -136,12 +136,16 @@ def _shifted_matmul(input, weight, groups, padding, dilation, out_size, folded_d
     kernel_size = tuple(weight.shape[2:])
     cg, og = c // groups, weight.shape[0] // groups
     folded = math.prod(kernel_size[dims - folded_dims:])
-    w = weight.reshape(groups, og, cg, -1, folded)  # (G, O/G, C/G, leading taps, folded taps)
+    depth = cg * folded
+    w = weight.reshape(groups, og, cg, -1, folded).permute(3, 0, 1, 2, 4)  # (leading taps, G, O/G, C/G, folded)
+    w = w.reshape(-1, groups, og, depth)  # (leading taps, G, O/G, C/G*folded)
     out = None
     for t, x_t in enumerate(_shifted_operands(input, kernel_size, padding, dilation, out_size, folded_dims)):
-        x_t = x_t.view(n * groups, cg * folded, x_t.shape[-1]) if groups > 1 else x_t  # (N*G, C/G*folded, L)
-        w_t = w[:, :, :, t].expand(n, groups, og, cg, folded)
-        w_t = w_t.reshape(n * groups, og, cg * folded)  # (N*G, O/G, C/G*folded)
+        if groups == 1:
+            w_t = w[t, 0].expand(n, og, depth)  # (N, O, C*folded), no copy
+        else:
+            x_t = x_t.view(n * groups, depth, x_t.shape[-1])  # (N*G, C/G*folded, L)
+            w_t = w[t].expand(n, groups, og, depth).reshape(n * groups, og, depth)  # (N*G, O/G, C/G*folded)
         out = torch.bmm(w_t, x_t) if out is None else out.baddbmm_(w_t, x_t)
     out = out.view(n, groups * og, out.shape[-1])  # (N, O, L)
     return _drop_wrapped(out, _padded_size(input, padding), out_size)
