@@ -137,3 +137,36 @@ def test_conv_on_cuda_matches_torch(dims, data):
     x, w, b = case.tensors(torch.float64, device="cuda")
     _assert_same(ours_fn(x, w, b, **case.kwargs), torch_fn(x, w, b, **case.kwargs), torch.float64,
                  f"conv{dims}d on cuda {case}")
+
+
+LAYOUTS = {
+    "channels_last": lambda t: t.to(memory_format=torch.channels_last) if t.dim() == 4 else t,
+    "transposed_view": lambda t: t.transpose(-1, -2).contiguous().transpose(-1, -2),
+    "sliced_view": lambda t: torch.cat([t, t], dim=-1)[..., : t.shape[-1]],
+}
+
+
+@paths
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("groups,stride", [(1, 1), (2, 2), (8, 1)])
+def test_conv2d_accepts_non_contiguous_tensors(path, layout, groups, stride):
+    """Same values whatever the memory layout of input and weight (views, channels_last)."""
+    x, w = random_tensor((2, 8, 11, 9), 0), random_tensor((8, 8 // groups, 3, 2), 1)
+    x_view, w_view = LAYOUTS[layout](x), LAYOUTS[layout](w)
+    with forced(path):
+        ours = CF.conv2d(x_view, w_view, None, stride, 1, 1, groups)
+        ours_t = CF.conv_transpose2d(x_view, LAYOUTS[layout](random_tensor((8, 2, 3, 2), 2)), None, stride, 1)
+    _assert_same(ours, F.conv2d(x, w, None, stride, 1, 1, groups), torch.float64, f"conv2d {layout}")
+    _assert_same(ours_t, F.conv_transpose2d(x, random_tensor((8, 2, 3, 2), 2), None, stride, 1), torch.float64,
+                 f"conv_transpose2d {layout}")
+
+
+@pytest.mark.parametrize("fn", ["conv2d", "conv_transpose2d"])
+def test_integer_and_complex_inputs_match_torch(fn):
+    """torch accepts integer and complex convolutions on the CPU; so does convlab, exactly for integers."""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randint(-5, 5, (2, 4, 9, 8), generator=generator)
+    w = torch.randint(-3, 3, (4, 4, 3, 3), generator=generator)
+    assert torch.equal(getattr(CF, fn)(x, w, padding=1), getattr(F, fn)(x, w, padding=1))
+    xc, wc = x.to(torch.complex128) * (1 + 2j), w.to(torch.complex128) * (2 - 1j)
+    _assert_same(getattr(CF, fn)(xc, wc, padding=1), getattr(F, fn)(xc, wc, padding=1), torch.float64, fn)
