@@ -247,20 +247,26 @@ def _avg_pool(x, k, s, p, out_size, count_include_pad, divisor_override):
     row_sums = _tap_sum(_taps(xp, 3, k[1], s[1], 1, out_size[1]))  # (N, C, Hp, W_out)
     sums = _tap_sum(_taps(row_sums, 2, k[0], s[0], 1, out_size[0]))  # (N, C, H_out, W_out)
     if divisor_override is not None:
-        divisor = torch.tensor(divisor_override, device=x.device)
+        divisor = divisor_override
     else:
-        h, w = (_divisor_1d(o, size, ki, si, pi, count_include_pad, x.device)
+        h, w = (_window_lengths(o, size, ki, si, pi, count_include_pad)
                 for o, size, ki, si, pi in zip(out_size, x.shape[-2:], k, s, p))
-        divisor = h[:, None] * w[None, :]  # (H_out, W_out)
+        if len(set(h)) == 1 and len(set(w)) == 1:
+            divisor = h[0] * w[0]  # every window the same size: one number
+        else:
+            divisor = torch.tensor(h, device=x.device)[:, None] * torch.tensor(w, device=x.device)
     if x.dtype.is_floating_point:
-        return sums / divisor.to(x.dtype)
+        return sums / divisor  # (N, C, H_out, W_out) / (H_out, W_out) or a number
     return sums.div(divisor, rounding_mode="trunc")  # torch's integer division
 
 
-def _divisor_1d(out_size, size, k, s, p, count_include_pad, device):
-    """Window length per output position: clipped to input+padding, or to the input alone."""
-    start = torch.arange(out_size, device=device) * s - p
-    end = (start + k).clamp(max=size + p)  # a ceil_mode window may hang past the padding
-    if not count_include_pad:
-        start, end = start.clamp(min=0), end.clamp(max=size)
-    return end - start
+def _window_lengths(out_size, size, k, s, p, count_include_pad):
+    """Length of each window along one dim: clipped to input+padding, or to the input alone."""
+    lengths = []
+    for o in range(out_size):
+        start = o * s - p
+        end = min(start + k, size + p)  # a ceil_mode window may hang past the padding
+        if not count_include_pad:
+            start, end = max(start, 0), min(end, size)
+        lengths.append(end - start)
+    return lengths
