@@ -278,6 +278,20 @@ def run_everything(page, nb):
     raise AssertionError("cells kept stopping the run; some never executed")
 
 
+# Sizes of the images a slider's cell shows, in order; interact redraws them on every move.
+SLIDER_IMAGES = """(handle) => [...handle.closest('.jp-Cell').querySelectorAll('.jp-OutputArea img')]
+    .map(img => [img.naturalWidth, img.naturalHeight])"""
+
+
+def repeated_figure(sizes):
+    """Index of an image that follows one of (nearly) the same size, as a figure shown twice does; or None."""
+    for i in range(1, len(sizes)):
+        (w0, h0), (w1, h1) = sizes[i - 1], sizes[i]
+        if abs(w0 - w1) <= 0.01 * max(w0, w1) and abs(h0 - h1) <= 0.01 * max(h0, h1):
+            return i
+    return None
+
+
 def settled(handle, output, timeout_s=30):
     """The slider cell's output once it stops changing (interact clears it, then redraws)."""
     deadline = time.monotonic() + timeout_s
@@ -334,7 +348,7 @@ def drive(browser, lab, notebook, nb, name):
                  and not cell.metadata["nbgrader"].get("solution")}
         failing = [i for i, c in enumerate(state) if c["error"]]
         unexpected = {i: state[i]["text"][-600:] for i in failing if i not in tests}
-        assert not unexpected, f"cells that are not tests show errors: {unexpected}"
+        assert not unexpected, f"cells that are not tests show errors or stderr output: {unexpected}"
         assert failing, "no test cell shows feedback, yet every exercise is unanswered"
         # A test cell fails with the check's feedback, or with the learner's own unanswered stub
         # (a question asked as `print(answer())` raises the NotImplementedError the stub raises).
@@ -346,6 +360,14 @@ def drive(browser, lab, notebook, nb, name):
 
         page.wait_for_selector(".jupyter-widgets .widget-slider", timeout=60_000)
         handle, before, after = move_a_slider(page)
+        cell = handle.locator("xpath=ancestor::div[contains(@class, 'jp-Cell')][1]")
+        assert cell.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').count() == 0, (
+            f"moving the slider produced an error:\n{after[-600:]}")
+        sizes = handle.evaluate(SLIDER_IMAGES)
+        assert repeated_figure(sizes) is None, (
+            f"the slider's output shows the same figure twice (image sizes {sizes}); "
+            "interact displays what its function returns, so a function that calls plt.show() must not also "
+            "return the figure")
         timings["slider_s"] = time.monotonic() - started - timings["open_s"] - timings["run_all_s"]
 
         ARTIFACTS.mkdir(exist_ok=True)
@@ -366,7 +388,7 @@ def drive(browser, lab, notebook, nb, name):
         {"notebook": str(notebook), "cells": len(nb.cells), "test_cells": len(tests),
          "tests_saying_not_answered_yet": explained, "tests_showing_a_bare_NotImplementedError": stubbed,
          "slider_output_before": before[-300:], "slider_output_after": after[-300:],
-         "slider_images_before": before.count("img:"), "slider_images_after": after.count("img:"),
+         "slider_images_before": before.count("img:"), "slider_images_after": sizes,
          **{k: round(v, 1) for k, v in timings.items()}}, indent=2))
     return timings
 

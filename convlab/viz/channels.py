@@ -128,8 +128,7 @@ def bottleneck_explorer(channels=256, height=28, width=28, kernel_size=3):
         ax.set_title(f"input ({channels}, {height}, {width}): bottleneck costs "
                      f"{params / direct_params:.0%} of the parameters")
         ax.legend(fontsize=8, loc="upper left")
-        plt.show()
-        return fig
+        plt.show()  # interact would display a returned figure a second time
 
     return widgets.interact(show, bottleneck=widgets.IntSlider(value=64, min=8, max=channels, step=8,
                                                                description="bottleneck"))

@@ -70,8 +70,7 @@ def receptive_field_explorer():
         dilations = [dilation ** (i + 1) if dilation_grows else dilation for i in range(layers)]
         label = f"{layers} × {kernel_size}×{kernel_size}, dilations {dilations}"
         fig = receptive_field_figure({label: ([kernel_size] * layers, dilations)})
-        plt.show()
-        return fig
+        plt.show()  # interact would display a returned figure a second time
 
     return widgets.interact(
         draw,

@@ -85,8 +85,7 @@ def stride_explorer():
             print(f"kernel_size={kernel_size} does not fit in the padded input ({size + 2 * padding})")
             return
         fig = show_windows(size, kernel_size, stride, padding)
-        plt.show()
-        return fig
+        plt.show()  # interact would display a returned figure a second time
 
     return widgets.interact(
         draw,

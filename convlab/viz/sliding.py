@@ -55,8 +55,7 @@ def sliding_explorer(X, K):
 
     def draw(step):
         fig = show_window(X, K, step // out_w, step % out_w)
-        plt.show()
-        return fig
+        plt.show()  # interact would display a returned figure a second time
 
     return widgets.interact(draw, step=widgets.IntSlider(value=0, min=0, max=steps - 1,
                                                           description="position"))
