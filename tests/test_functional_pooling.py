@@ -146,6 +146,45 @@ def test_avg_pool_matches_torch(dims, dtype, data):
 
 
 @pytest.mark.parametrize("dims", [1, 2])
+@pytest.mark.parametrize("dtype, tolerance", [(torch.float16, 2e-3), (torch.bfloat16, 2e-2)])
+@given(data=st.data())
+def test_pools_in_reduced_precision(dims, dtype, tolerance, data):
+    """Max is a selection, so exact; an average is as close to float64 as a few roundings allow."""
+    case = data.draw(pool_cases(dims))
+    x = case.input(dtype)
+    values, indices = case.call(MAX[dims][0], x, return_indices=True)
+    ref_values, ref_indices = case.call(MAX[dims][1], x, return_indices=True)
+    _assert_same(values, ref_values, f"max_pool{dims}d {dtype} {case}", exact=True)
+    _assert_same(indices, ref_indices, f"max_pool{dims}d {dtype} indices {case}", exact=True)
+    case = data.draw(pool_cases(dims, average=True))
+    x = random_tensor(case.input_shape, case.seed, dtype)
+    ours, reference = case.call(AVG[dims][0], x), case.call(AVG[dims][1], x.double())
+    assert ours.dtype == dtype
+    torch.testing.assert_close(ours.double(), reference, atol=tolerance, rtol=tolerance)
+
+
+@pytest.mark.parametrize("layout", ["channels_last", "transposed"])
+@given(data=st.data())
+def test_pools_on_non_contiguous_input(layout, data):
+    case = data.draw(pool_cases(2, batch=st.sampled_from([1, 2])))
+    x = case.input()
+    x = x.contiguous(memory_format=torch.channels_last) if layout == "channels_last" else \
+        x.transpose(-1, -2).contiguous().transpose(-1, -2)
+    x.requires_grad_(not case.has_window_without_real_tap())
+    values, indices = case.call(CF.max_pool2d, x, return_indices=True)
+    ref_values, ref_indices = case.call(F.max_pool2d, x, return_indices=True)
+    _assert_same(values, ref_values, f"max_pool2d {layout} {case}", exact=True)
+    _assert_same(indices, ref_indices, f"max_pool2d {layout} indices {case}", exact=True)
+    if x.requires_grad:
+        grad = random_tensor(values.shape, case.seed + 1)
+        _assert_same(torch.autograd.grad(values, x, grad)[0], torch.autograd.grad(ref_values, x, grad)[0],
+                     f"max_pool2d {layout} gradient {case}")
+    avg_case = data.draw(pool_cases(2, average=True, batch=st.sampled_from([1, 2])))
+    y = random_tensor(avg_case.input_shape, avg_case.seed).transpose(-1, -2).contiguous().transpose(-1, -2)
+    _assert_same(avg_case.call(CF.avg_pool2d, y), avg_case.call(F.avg_pool2d, y), f"avg_pool2d {layout} {avg_case}")
+
+
+@pytest.mark.parametrize("dims", [1, 2])
 @given(data=st.data())
 def test_avg_pool_int64_divides_like_torch(dims, data):
     case = data.draw(pool_cases(dims, average=True))

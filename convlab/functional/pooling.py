@@ -244,6 +244,8 @@ def _avg_pool(x, k, s, p, out_size, count_include_pad, divisor_override):
     """2D average pooling of batched x: window sums over a divisor that depends on the position."""
     d = (1, 1)
     xp = _pad_to_windows(x, k, s, p, d, out_size, 0)  # (N, C, Hp, Wp)
+    if x.dtype in (torch.float16, torch.bfloat16):
+        xp = xp.float()  # accumulate in float32, as torch does, and round once at the end
     row_sums = _tap_sum(_taps(xp, 3, k[1], s[1], 1, out_size[1]))  # (N, C, Hp, W_out)
     sums = _tap_sum(_taps(row_sums, 2, k[0], s[0], 1, out_size[0]))  # (N, C, H_out, W_out)
     if divisor_override is not None:
@@ -256,7 +258,7 @@ def _avg_pool(x, k, s, p, out_size, count_include_pad, divisor_override):
         else:
             divisor = torch.tensor(h, device=x.device)[:, None] * torch.tensor(w, device=x.device)
     if x.dtype.is_floating_point:
-        return sums / divisor  # (N, C, H_out, W_out) / (H_out, W_out) or a number
+        return (sums / divisor).to(x.dtype)  # (N, C, H_out, W_out) / (H_out, W_out) or a number
     return sums.div(divisor, rounding_mode="trunc")  # torch's integer division
 
 
