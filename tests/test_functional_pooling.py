@@ -264,6 +264,16 @@ def test_lesson_examples():
     torch.testing.assert_close(CF.avg_pool2d(y, 2, 2, ceil_mode=True), F.avg_pool2d(y, 2, 2, ceil_mode=True))
 
 
+@pytest.mark.parametrize("op", ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"])
+@pytest.mark.parametrize("kwargs", [{"kernel_size": [3], "stride": ()}, {"kernel_size": (3,), "stride": [2]},
+                                    {"kernel_size": 2, "stride": None, "padding": [1]}])
+def test_one_value_lists_and_empty_stride_as_torch(op, kwargs):
+    """torch expands a 1-element list to every dim and reads stride=() as stride=kernel_size."""
+    dims = int(op[-2])
+    x = random_tensor((2, 3) + (8, 7)[:dims], 5)
+    _assert_same(getattr(CF, op)(x, **kwargs), getattr(F, op)(x, **kwargs), f"{op} {kwargs}")
+
+
 X2 = torch.randn(2, 3, 6, 7)
 BAD = {  # name: (op name, input, kwargs, text the message must hold)
     "kernel_size 0": ("max_pool2d", X2, {"kernel_size": 0}, "kernel_size=(0, 0)"),
