@@ -133,9 +133,11 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                     rows = range(top, top + dh * kh, dh)
                     cols = range(left, left + dw * kw, dw)
                     # Before any value is seen: -inf at the first tap that is not in the padding.
-                    best_r = top + max(0, -top + dh - 1) // dh * dh
-                    best_c = left + max(0, -left + dw - 1) // dw * dw
-                    best = lowest
+                    best, best_r, best_c = lowest, top, left
+                    while best_r < 0:
+                        best_r += dh
+                    while best_c < 0:
+                        best_c += dw
                     for r in rows:
                         for q in cols:
                             if not (0 <= r < height and 0 <= q < width):
