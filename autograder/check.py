@@ -55,6 +55,8 @@ def execute(nb: NotebookNode, cwd: Path, timeout: float) -> NotebookNode:
         kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"),
         allow_errors=True,
         interrupt_on_timeout=True,
+        # As nbgrader's Execute: no history file; and no kernel start-up chatter on the terminal.
+        extra_arguments=["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"],
         error_on_timeout={k: v for k, v in timeout_error.items() if k != "output_type"},
         on_cell_executed=mark_timeout,
         resources={"metadata": {"path": str(cwd)}},
@@ -163,8 +165,8 @@ def report(results: list[ExerciseResult], title: str) -> None:
     earned = sum(result.earned for result in results)
     possible = sum(result.possible for result in results)
     table.add_column("points", justify="right", footer=f"{_points(earned)}/{_points(possible)}")
-    table.add_column("hidden tests", justify="right",
-                     footer=_points(sum(result.hidden for result in results)))
+    hidden = sum(result.hidden for result in results)
+    table.add_column("hidden tests", justify="right", footer=_points(hidden) if hidden else "")
     table.add_column("feedback")
     for result in results:
         verdict = result.feedback or ("passed" if result.earned == result.possible else "")

@@ -160,3 +160,56 @@ def test_repository_lessons_are_up_to_date():
         pytest.skip("no solution notebooks in this checkout yet")
     result = convlab("build", "--check", cwd=REPO)
     assert result.returncode == 0, f"run `convlab build`:\n{result.stdout}{result.stderr}"
+
+
+# ---- the rest of the command line: `convlab grade` parses and delegates ----
+
+@pytest.fixture
+def recorded_grade(monkeypatch):
+    grade_module = pytest.importorskip("autograder.grade")
+    calls = []
+
+    def fake_grade(course_dir, **options):
+        calls.append((course_dir, options))
+        return 7  # passed through as the exit status
+
+    monkeypatch.setattr(grade_module, "grade", fake_grade)
+    return calls
+
+
+def test_grade_passes_every_option_through(recorded_grade, tmp_path):
+    from autograder.cli import main
+
+    status = main(["grade", str(tmp_path), "--workers", "3", "--scheduler", "tcp://10.0.0.1:8786",
+                   "--timeout", "60", "--memory-mb", "512", "--force"])
+    assert status == 7
+    assert recorded_grade == [(tmp_path, {"workers": 3, "scheduler": "tcp://10.0.0.1:8786",
+                                          "timeout": 60.0, "memory_mb": 512, "force": True})]
+
+
+def test_grade_leaves_unset_options_to_the_grader(recorded_grade, tmp_path):
+    from autograder.cli import main
+
+    assert main(["grade", str(tmp_path)]) == 7
+    assert recorded_grade == [(tmp_path, {"force": False})]
+
+
+@pytest.mark.parametrize("args, named", [
+    (["--workers", "0"], "--workers"),
+    (["--timeout", "-1"], "--timeout"),
+    (["--memory-mb", "lots"], "--memory-mb"),
+])
+def test_grade_rejects_bad_options(recorded_grade, tmp_path, capsys, args, named):
+    from autograder.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["grade", str(tmp_path), *args])
+    assert exit_info.value.code == 2 and named in capsys.readouterr().err
+    assert recorded_grade == []
+
+
+def test_grade_of_a_missing_directory_is_an_error(recorded_grade, tmp_path, capsys):
+    from autograder.cli import main
+
+    assert main(["grade", str(tmp_path / "nope")]) == 2
+    assert "DIR" in capsys.readouterr().err and recorded_grade == []
