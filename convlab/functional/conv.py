@@ -54,17 +54,33 @@ def _tap_offsets(kernel_size, dilation, strides) -> list[int]:
             for tap in itertools.product(*(range(k) for k in kernel_size))]
 
 
-def _shifted_operands(input, kernel_size, padding, dilation, out_size, folded_dims: int = 0):
-    """Stride 1: the windows of every tap as one strided (N, C, L) view of the flattened padded image.
+def _channel_major_padded(input, padding, extra: int) -> torch.Tensor:
+    """``input`` (N, C, *spatial) copied into a zero buffer (C, N, *padded) with ``extra`` zeros after it.
 
-    With the padded image flattened, the window of a tap is the image shifted by a constant offset.
-    Positions run over the grid (out_0, padded_1, ..., padded_{n-1}) so each shifted view is a plain
-    strided matrix; the columns past out_1.. (reads that wrap into the next row) are dropped later
-    by ``_drop_wrapped``. Returns one view per tap, in row-major kernel order.
+    Channel-major order puts every sample of one channel in one row, so a single matrix, not one
+    per sample, holds a tap's windows for the whole batch.
+    """
+    n, c = input.shape[:2]
+    padded_size = _padded_size(input, padding)
+    numel = c * n * math.prod(padded_size)
+    buffer = input.new_zeros(numel + extra)[:numel].view(c, n, *padded_size)  # (C, N, *padded)
+    inner = tuple(slice(before, before + s) for s, (before, _) in zip(input.shape[2:], padding))
+    buffer[(slice(None), slice(None)) + inner] = input.transpose(0, 1)
+    return buffer
+
+
+def _shifted_operands(input, kernel_size, padding, dilation, out_size, folded_dims: int = 0):
+    """Stride 1: the windows of every tap, for the whole batch, as one strided (C, M) matrix.
+
+    In a channel-major padded buffer flattened per channel, the windows of a tap are the buffer
+    shifted by a constant offset. Column m is position m of the flattened (N, *padded) grid, up to
+    the last output of the last sample; columns that are not outputs (past out_d in some dimension,
+    reads that wrap into the next row or sample) are computed and dropped by ``_drop_wrapped``.
+    Returns one view per tap, in row-major kernel order.
 
     With ``folded_dims`` > 0 the taps of the last ``folded_dims`` kernel dimensions are copied into
-    the channel dimension first (a partial im2col), and the views are (N, C * folded taps, L), one
-    per remaining tap: fewer, deeper matmuls when there are few channels.
+    the channel dimension first (a partial im2col), and the views are (C * folded taps, M), one per
+    remaining tap: fewer, deeper matmuls when there are few channels.
     """
     n, c = input.shape[:2]
     dims = len(kernel_size)
@@ -74,27 +90,26 @@ def _shifted_operands(input, kernel_size, padding, dilation, out_size, folded_di
     lead = _tap_offsets(kernel_size[:dims - folded_dims], dilation, strides)
     trail = _tap_offsets(kernel_size[dims - folded_dims:], dilation[dims - folded_dims:],
                          strides[dims - folded_dims:])
-    padded = zero_padded(input, padding, extra=lead[-1] + trail[-1])  # (N, C, *padded) with room after
-    length = out_size[0] * strides[0]  # positions on the (out_0, padded_1, ...) grid
-    base = padded.storage_offset()
+    padded = _channel_major_padded(input, padding, extra=lead[-1] + trail[-1])  # (C, N, *padded)
+    row = n * plane
+    columns = (n - 1) * plane + out_size[0] * strides[0]  # through the last sample's last output row
     if folded_dims == 0:
-        return [padded.as_strided((n, c, length), (c * plane, plane, 1), base + offset)  # (N, C, L)
-                for offset in lead]
-    span = length + lead[-1]  # what the remaining taps read of each folded copy
-    columns = input.new_empty(n, c, len(trail), span)
+        return [padded.as_strided((c, columns), (row, 1), offset) for offset in lead]  # (C, M)
+    span = columns + lead[-1]  # what the remaining taps read of each folded copy
+    folded = input.new_empty(c, len(trail), span)
     for f, offset in enumerate(trail):
-        columns[:, :, f] = padded.as_strided((n, c, span), (c * plane, plane, 1), base + offset)
+        folded[:, f] = padded.as_strided((c, span), (row, 1), offset)
     depth = c * len(trail)
-    return [columns.as_strided((n, depth, length), (depth * span, span, 1), offset)  # (N, C*folded, L)
-            for offset in lead]
+    return [folded.as_strided((depth, columns), (span, 1), offset) for offset in lead]  # (C*folded, M)
 
 
-def _drop_wrapped(out, padded_size, out_size):
-    """(N, O, L) on the (out_0, padded_1, ...) grid -> contiguous (N, O, *out_size)."""
-    n, o = out.shape[:2]
-    out = out.view(n, o, out_size[0], *padded_size[1:])  # (N, O, out_0, *padded[1:])
-    keep = tuple(slice(0, s) for s in out_size[1:])
-    return out[(slice(None), slice(None), slice(None)) + keep].contiguous()
+def _drop_wrapped(out, batch: int, padded_size, out_size):
+    """(O, M) over the flattened (N, *padded) grid -> contiguous (N, O, *out_size)."""
+    o = out.shape[0]
+    plane = math.prod(padded_size)
+    strides = [math.prod(padded_size[i + 1:]) for i in range(len(padded_size))]
+    grid = out.as_strided((o, batch, *out_size), (out.stride(0), plane, *strides))  # (O, N, *out)
+    return grid.transpose(0, 1).contiguous()  # (N, O, *out)
 
 
 def _padded_size(input, padding):
@@ -111,26 +126,23 @@ def _depthwise(input, weight, groups, stride, padding, dilation, out_size):
     kernel_size = tuple(weight.shape[2:])
     dims = len(kernel_size)
     w = weight.reshape(groups, -1, math.prod(kernel_size))  # (G, O/G, taps)
-    if all(s == 1 for s in stride):
-        taps = [x.unsqueeze(2) for x in _shifted_operands(input, kernel_size, padding, dilation, out_size)]
-        trailing = 1  # (N, G, 1, L)
-    else:
-        view = windows(zero_padded(input, padding), kernel_size, stride, dilation, out_size)  # (N, G, *k, *out)
-        taps = [view[(slice(None), slice(None)) + tap].unsqueeze(2)  # (N, G, 1, *out)
-                for tap in itertools.product(*(range(k) for k in kernel_size))]
-        trailing = dims
+    if all(s == 1 for s in stride) and n > 0:
+        out = None
+        for t, x_t in enumerate(_shifted_operands(input, kernel_size, padding, dilation, out_size)):
+            x_t, w_t = x_t.unsqueeze(1), w[:, :, t].unsqueeze(2)  # (G, 1, M), (G, O/G, 1)
+            out = x_t * w_t if out is None else out.addcmul_(x_t, w_t)  # (G, O/G, M)
+        return _drop_wrapped(out.view(weight.shape[0], out.shape[-1]), n, _padded_size(input, padding), out_size)
+    view = windows(zero_padded(input, padding), kernel_size, stride, dilation, out_size)  # (N, G, *k, *out)
     out = None
-    for t, x_t in enumerate(taps):
-        w_t = w[:, :, t].reshape(groups, -1, *([1] * trailing))  # (G, O/G, 1...)
-        out = x_t * w_t if out is None else out.addcmul_(x_t, w_t)
-    out = out.reshape(n, weight.shape[0], *out.shape[3:])  # (N, O, L) or (N, O, *out)
-    if trailing == 1:
-        return _drop_wrapped(out, _padded_size(input, padding), out_size)
-    return out
+    for t, tap in enumerate(itertools.product(*(range(k) for k in kernel_size))):
+        x_t = view[(slice(None), slice(None)) + tap].unsqueeze(2)  # (N, G, 1, *out)
+        w_t = w[:, :, t].reshape(groups, -1, *([1] * dims))  # (G, O/G, 1...)
+        out = x_t * w_t if out is None else out.addcmul_(x_t, w_t)  # (N, G, O/G, *out)
+    return out.reshape(n, weight.shape[0], *out_size)  # (N, O, *out)
 
 
 def _shifted_matmul(input, weight, groups, padding, dilation, out_size, folded_dims: int = 0):
-    """Stride 1: out += W[tap] @ (flattened padded image shifted by the tap's offset), one matmul per tap."""
+    """Stride 1: out += W[tap] @ (padded batch shifted by the tap's offset), one matmul per tap."""
     n, c = input.shape[:2]
     dims = weight.dim() - 2
     kernel_size = tuple(weight.shape[2:])
@@ -141,14 +153,9 @@ def _shifted_matmul(input, weight, groups, padding, dilation, out_size, folded_d
     w = w.reshape(-1, groups, og, depth)  # (leading taps, G, O/G, C/G*folded)
     out = None
     for t, x_t in enumerate(_shifted_operands(input, kernel_size, padding, dilation, out_size, folded_dims)):
-        if groups == 1:
-            w_t = w[t, 0].expand(n, og, depth)  # (N, O, C*folded), no copy
-        else:
-            x_t = x_t.view(n * groups, depth, x_t.shape[-1])  # (N*G, C/G*folded, L)
-            w_t = w[t].expand(n, groups, og, depth).reshape(n * groups, og, depth)  # (N*G, O/G, C/G*folded)
-        out = torch.bmm(w_t, x_t) if out is None else out.baddbmm_(w_t, x_t)
-    out = out.view(n, groups * og, out.shape[-1])  # (N, O, L)
-    return _drop_wrapped(out, _padded_size(input, padding), out_size)
+        x_t = x_t.view(groups, depth, x_t.shape[-1])  # (G, C/G*folded, M)
+        out = torch.bmm(w[t], x_t) if out is None else out.baddbmm_(w[t], x_t)  # (G, O/G, M)
+    return _drop_wrapped(out.view(groups * og, out.shape[-1]), n, _padded_size(input, padding), out_size)
 
 
 def _im2col(padded, weight, groups, stride, dilation, out_size):
@@ -178,7 +185,7 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, dims: int, o
     folded_dims = _dims_to_fold(cg, kernel_size)
     if cg == 1 and c > 1:
         out = _depthwise(input, weight, groups, stride, pads, dilation, out_size)
-    elif all(s == 1 for s in stride) and folded_dims < dims and column_count >= _SHIFT_MIN_COLUMNS:
+    elif all(s == 1 for s in stride) and folded_dims < dims and column_count >= _SHIFT_MIN_COLUMNS and n > 0:
         out = _shifted_matmul(input, weight, groups, pads, dilation, out_size, folded_dims)
     else:
         out = _im2col(zero_padded(input, pads), weight, groups, stride, dilation, out_size)
