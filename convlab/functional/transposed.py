@@ -46,13 +46,14 @@ def _conv_transposend(input, weight, bias, stride, padding, output_padding, grou
     out_size = _output_size(op, in_size, kernel_size, stride, padding, output_padding, dilation)
     n, c = input.shape[:2]
     cg, og, taps = c // groups, out_channels // groups, math.prod(kernel_size)
-    x = input.reshape(n, groups, cg, math.prod(in_size))  # (N, G, C_in/G, L_in)
+    # Channel-major input: one matmul per group covers the whole batch.
+    x = input.transpose(0, 1).reshape(groups, cg, n * math.prod(in_size))  # (G, C_in/G, N*L_in)
     # Tap-major rows make each tap's block of the matmul result contiguous, which the scatter reads.
     w = weight.reshape(groups, cg, og, taps).permute(0, 3, 2, 1)  # (G, taps, C_out/G, C_in/G)
     w = w.reshape(groups, taps * og, cg)  # (G, taps*C_out/G, C_in/G)
-    columns = torch.matmul(w, x)  # (N, G, taps*C_out/G, L_in)
-    columns = columns.view(n, groups, *kernel_size, og, *in_size)  # (N, G, *k, C_out/G, *in)
-    columns = columns.movedim(2 + dims, 2)  # (N, G, C_out/G, *k, *in)
+    columns = torch.matmul(w, x)  # (G, taps*C_out/G, N*L_in)
+    columns = columns.view(groups, *kernel_size, og, n, *in_size)  # (G, *k, C_out/G, N, *in)
+    columns = columns.movedim(2 + dims, 0).movedim(2 + dims, 2)  # (N, G, C_out/G, *k, *in)
     out = scatter_windows(columns, out_size, stride, dilation, padding)  # (N, G, C_out/G, *out)
     out = out.view(n, out_channels, *out_size)  # (N, C_out, *out)
     if bias is not None:
