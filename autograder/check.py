@@ -25,6 +25,10 @@ FEEDBACK_LINES = 4  # a learner should read the verdict without scrolling
 FEEDBACK_CHARS = 400
 
 
+class NotebookUnreadable(ValueError):
+    """The file is not a notebook nbformat can read."""
+
+
 @dataclass
 class ExerciseResult:
     name: str
@@ -141,8 +145,14 @@ def score(nb: NotebookNode) -> list[ExerciseResult]:
 
 def run_checks(path: Path, timeout: float = 300) -> list[ExerciseResult]:
     """Execute the notebook at `path` (hidden tests removed) and score it; the file is not changed."""
-    nb = nbformat.read(str(path), as_version=4)
-    notebook.strip_hidden_tests(nb)
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception as error:  # invalid JSON, or JSON that is not a notebook
+        raise NotebookUnreadable(f"not a readable notebook: {str(path)!r} ({error})") from error
+    try:
+        notebook.strip_hidden_tests(nb)
+    except ValueError as error:  # unbalanced hidden-test markers
+        raise NotebookUnreadable(f"{str(path)!r}: {error}") from error
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None

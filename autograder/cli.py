@@ -54,12 +54,15 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from autograder.check import check_notebook
+    from autograder.check import NotebookUnreadable, check_notebook
 
     path = Path(args.notebook)
     if not path.is_file():
         raise UsageError(f"NOTEBOOK: no such file: {str(path)!r}")
-    check_notebook(path, timeout=args.timeout)
+    try:
+        check_notebook(path, timeout=args.timeout)
+    except NotebookUnreadable as error:
+        raise UsageError(f"NOTEBOOK: {error}") from error
     return 0
 
 

@@ -187,3 +187,12 @@ def test_check_gives_a_blank_lesson_zero(released):
         assert rows[exercise.name][0].startswith("0/"), rows[exercise.name]
         assert "not answered yet" in rows[exercise.name][2]
     assert rows["total"][0].startswith("0/")
+
+
+def test_check_of_a_file_that_is_not_a_notebook_is_an_error(tmp_path):
+    path = tmp_path / "broken.ipynb"
+    path.write_text('{"cells": [')
+    result = convlab("check", str(path))
+    assert result.returncode == 2
+    assert "NOTEBOOK" in result.stderr and "broken.ipynb" in result.stderr
+    assert "Traceback" not in result.stderr
