@@ -26,7 +26,7 @@ def pad(input, pad, mode="constant", value=None):
                 "circular": _circular_index}[mode]
     out = input
     for dim, (left, right) in zip(range(input.dim() - 1, -1, -1), pads):
-        index = index_fn(left, input.shape[dim], right, pad, input.device)
+        index = index_fn(left, input.shape[dim], right, input.device)
         out = out.index_select(dim, index)
     return out
 
@@ -80,10 +80,14 @@ def _check_non_constant(input, pads, mode):
         raise ValueError(f"pad: pad={_flat(pads)} gives a negative output size {out_sizes[::-1]} "
                          f"for input.shape={tuple(input.shape)}")
     if mode == "circular":
-        for dim, (left, right) in zip(dims, pads):
-            if left > input.shape[dim] or right > input.shape[dim]:
+        for dim, (left, right), out_size in zip(dims, pads, out_sizes):
+            size = input.shape[dim]
+            if left > size or right > size:
                 raise ValueError(f"pad: mode='circular' pad={_flat(pads)} wraps around more than "
-                                 f"once: dimension {dim} has only {input.shape[dim]} elements")
+                                 f"once: dimension {dim} has only {size} elements")
+            if out_size > 0 and size + min(left, 0) + min(right, 0) < 1:
+                raise ValueError(f"pad: mode='circular' pad={_flat(pads)} crops all {size} elements "
+                                 f"of dimension {dim} and then pads it: nothing is left to wrap around")
         return
     non_batch = input.shape[1:] if input.dim() == n + 2 else input.shape
     if 0 in non_batch:
@@ -103,25 +107,22 @@ def _flat(pads):
     return tuple(p for pair in pads for p in pair)
 
 
-def _reflect_index(left, size, right, pad, device):
+def _reflect_index(left, size, right, device):
     """Source index of each output position: mirror at both edges, edge not repeated."""
     j = torch.arange(-left, size + right, device=device)
     return (size - 1) - ((size - 1) - j.abs()).abs()
 
 
-def _replicate_index(left, size, right, pad, device):
+def _replicate_index(left, size, right, device):
     """Source index of each output position: the nearest edge element."""
     return torch.arange(-left, size + right, device=device).clamp(0, size - 1)
 
 
-def _circular_index(left, size, right, pad, device):
+def _circular_index(left, size, right, device):
     """Source index of each output position: wrap around what is left after cropping."""
     start = max(-left, 0)
     kept = size - start - max(-right, 0)  # elements left after cropping
-    if max(left, 0) + kept + max(right, 0) == 0:
+    if kept < 1:  # an empty output (checked before): nothing to index
         return torch.arange(0, device=device)
-    if kept < 1:
-        raise ValueError(f"pad: mode='circular' pad={tuple(pad)} crops a whole dimension of size "
-                         f"{size} and then pads it: nothing is left to wrap around")
     j = torch.arange(-max(left, 0), kept + max(right, 0), device=device)
     return start + j.remainder(kept)
