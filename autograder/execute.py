@@ -86,6 +86,9 @@ def _limit_outputs(nb) -> None:
 
 
 def main() -> int:
+    # jsonschema imports rfc3987_syntax when present, which builds a grammar for ~4 s at import;
+    # notebooks never need IRI validation, and this runner starts once per submission.
+    sys.modules.setdefault("rfc3987_syntax", None)
     import nbformat
 
     start = time.monotonic()
