@@ -254,7 +254,8 @@ def wait_for_kernel(page, timeout_s=300):
 
 def run_everything(page, nb):
     """Run All; after a failing test cell stops the queue, carry on below it, as a learner would."""
-    started = "() => [...document.querySelectorAll('.jp-Notebook .jp-InputArea-prompt')].some(p => /[0-9*]/.test(p.textContent))"
+    started = ("() => [...document.querySelectorAll('.jp-Notebook .jp-InputArea-prompt')]"
+               ".some(p => /[0-9*]/.test(p.textContent))")
     run_menu(page, "Run", "Run All Cells")
     try:
         page.wait_for_function(started, timeout=60_000)
@@ -331,6 +332,7 @@ def move_a_slider(page):
 def drive(browser, lab, notebook, nb, name):
     """Open `notebook` (relative to the server root) and check what a learner sees; returns timings."""
     timings, started = {}, time.monotonic()
+    (ARTIFACTS / f"e2e-{name}-failed.png").unlink(missing_ok=True)  # from an earlier run
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -398,7 +400,8 @@ def drive(browser, lab, notebook, nb, name):
 # ----------------------------------------------------------------------------- the tests
 
 def test_harness_notebook_in_jupyterlab(lab, browser):
-    """The browser stack itself: ipywidgets renders in this JupyterLab, and the checks above can fail."""
+    """The browser stack on a notebook made here: the widget renders, the failing test stops Run All,
+    the cells below it still run."""
     harness_notebook(lab.root_dir / "harness.ipynb")
     nb = nbformat.read(lab.root_dir / "harness.ipynb", as_version=4)
     timings = drive(browser, lab, "harness.ipynb", nb, "harness")
