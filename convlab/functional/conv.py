@@ -28,6 +28,14 @@ __all__ = ["conv1d", "conv2d", "conv3d", "corr2d"]
 # sums over at least _SHIFT_MIN_DEPTH values (channels times folded taps) to run efficiently.
 _SHIFT_MIN_DEPTH = 32
 _SHIFT_MIN_COLUMNS = 1 << 20
+# Output positions handled per block: all taps of a block run back to back while its input and
+# output stay in cache, rather than each tap streaming the whole batch through memory.
+_MATMUL_CHUNK = 4096
+
+
+def _column_chunks(total: int, size: int) -> list[slice]:
+    """Consecutive slices of at most ``size`` covering range(total)."""
+    return [slice(start, min(total, start + size)) for start in range(0, total, size)]
 
 
 def _dims_to_fold(channels_per_group: int, kernel_size: tuple[int, ...]) -> int:
@@ -151,11 +159,20 @@ def _shifted_matmul(input, weight, groups, padding, dilation, out_size, folded_d
     depth = cg * folded
     w = weight.reshape(groups, og, cg, -1, folded).permute(3, 0, 1, 2, 4)  # (leading taps, G, O/G, C/G, folded)
     w = w.reshape(-1, groups, og, depth)  # (leading taps, G, O/G, C/G*folded)
-    out = None
-    for t, x_t in enumerate(_shifted_operands(input, kernel_size, padding, dilation, out_size, folded_dims)):
-        x_t = x_t.view(groups, depth, x_t.shape[-1])  # (G, C/G*folded, M)
-        out = torch.bmm(w[t], x_t) if out is None else out.baddbmm_(w[t], x_t)  # (G, O/G, M)
-    return _drop_wrapped(out.view(groups * og, out.shape[-1]), n, _padded_size(input, padding), out_size)
+    operands = _shifted_operands(input, kernel_size, padding, dilation, out_size, folded_dims)
+    parts = []
+    for chunk in _column_chunks(operands[0].shape[-1], _MATMUL_CHUNK):
+        part = None  # every tap's matmul for one block of columns, while they are in cache
+        for t, x_t in enumerate(operands):
+            if groups == 1:  # a plain matmul: (O, C*folded) @ (C*folded, chunk)
+                x_t, w_t = x_t[:, chunk], w[t, 0]
+                part = torch.mm(w_t, x_t) if part is None else part.addmm_(w_t, x_t)  # (O, chunk)
+            else:
+                x_t = x_t[:, chunk].view(groups, depth, -1)  # (G, C/G*folded, chunk)
+                part = torch.bmm(w[t], x_t) if part is None else part.baddbmm_(w[t], x_t)  # (G, O/G, chunk)
+        parts.append(part.view(groups * og, -1))
+    out = torch.cat(parts, dim=-1)  # (O, M)
+    return _drop_wrapped(out, n, _padded_size(input, padding), out_size)
 
 
 def _im2col(padded, weight, groups, stride, dilation, out_size):
