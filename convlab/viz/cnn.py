@@ -9,7 +9,7 @@ def samples_figure(images, labels, classes, count=10):
     fig, axes = plt.subplots(1, count, figsize=(1.4 * count, 1.8), constrained_layout=True)
     for ax, c in zip(axes, range(count)):
         i = int((labels == c).nonzero()[0])
-        ax.imshow(images[i, 0], cmap="gray")
+        ax.imshow(images[i, 0].detach().cpu().numpy(), cmap="gray")
         ax.set_title(classes[c], fontsize=8)
         ax.axis("off")
     return fig
@@ -36,8 +36,8 @@ def loss_figure(losses, batches_per_epoch=None):
 
 def filters_figure(weight):
     """The first layer's kernels, one 3×3 image each, on a shared colour scale (red +, blue −)."""
-    w = weight.detach().double()[:, 0]                         # (C_out, kH, kW)
-    limit = float(w.abs().max())
+    w = weight.detach().cpu().double()[:, 0].numpy()            # (C_out, kH, kW)
+    limit = float(np.abs(w).max())
     fig, axes = plt.subplots(1, len(w), figsize=(1.6 * len(w), 1.9), constrained_layout=True)
     for i, (ax, k) in enumerate(zip(axes, w)):
         ax.imshow(k, cmap="coolwarm", vmin=-limit, vmax=limit)
@@ -49,14 +49,14 @@ def filters_figure(weight):
 
 def feature_maps_figure(image, maps, title=""):
     """One image next to the feature maps a layer makes of it (one panel per channel)."""
-    maps = maps.detach().double()                              # (C, H, W)
+    maps = maps.detach().cpu().double().numpy()                # (C, H, W)
     cols = min(8, len(maps))
     rows = int(np.ceil(len(maps) / cols))
     fig, axes = plt.subplots(rows, cols + 1, figsize=(1.5 * (cols + 1), 1.6 * rows + 0.4), constrained_layout=True,
                              squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    axes[0, 0].imshow(image.detach()[0], cmap="gray")
+    axes[0, 0].imshow(image.detach().cpu()[0].numpy(), cmap="gray")
     axes[0, 0].set_title("input", fontsize=9)
     for c, m in enumerate(maps):
         ax = axes[c // cols, 1 + c % cols]
