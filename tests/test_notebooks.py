@@ -59,6 +59,20 @@ def _execute(path: Path, allow_errors: bool):
     return nb, time.perf_counter() - start
 
 
+def _slowest(nb, count=3) -> str:
+    """The slowest cells by nbclient's recorded timing, to tell a hang from a slow machine."""
+    from datetime import datetime
+
+    timings = []
+    for index, cell in enumerate(nb.cells):
+        stamps = cell.get("metadata", {}).get("execution", {})
+        if "iopub.execute_input" in stamps and "shell.execute_reply" in stamps:
+            start, end = (datetime.fromisoformat(stamps[key].replace("Z", "+00:00"))
+                          for key in ("iopub.execute_input", "shell.execute_reply"))
+            timings.append(((end - start).total_seconds(), index))
+    return ", ".join(f"cell {index}: {seconds:.1f} s" for seconds, index in sorted(timings, reverse=True)[:count])
+
+
 def _errors(cell) -> list:
     return [out for out in cell.get("outputs", []) if out.get("output_type") == "error"]
 
@@ -136,7 +150,7 @@ def test_solution_runs_clean(path):
               f"{err['ename']}: {err['evalue'][:200]}"
               for index, cell in enumerate(nb.cells) for err in _errors(cell)]
     assert not failed, f"{path.name}:\n" + "\n".join(failed)
-    assert seconds < SOLUTION_BUDGET, f"{path.name} took {seconds:.0f} s"
+    assert seconds < SOLUTION_BUDGET, f"{path.name} took {seconds:.0f} s; slowest {_slowest(nb)}"
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=_ids(LESSONS))
