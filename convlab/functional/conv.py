@@ -28,7 +28,7 @@ __all__ = ["conv1d", "conv2d", "conv3d", "corr2d"]
 # sums over at least _SHIFT_MIN_DEPTH values (channels times folded taps) to run efficiently.
 _SHIFT_MIN_DEPTH = 32
 _SHIFT_MIN_COLUMNS = 1 << 20
-# Output positions handled per block: all taps of a block run back to back while its input and
+# Output positions per block and thread: all taps of a block run back to back while its input and
 # output stay in cache, rather than each tap streaming the whole batch through memory.
 _MATMUL_CHUNK = 4096
 
@@ -161,7 +161,8 @@ def _shifted_matmul(input, weight, groups, padding, dilation, out_size, folded_d
     w = w.reshape(-1, groups, og, depth)  # (leading taps, G, O/G, C/G*folded)
     operands = _shifted_operands(input, kernel_size, padding, dilation, out_size, folded_dims)
     parts = []
-    for chunk in _column_chunks(operands[0].shape[-1], _MATMUL_CHUNK):
+    # Each thread takes its share of a block, so the block grows with the thread count.
+    for chunk in _column_chunks(operands[0].shape[-1], _MATMUL_CHUNK * torch.get_num_threads()):
         part = None  # every tap's matmul for one block of columns, while they are in cache
         for t, x_t in enumerate(operands):
             if groups == 1:  # a plain matmul: (O, C*folded) @ (C*folded, chunk)
