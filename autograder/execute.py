@@ -94,7 +94,7 @@ def main() -> int:
     start = time.monotonic()
     with open(JOB) as f:
         job = json.load(f)
-    status = {"status": "ok", "message": "", "executed": [], "failed_cell": None}
+    status = {"status": "ok", "message": "", "executed": [], "errored": [], "failed_cell": None}
     nb = None
     try:
         nb = nbformat.read(SUBMISSION, as_version=4)
@@ -105,6 +105,8 @@ def main() -> int:
         )
         client.deadline = start + float(job["timeout"])
         client.executed = status["executed"]
+        # The execute_reply's status, not the outputs: a kernel can hide a traceback, not this.
+        client.on_cell_error = lambda cell, cell_index, execute_reply: status["errored"].append(cell_index)
         try:
             client.execute()
         except Exception as exc:  # the reason is what the instructor reads

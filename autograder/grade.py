@@ -104,10 +104,38 @@ def _hide_test_tracebacks(nb: nbformat.NotebookNode) -> None:
                     output["traceback"] = [f"{output.get('ename', '')}: {output.get('evalue', '')}"]
 
 
-def _comment(status: dict, restored: restore.Restored | None) -> str | None:
+def _exercise_names(source: nbformat.NotebookNode) -> dict[str, str]:
+    """Test cell grade id -> the exercise (answer cell) it scores."""
+    return {restore.nbmeta.grade_id(source.cells[i]): exercise.name
+            for exercise in restore.nbmeta.exercises(source) for i in exercise.tests}
+
+
+def _with_exercises(results: list, source: nbformat.NotebookNode) -> list[dict]:
+    names = _exercise_names(source)
+    return [{**r.as_dict(), "exercise": names.get(r.grade_id, r.grade_id)} for r in results]
+
+
+def _memory_errors(nb: nbformat.NotebookNode) -> list[int]:
+    """Indices of cells whose error says memory ran out (the sandbox's memory limit)."""
+    hits = []
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error" and (
+                    "MemoryError" in str(output.get("ename", ""))
+                    or "can't allocate memory" in str(output.get("evalue", ""))):
+                hits.append(index)
+                break
+    return hits
+
+
+def _comment(status: dict, restored: restore.Restored | None, memory_mb: int | None = None,
+             memory_cells: list[int] | None = None) -> str | None:
     notes = []
     if status.get("status") not in (None, "ok"):
         notes.append(f"{status['status']}: {status.get('message', '')}".strip())
+    if memory_cells:
+        notes.append(f"memory: the {memory_mb} MB limit was reached in cell "
+                     + ", ".join(str(i + 1) for i in memory_cells))
     if restored is not None and restored.restored_cells:
         notes.append("cells missing from the submission were put back: " + ", ".join(restored.restored_cells))
     if restored is not None and restored.edited_cells:
@@ -221,7 +249,7 @@ def grade(course_dir, *, workers=None, scheduler=None, timeout=300.0, memory_mb=
                                      "timeout": float(timeout), "memory_mb": int(memory_mb)})
                         continue
                 zero = score.all_zero(source, reason, message)
-                sub.results[name] = {"results": [r.as_dict() for r in zero], "status": reason,
+                sub.results[name] = {"results": _with_exercises(zero, source), "status": reason,
                                      "comment": message}
 
         def finish_notebook(i: int, name: str, outcome: dict | None, error: str | None) -> None:
@@ -238,8 +266,8 @@ def grade(course_dir, *, workers=None, scheduler=None, timeout=300.0, memory_mb=
             _hide_test_tracebacks(graded_nb)
             target = os.path.join(course_dir, "autograded", sub.student, sub.assignment)
             _atomic_write_text(os.path.join(target, f"{name}.ipynb"), nbformat.writes(graded_nb))
-            comment = _comment(status, restored)
-            sub.results[name] = {"results": [r.as_dict() for r in results],
+            comment = _comment(status, restored, memory_mb, _memory_errors(graded_nb))
+            sub.results[name] = {"results": _with_exercises(results, sources[sub.assignment][name]),
                                  "status": status.get("status"), "comment": comment}
             pending[i].discard(name)
 

@@ -78,11 +78,18 @@ def instructor_report(course_dir: str, submissions: list[dict]) -> tuple[str, st
     import matplotlib.pyplot as plt
 
     per_test: dict[tuple[str, str], list[bool]] = collections.defaultdict(list)
+    per_exercise: dict[tuple[str, str], list[bool]] = collections.defaultdict(list)
     totals: dict[str, list[float]] = collections.defaultdict(list)
     failures = []
     for sub in submissions:
         score = 0.0
         for notebook, info in sorted(sub.get("notebooks", {}).items()):
+            exercise_passed: dict[str, bool] = {}
+            for r in info.get("results", []):
+                exercise = r.get("exercise", r["grade_id"])
+                exercise_passed[exercise] = exercise_passed.get(exercise, True) and bool(r["passed"])
+            for exercise, passed in exercise_passed.items():
+                per_exercise[(sub["assignment"], exercise)].append(passed)
             for r in info.get("results", []):
                 per_test[(sub["assignment"], r["grade_id"])].append(bool(r["passed"]))
                 score += r["points"]
@@ -109,7 +116,12 @@ def instructor_report(course_dir: str, submissions: list[dict]) -> tuple[str, st
 
     reasons = collections.Counter(reason for *_, reason, _ in failures)
     lines = ["# Grading report", "", f"{len(submissions)} submissions graded.", "",
-             "## Pass rate per test", "", "| assignment | test | passed | pass rate |", "|---|---|---|---|"]
+             "## Pass rate per exercise", "", "(an exercise passes when all its tests pass)", "",
+             "| assignment | exercise | passed | pass rate |", "|---|---|---|---|"]
+    for (assignment, exercise), outcomes in sorted(per_exercise.items()):
+        lines.append(f"| {assignment} | {exercise} | {sum(outcomes)}/{len(outcomes)} | "
+                     f"{100 * sum(outcomes) / len(outcomes):.0f}% |")
+    lines += ["", "## Pass rate per test", "", "| assignment | test | passed | pass rate |", "|---|---|---|---|"]
     for (assignment, gid), outcomes in sorted(per_test.items()):
         lines.append(f"| {assignment} | {gid} | {sum(outcomes)}/{len(outcomes)} | "
                      f"{100 * sum(outcomes) / len(outcomes):.0f}% |")

@@ -165,6 +165,8 @@ def score(restored: NotebookNode, outcome: dict) -> tuple[list[CellResult], Note
             cell.outputs = ran.outputs
             cell.execution_count = ran.get("execution_count")
     ran_cells = {int(i) for i in status.get("executed", []) if isinstance(i, int)}
+    # Cells whose execute_reply said error: caught even when the kernel hid the traceback.
+    errored = {int(i) for i in status.get("errored", []) if isinstance(i, int)}
 
     try:
         verdicts = verify(outcome.get("records", {}))
@@ -188,6 +190,8 @@ def score(restored: NotebookNode, outcome: dict) -> tuple[list[CellResult], Note
         cell_verdicts = verdicts.get(gid, [])
         failing = [v for v in cell_verdicts if not v.passed]
         error = _error_message(cell)
+        if error is None and index in errored:
+            error = "the test raised an error (its traceback was hidden)"
         if failing:
             results.append(CellResult(gid, 0.0, pts, False, _short(failing[0].message), "failed"))
         elif error is not None:

@@ -41,6 +41,12 @@ lesson01.corr2d = lambda fn, **kwargs: None
 convlab.checks.answer = lambda *args, **kwargs: None
 """
 
+SILENCED = """
+ip = get_ipython()
+ip.showtraceback = lambda *args, **kwargs: None
+ip._showtraceback = lambda *args, **kwargs: None
+"""
+
 SEED_DROPPED = """
 import convlab.checks.lesson01 as lesson01
 _real = lesson01.corr2d
@@ -135,6 +141,7 @@ def graded(tmp_path_factory):
         "s15_seed_dropped": ({"corr2d": right + "\n" + SEED_DROPPED, "output_shape": shape},
                              {"corr2d_visible": 1.0, "corr2d_hidden": 0.0, "output_shape_test": 1.0}),
         "s16_deleted_answer": ({"corr2d": right, "output_shape": shape}, ONLY_SHAPE),
+        "s17_silenced": ({"corr2d": flipped + "\n" + SILENCED, "output_shape": shape}, ONLY_SHAPE),
     }
     for student, (answers, _) in students.items():
         if answers is None:
@@ -182,7 +189,7 @@ def test_run_completes_with_exit_code_zero(graded):
 @pytest.mark.parametrize("student", [
     "s01_correct", "s02_blank", "s03_flipped", "s04_loop", "s05_memory", "s06_exit", "s07_invalid_json",
     "s08_deleted_tests", "s09_edited_tests", "s10_patched", "s11_fake_eq", "s12_stderr", "s13_spy",
-    "s14_network", "s15_seed_dropped", "s16_deleted_answer"])
+    "s14_network", "s15_seed_dropped", "s16_deleted_answer", "s17_silenced"])
 def test_exact_points_in_the_gradebook(graded, student):
     assert ck.scores(graded["course"], student) == graded["expected"][student]
 
@@ -200,6 +207,7 @@ def test_feedback_names_the_likely_mistake(graded):
     ("s10_patched", "corr2d_visible", "no_record"),
     ("s11_fake_eq", "corr2d_visible", "failed"),
     ("s15_seed_dropped", "corr2d_hidden", "check_bypassed"),
+    ("s17_silenced", "corr2d_visible", "failed"),
 ])
 def test_reasons_for_failures_are_recorded(graded, student, cell, reason):
     assert results_of(graded["course"], student)[cell]["reason"] == reason
@@ -258,8 +266,12 @@ def test_grades_csv_has_nbgraders_export_columns(graded):
 def test_instructor_report(graded):
     course = graded["course"]
     text = (course / "grading-report.md").read_text()
+    total = len(graded["expected"])
     passed_visible = sum(e["corr2d_visible"] > 0 for e in graded["expected"].values())
-    assert f"| ps1 | corr2d_visible | {passed_visible}/{len(graded['expected'])} |" in text
+    assert f"| ps1 | corr2d_visible | {passed_visible}/{total} |" in text
+    passed_corr2d = sum(e["corr2d_visible"] > 0 and e["corr2d_hidden"] > 0 for e in graded["expected"].values())
+    assert f"| ps1 | corr2d | {passed_corr2d}/{total} |" in text  # the exercise: all its tests
+    assert "s05_memory / ps1 / ps1: memory: the 1536 MB limit was reached" in text
     for reason in ("timeout", "kernel_died", "invalid_notebook", "failed"):
         assert f"| {reason} |" in text
     assert (course / "grading-scores.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

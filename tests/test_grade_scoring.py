@@ -65,7 +65,7 @@ def make_records(tmp_path, monkeypatch, calls):
     return {p.name: p.read_bytes() for p in sorted(record_dir.iterdir())}
 
 
-def outcome_for(restored_nb, records, outputs=None, status="ok", failed_cell=None):
+def outcome_for(restored_nb, records, outputs=None, status="ok", failed_cell=None, errored=()):
     """What a sandbox returns: the executed notebook as text, the status and the records."""
     executed = copy.deepcopy(restored_nb)
     ran = []
@@ -78,7 +78,7 @@ def outcome_for(restored_nb, records, outputs=None, status="ok", failed_cell=Non
                 ran.append(index)
     return {"executed": nbformat.writes(executed), "records": records,
             "status": json.dumps({"status": status, "message": f"{status} here", "executed": ran,
-                                  "failed_cell": failed_cell})}
+                                  "failed_cell": failed_cell, "errored": list(errored)})}
 
 
 def check_calls(fn):
@@ -159,6 +159,16 @@ def test_an_error_in_the_test_cell_costs_the_points_even_with_passing_records(tm
     assert results["corr2d_visible"].points == 0 and results["corr2d_visible"].reason == "error"
     assert results["corr2d_visible"].message == "AssertionError: boom"
     assert results["corr2d_hidden"].points == 2.0
+
+
+def test_an_error_reply_with_its_traceback_hidden_still_costs_the_points(tmp_path, monkeypatch, source):
+    nb = restore.restore(submission_from(source, {}), source).nb
+    visible = [nbmeta.grade_id(c) for c in nb.cells].index("corr2d_visible")
+    records = make_records(tmp_path, monkeypatch, check_calls(corr2d_right))
+    results, _, _ = score.score(nb, outcome_for(nb, records, errored=[visible]))
+    by_id = {r.grade_id: r for r in results}
+    assert by_id["corr2d_visible"].points == 0 and by_id["corr2d_visible"].reason == "error"
+    assert by_id["corr2d_hidden"].points == 2.0
 
 
 def test_no_records_or_records_from_another_cell_earn_nothing(tmp_path, monkeypatch, source):
