@@ -4,10 +4,11 @@ One N-d implementation serves every dimension. It picks one of three ways to com
 by what is fastest for the shape at hand:
 
 * depthwise (one input channel per group): a multiply-add of a strided window view per kernel tap;
-* shifted matmul (stride 1, large inputs): with the padded image flattened, the window of tap k is
-  the whole image shifted by a constant offset, so one accumulated matmul per tap needs no copy;
-  positions that wrap around a row are computed and thrown away. With few channels, the taps of
-  the last kernel dimension(s) are first copied into the channels, for fewer, deeper matmuls;
+* shifted matmul (stride 1, large inputs): with the padded batch flattened channel by channel, the
+  windows of tap k are the whole batch shifted by a constant offset, so one accumulated matmul per
+  tap needs no copy; positions that wrap around a row are computed and thrown away. The taps run
+  block by block of output positions, so each block stays in cache. With few channels, the taps
+  of the last kernel dimension(s) are first copied into the channels, for fewer, deeper matmuls;
 * im2col: copy every window into a column and do one (batched over groups) matmul.
 """
 from __future__ import annotations
