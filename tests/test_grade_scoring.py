@@ -9,7 +9,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import torch
 
 from autograder import notebook as nbmeta
 from autograder import report, restore, score
