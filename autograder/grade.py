@@ -326,6 +326,7 @@ def grade(course_dir, *, workers=None, scheduler=None, timeout=300.0, memory_mb=
     except BaseException:
         if runner is not None:
             runner.close(cancel=True)
+            sandbox.kill_all()  # local sandboxes; Dask releases its tasks when the client closes
             runner = None
         raise
     finally:

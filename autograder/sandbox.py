@@ -21,6 +21,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from functools import lru_cache
 from pathlib import Path
 
 SANDBOX_HOME = "/home/student"
+_live: set[subprocess.Popen] = set()  # sandboxes running now, for kill_all()
+_live_lock = threading.Lock()
 # uids handed to sandboxes when grading as root: far above any real account.
 _UID_RANGE = (1_000_000, 1_900_000)
 
@@ -238,6 +241,8 @@ def run(argv: list[str], workdir: str, *, limits: Limits = Limits(),
     proc = subprocess.Popen(cmd, cwd=cwd, env=run_env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True, preexec_fn=preexec)
+    with _live_lock:
+        _live.add(proc)
     timed_out = False
     try:
         out, err = proc.communicate(timeout=limits.timeout)
@@ -248,9 +253,20 @@ def run(argv: list[str], workdir: str, *, limits: Limits = Limits(),
     except BaseException:
         _kill_group(proc)
         raise
+    finally:
+        with _live_lock:
+            _live.discard(proc)
     return SandboxResult(proc.returncode, timed_out, time.monotonic() - start,
                          out.decode(errors="replace")[-20000:], err.decode(errors="replace")[-20000:],
                          sandboxed)
+
+
+def kill_all() -> None:
+    """Kill every sandbox this process is running (an interrupted run must not leave them)."""
+    with _live_lock:
+        running = list(_live)
+    for proc in running:
+        _kill_group(proc)
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

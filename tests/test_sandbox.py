@@ -182,3 +182,19 @@ def test_gpu_devices_are_visible_inside(tmp_path):
     result = run_python(tmp_path, "import torch; print(torch.cuda.is_available())")
     assert result.stdout.strip() == "True", result.stderr
 
+
+
+def test_kill_all_stops_running_sandboxes_at_once(tmp_path):
+    import threading
+
+    results = []
+    worker = threading.Thread(target=lambda: results.append(
+        run_python(tmp_path, "while True:\n    pass", timeout=120)))
+    start = time.monotonic()
+    worker.start()
+    while not sandbox._live and time.monotonic() - start < 30:
+        time.sleep(0.05)
+    sandbox.kill_all()
+    worker.join(timeout=30)
+    assert not worker.is_alive() and time.monotonic() - start < 60
+    assert results[0].returncode == -9 and not sandbox._live
