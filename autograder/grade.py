@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import nbformat
 
 from autograder import report, restore, sandbox, score, store
-from autograder.worker import run_job
+from autograder.worker import remove_stale_workdirs, run_job
 
 
 MAX_SUBMISSION_BYTES = 64 * 2**20
@@ -195,6 +195,7 @@ def grade(course_dir, *, workers=None, scheduler=None, timeout=300.0, memory_mb=
                       "Student code runs with this user's rights and network.[/]")
         warnings.warn(f"grading without a sandbox: {sandbox.why_unavailable()}", RuntimeWarning, stacklevel=2)
 
+    remove_stale_workdirs()
     gb = store.open_gradebook(course_dir)
     runner = None
     # References are tiny float64 convolutions: one thread each is ~10x faster than contending

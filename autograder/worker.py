@@ -21,6 +21,7 @@ RECORD_NAME = re.compile(r"^\d{1,8}-[A-Za-z0-9_.\-]{1,120}\.(json|npz)$")
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
 MAX_RECORD_BYTES = 64 * 1024 * 1024
 MAX_RECORDS = 2000
+WORKDIR_PREFIX = "convlab-grade-"
 # Seconds the runner gets on top of the notebook's own time limit (kernel start, writing back).
 GRACE_SECONDS = 30.0
 
@@ -39,6 +40,26 @@ def _read_regular(path: str, limit: int) -> bytes | None:
             return f.read(limit + 1)[:limit]
     finally:
         os.close(fd)
+
+
+def remove_stale_workdirs() -> int:
+    """Delete work dirs left by grading processes that were killed; returns how many."""
+    removed = 0
+    root = tempfile.gettempdir()
+    for name in os.listdir(root):
+        match = re.fullmatch(re.escape(WORKDIR_PREFIX) + r"(\d+)-\w+", name)
+        if match is None:
+            continue
+        try:
+            os.kill(int(match.group(1)), 0)
+            continue  # its process still runs
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+        removed += 1
+    return removed
 
 
 def sandbox_env() -> dict[str, str]:
@@ -69,7 +90,7 @@ def run_job(job: dict) -> dict:
     """
     import json
 
-    workdir = tempfile.mkdtemp(prefix="convlab-grade-")
+    workdir = tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-")
     try:
         with open(os.path.join(workdir, execute.SUBMISSION), "w") as f:
             f.write(job["notebook"])

@@ -6,6 +6,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -63,7 +64,9 @@ def test_killed_run_resumes_and_grades_each_submission_exactly_once(tmp_path):
     time.sleep(2)
     assert runners() <= before, "sandboxes of the killed run are still running"
 
+    leftovers = lambda: list(Path(tempfile.gettempdir()).glob(f"convlab-grade-{proc.pid}-*"))  # noqa: E731
     assert grade(course, workers=2, timeout=60) == 0
+    assert leftovers() == [], "the killed run's work dirs were not cleaned up"
     after = stored(course)
     assert sorted(after) == STUDENTS
     assert all(after[s] == t for s, t in first.items()), "a stored submission was graded again"
