@@ -275,3 +275,10 @@ def test_instructor_report(graded):
     for reason in ("timeout", "kernel_died", "invalid_notebook", "failed"):
         assert f"| {reason} |" in text
     assert (course / "grading-scores.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_nbgraders_own_export_sees_the_same_grades(graded):
+    course = graded["course"]
+    result = ck.nbgrader(course, "export", "--to", str(course / "nbgrader-export.csv"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (course / "nbgrader-export.csv").read_text() == (course / "grades.csv").read_text()
