@@ -9,7 +9,9 @@ hidden tests and other students' files cannot be opened.
 
 Run as root (the usual grading host), bubblewrap drops to a fresh unprivileged uid, so
 RLIMIT_NPROC applies (the kernel exempts root from it) and each sandbox counts only its own
-processes. Run as an ordinary user, a user namespace keeps the caller's uid.
+processes; where cgroups v1 can be created, each sandbox also gets its own memory and pids
+cgroup (`autograder.cgroup`) bounding the sum over its processes. Run as an ordinary user, a
+user namespace keeps the caller's uid.
 """
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
+from autograder.cgroup import Cgroup
 
 SANDBOX_HOME = "/home/student"
 _live: set[subprocess.Popen] = set()  # sandboxes running now, for kill_all()
@@ -61,6 +65,12 @@ class SandboxResult:
     stdout: str
     stderr: str
     sandboxed: bool
+    oom_killed: bool = False  # the sandbox's memory cgroup killed a process
+
+
+# The cgroup holding a sandbox may use this much beyond one process's memory limit (the runner,
+# page cache of the libraries it maps).
+CGROUP_HEADROOM_MB = 1024
 
 
 def bwrap() -> str | None:
@@ -237,6 +247,11 @@ def run(argv: list[str], workdir: str, *, limits: Limits = Limits(),
         run_env = {**os.environ, **base_env, "HOME": workdir}
         cwd = workdir
     cmd, preexec = _with_limits(cmd, limits)
+    group = None
+    if sandboxed and os.geteuid() == 0:
+        group = Cgroup.create((limits.memory_mb + CGROUP_HEADROOM_MB) * 2**20, limits.nproc + 64)
+        if group is not None:
+            cmd = group.wrap(cmd)
     start = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=cwd, env=run_env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -249,6 +264,8 @@ def run(argv: list[str], workdir: str, *, limits: Limits = Limits(),
     except subprocess.TimeoutExpired:
         timed_out = True
         _kill_group(proc)
+        if group is not None:
+            group.kill()
         out, err = proc.communicate()
     except BaseException:
         _kill_group(proc)
@@ -256,9 +273,12 @@ def run(argv: list[str], workdir: str, *, limits: Limits = Limits(),
     finally:
         with _live_lock:
             _live.discard(proc)
+        oom_killed = group is not None and group.oom_killed()
+        if group is not None:
+            group.remove()
     return SandboxResult(proc.returncode, timed_out, time.monotonic() - start,
                          out.decode(errors="replace")[-20000:], err.decode(errors="replace")[-20000:],
-                         sandboxed)
+                         sandboxed, oom_killed)
 
 
 def kill_all() -> None:

@@ -144,6 +144,8 @@ def score(restored: NotebookNode, outcome: dict) -> tuple[list[CellResult], Note
             pass
     if outcome.get("timed_out"):
         status.update(status="timeout", message="time limit reached; the run was stopped")
+    if outcome.get("oom_killed") and status["status"] in ("kernel_died", "error", "ok"):
+        status.update(status="memory", message="memory limit reached: the kernel was killed")
     executed = None
     if outcome.get("executed"):
         try:
@@ -179,7 +181,8 @@ def score(restored: NotebookNode, outcome: dict) -> tuple[list[CellResult], Note
     for gid, (index, pts) in test_cells(graded).items():
         cell = graded.cells[index]
         if index not in ran_cells or not same_shape:
-            if status["status"] in ("timeout", "kernel_died") and (failed_cell is None or index >= failed_cell):
+            if status["status"] in ("timeout", "kernel_died", "memory") and (
+                    failed_cell is None or index >= failed_cell):
                 reason, message = status["status"], status.get("message", "")
                 if failed_cell is not None and index > failed_cell:
                     message = f"not run: an earlier cell stopped the notebook ({message})"

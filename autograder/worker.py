@@ -124,6 +124,7 @@ def run_job(job: dict) -> dict:
             "wall": result.wall,
             "stderr": result.stderr[-4000:],
             "sandboxed": result.sandboxed,
+            "oom_killed": result.oom_killed,
         }
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

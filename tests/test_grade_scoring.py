@@ -208,6 +208,17 @@ def test_timeout_zeroes_the_cell_it_hit_and_everything_after(tmp_path, monkeypat
     assert "not run" in by_id["output_shape_test"].message
 
 
+def test_a_kernel_killed_by_the_memory_cgroup_is_reported_as_memory(tmp_path, monkeypatch, source):
+    nb = restore.restore(submission_from(source, {}), source).nb
+    hidden = [nbmeta.grade_id(c) for c in nb.cells].index("corr2d_hidden")
+    records = make_records(tmp_path, monkeypatch, check_calls(corr2d_right)[:1])
+    outcome = {**outcome_for(nb, records, status="kernel_died", failed_cell=hidden), "oom_killed": True}
+    results, _, _ = score.score(nb, outcome)
+    by_id = {r.grade_id: r for r in results}
+    assert by_id["corr2d_visible"].points == 1.0
+    assert by_id["corr2d_hidden"].reason == "memory" and "memory limit" in by_id["corr2d_hidden"].message
+
+
 def test_nothing_came_back_means_zero_with_the_reason(source):
     nb = restore.restore(submission_from(source, {}), source).nb
     results, _, status = score.score(nb, {"executed": None, "status": None, "records": {}, "timed_out": True})

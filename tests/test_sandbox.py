@@ -198,3 +198,32 @@ def test_kill_all_stops_running_sandboxes_at_once(tmp_path):
     worker.join(timeout=30)
     assert not worker.is_alive() and time.monotonic() - start < 60
     assert results[0].returncode == -9 and not sandbox._live
+
+
+def test_memory_of_all_processes_together_is_capped(tmp_path):
+    from autograder.cgroup import Cgroup
+
+    probe = Cgroup.create(2**30, 64) if os.geteuid() == 0 else None
+    if probe is None:
+        pytest.skip("this host lets no cgroup be created: only per-process rlimits apply")
+    probe.remove()
+    result = run_python(tmp_path, """
+        import os
+        children = []
+        for i in range(6):
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    block = bytearray(700 * 1024 * 1024)  # under the per-process limit
+                    for j in range(0, len(block), 4096):
+                        block[j] = 1
+                    import time; time.sleep(3)
+                except MemoryError:
+                    pass
+                os._exit(0)
+            children.append(pid)
+        print(sum(os.waitpid(pid, 0)[1] == 9 for pid in children), "killed", flush=True)
+    """, memory_mb=1024)
+    # 6 x 700 MB is far above the cgroup's 1024 + headroom MB: some children are killed.
+    assert int(result.stdout.split()[0]) >= 1, result.stdout
+    assert result.oom_killed
