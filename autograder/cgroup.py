@@ -110,3 +110,22 @@ class Cgroup:
                     if time.monotonic() > deadline:
                         break
                     time.sleep(0.05)
+
+
+def remove_stale() -> int:
+    """Delete empty sandbox cgroups left by killed grading runs; returns how many."""
+    removed = 0
+    for controller in ("memory", "pids"):
+        own = _own_path(controller)
+        base = os.path.join(ROOT, controller) + (own if own and own != "/" else "")
+        try:
+            names = [n for n in os.listdir(base) if n.startswith("convlab-sandbox-")]
+        except OSError:
+            continue
+        for name in names:
+            try:
+                os.rmdir(os.path.join(base, name))  # fails while processes are inside
+                removed += 1
+            except OSError:
+                pass
+    return removed

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import nbformat
 
-from autograder import report, restore, sandbox, score, store
+from autograder import cgroup, report, restore, sandbox, score, store
 from autograder.worker import remove_stale_workdirs, run_job
 
 
@@ -196,6 +196,7 @@ def grade(course_dir, *, workers=None, scheduler=None, timeout=300.0, memory_mb=
         warnings.warn(f"grading without a sandbox: {sandbox.why_unavailable()}", RuntimeWarning, stacklevel=2)
 
     remove_stale_workdirs()
+    cgroup.remove_stale()
     gb = store.open_gradebook(course_dir)
     runner = None
     # References are tiny float64 convolutions: one thread each is ~10x faster than contending

@@ -67,6 +67,7 @@ def test_killed_run_resumes_and_grades_each_submission_exactly_once(tmp_path):
     leftovers = lambda: list(Path(tempfile.gettempdir()).glob(f"convlab-grade-{proc.pid}-*"))  # noqa: E731
     assert grade(course, workers=2, timeout=60) == 0
     assert leftovers() == [], "the killed run's work dirs were not cleaned up"
+    assert not list(Path("/sys/fs/cgroup/pids").glob("**/convlab-sandbox-*")), "cgroups were left behind"
     after = stored(course)
     assert sorted(after) == STUDENTS
     assert all(after[s] == t for s, t in first.items()), "a stored submission was graded again"
