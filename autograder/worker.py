@@ -21,6 +21,7 @@ RECORD_NAME = re.compile(r"^\d{1,8}-[A-Za-z0-9_.\-]{1,120}\.(json|npz)$")
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
 MAX_RECORD_BYTES = 64 * 1024 * 1024
 MAX_RECORDS = 2000
+MAX_TOTAL_RECORD_BYTES = 256 * 1024 * 1024  # what one submission may send back in all
 WORKDIR_PREFIX = "convlab-grade-"
 # Seconds the runner gets on top of the notebook's own time limit (kernel start, writing back).
 GRACE_SECONDS = 30.0
@@ -110,9 +111,13 @@ def run_job(job: dict) -> dict:
         names = []
         if os.path.isdir(record_dir) and not os.path.islink(record_dir):
             names = sorted(n for n in os.listdir(record_dir) if RECORD_NAME.match(n))[:MAX_RECORDS]
+        total = 0
         for name in names:
             data = _read_regular(os.path.join(record_dir, name), MAX_RECORD_BYTES)
             if data is not None:
+                total += len(data)
+                if total > MAX_TOTAL_RECORD_BYTES:
+                    break  # the records left out count as never made
                 records[name] = data
         return {
             "key": job.get("key"),
