@@ -150,6 +150,10 @@ def command(argv: list[str], workdir: str, *, uid: int, env: dict[str, str] | No
                 args.extend(["--perms", "0755", "--dir", parent])
                 made.add(parent)
 
+    # Fresh /proc, /dev and /tmp first: a later mount on /tmp would hide a checkout or venv living there.
+    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm",
+             "--perms", "1777", "--tmpfs", "/tmp"]
+    made.update({"/proc", "/dev", "/dev/shm", "/tmp"})
     for path in readonly_paths():
         parents(path)
         args += ["--ro-bind", path, path]
@@ -160,9 +164,8 @@ def command(argv: list[str], workdir: str, *, uid: int, env: dict[str, str] | No
             args += ["--symlink", target, link]
         elif os.path.isdir(link):
             args += ["--ro-bind", link, link]
-    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm",
-             "--perms", "1777", "--tmpfs", "/tmp",
-             "--perms", "0755", "--dir", "/home"]
+    if "/home" not in made:
+        args += ["--perms", "0755", "--dir", "/home"]
     args += _gpu_args()
     args += ["--bind", os.path.abspath(workdir), SANDBOX_HOME, "--chdir", SANDBOX_HOME]
     args += ["--clearenv"]
