@@ -18,9 +18,6 @@ pytestmark = pytest.mark.notebooks
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*/*.ipynb"))
 LESSONS = sorted((ROOT / "lessons").glob("*/*.ipynb"))
-# Seconds a solution notebook may take here; the course aims at 20 s on an idle 2-core CPU and
-# leaves room for a loaded CI machine running two workers.
-SOLUTION_BUDGET = 90
 # What a learner sees when a test cell runs before the exercise is answered.
 UNANSWERED = re.compile(r"not answered yet|NotImplementedError")
 
@@ -57,20 +54,6 @@ def _execute(path: Path, allow_errors: bool):
     start = time.perf_counter()
     client.execute()
     return nb, time.perf_counter() - start
-
-
-def _slowest(nb, count=3) -> str:
-    """The slowest cells by nbclient's recorded timing, to tell a hang from a slow machine."""
-    from datetime import datetime
-
-    timings = []
-    for index, cell in enumerate(nb.cells):
-        stamps = cell.get("metadata", {}).get("execution", {})
-        if "iopub.execute_input" in stamps and "shell.execute_reply" in stamps:
-            start, end = (datetime.fromisoformat(stamps[key].replace("Z", "+00:00"))
-                          for key in ("iopub.execute_input", "shell.execute_reply"))
-            timings.append(((end - start).total_seconds(), index))
-    return ", ".join(f"cell {index}: {seconds:.1f} s" for seconds, index in sorted(timings, reverse=True)[:count])
 
 
 def _errors(cell) -> list:
@@ -145,12 +128,11 @@ def test_nbgrader_cells(path):
 @pytest.mark.parametrize("path", SOLUTIONS, ids=_ids(SOLUTIONS))
 def test_solution_runs_clean(path):
     """The instructor's notebook runs top to bottom, every test cell (hidden tests included) passes."""
-    nb, seconds = _execute(path, allow_errors=True)
+    nb, _ = _execute(path, allow_errors=True)
     failed = [f"cell {index} ({_meta(cell).get('grade_id', cell.source[:40])!r}): "
               f"{err['ename']}: {err['evalue'][:200]}"
               for index, cell in enumerate(nb.cells) for err in _errors(cell)]
     assert not failed, f"{path.name}:\n" + "\n".join(failed)
-    assert seconds < SOLUTION_BUDGET, f"{path.name} took {seconds:.0f} s; slowest {_slowest(nb)}"
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=_ids(LESSONS))
