@@ -43,7 +43,7 @@ def _short(text: str) -> str:
     return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
 
 
-def verify(records: dict[str, bytes]) -> dict[str, list]:
+def verify(records: dict[str, bytes], answers: dict | None = None) -> dict[str, list]:
     """Verdicts per cell id for the record files a sandbox returned (written to a fresh dir)."""
     from convlab.checks import verify_records
 
@@ -51,7 +51,42 @@ def verify(records: dict[str, bytes]) -> dict[str, list]:
         for name, data in records.items():
             with open(os.path.join(tmp, os.path.basename(name)), "wb") as f:
                 f.write(data)
-        return verify_records(tmp)
+        return verify_records(tmp, answers=answers)
+
+
+def trusted_answers(nb: NotebookNode) -> dict:
+    """{question: expected} for every `answer(question, value, expected)` in the instructor's test
+    cells, evaluated here so a patched kernel cannot choose what counts as right.
+
+    An expected expression that needs the notebook's own variables cannot be evaluated outside
+    the kernel; its question keeps the kernel's value (tests/test_grade_scoring.py checks that
+    every lesson's expressions evaluate here).
+    """
+    from convlab.checks.record import trusted_expected
+
+    answers = {}
+    for _, (index, _) in test_cells(nb).items():
+        for question, expression in answer_expressions(nb.cells[index].source):
+            try:
+                answers[question] = trusted_expected(expression)
+            except Exception:
+                continue
+    return answers
+
+
+def answer_expressions(source: str) -> list[tuple[str, str]]:
+    """(question, expected expression source) of each `answer(...)` call in a test cell."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and len(node.args) >= 3
+                and getattr(node.func, "id", getattr(node.func, "attr", None)) == "answer"
+                and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            found.append((node.args[0].value, ast.unparse(node.args[2])))
+    return found
 
 
 _UNKNOWN = object()
@@ -171,7 +206,7 @@ def score(restored: NotebookNode, outcome: dict) -> tuple[list[CellResult], Note
     errored = {int(i) for i in status.get("errored", []) if isinstance(i, int)}
 
     try:
-        verdicts = verify(outcome.get("records", {}))
+        verdicts = verify(outcome.get("records", {}), trusted_answers(graded))
         verify_error = None
     except Exception as exc:  # malformed records: the learner's kernel wrote them
         verdicts, verify_error = {}, f"{type(exc).__name__}: {exc}"

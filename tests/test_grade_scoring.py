@@ -240,3 +240,36 @@ def test_feedback_shows_outcome_points_and_message_but_no_test_source(tmp_path, 
     assert "flipped" in page and "0 / 2" in page and "1 / 1" in page
     for secret in ("seed=831", "BEGIN HIDDEN", "check.corr2d(", "torch.zeros(1, 1, 5, 5)"):
         assert secret not in page
+
+
+# -- trusted answers -------------------------------------------------------------------------
+
+LESSON_SOURCES = sorted((Path(__file__).resolve().parents[1] / "solutions").glob("*/*.ipynb"))
+
+
+@pytest.mark.parametrize("path", LESSON_SOURCES, ids=[p.parent.name for p in LESSON_SOURCES])
+def test_every_lesson_answer_is_judged_by_an_expected_value_computed_by_the_grader(path):
+    nb = nbformat.read(str(path), as_version=4)
+    written = [question for _, (index, _) in restore.test_cells(nb).items()
+               for question, _ in score.answer_expressions(nb.cells[index].source)]
+    trusted = score.trusted_answers(nb)
+    assert sorted(trusted) == sorted(set(written)), "expected values that need the kernel's variables"
+
+
+def test_a_forged_expected_value_does_not_earn_the_answer(tmp_path, monkeypatch):
+    from convlab.checks import answer
+
+    nb = nbformat.v4.new_notebook()
+    test = nbformat.v4.new_code_cell(
+        'from convlab.checks import answer\nanswer("size", size(), conv_output_size(7, 3))')
+    test.metadata["nbgrader"] = {"grade": True, "grade_id": "size_test", "locked": True, "points": 1,
+                                 "schema_version": 3, "solution": False, "task": False}
+    nb.cells = [test]
+    # The kernel claims 4 is expected and answers 4; the grader computes 5 itself.
+    records = make_records(tmp_path, monkeypatch, [("size_test", lambda: answer("size", 4, 4))])
+    results, _, _ = score.score(nb, outcome_for(nb, records))
+    assert results[0].points == 0 and not results[0].passed
+    (tmp_path / "honest").mkdir()
+    honest = make_records(tmp_path / "honest", monkeypatch, [("size_test", lambda: answer("size", 5, 5))])
+    results, _, _ = score.score(nb, outcome_for(nb, honest))
+    assert results[0].points == 1

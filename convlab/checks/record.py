@@ -310,13 +310,15 @@ def trusted_expected(expression: str):
 
     The source is the instructor's, so evaluating it is safe; doing it here, outside the
     learner's kernel, means a patched ``answer`` cannot choose what counts as right. The
-    namespace holds ``torch``, ``math`` and ``convlab.shapes`` (as ``shapes`` and by its names).
+    namespace holds ``torch`` (``nn``, ``F``), ``math`` and ``convlab.shapes`` (as ``shapes`` and by
+    its names).
     """
     import math
 
     import convlab
     from convlab import shapes
-    namespace = {"torch": torch, "math": math, "shapes": shapes, "convlab": convlab}
+    namespace = {"torch": torch, "nn": torch.nn, "F": torch.nn.functional, "math": math,
+                 "shapes": shapes, "convlab": convlab}
     namespace.update({name: getattr(shapes, name) for name in getattr(shapes, "__all__", ())})
     return eval(compile(expression, "<expected>", "eval"), namespace)  # noqa: S307 - instructor source
 
