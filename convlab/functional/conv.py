@@ -63,118 +63,129 @@ def _tap_offsets(kernel_size, dilation, strides) -> list[int]:
             for tap in itertools.product(*(range(k) for k in kernel_size))]
 
 
-def _channel_major_padded(input, padding, extra: int) -> torch.Tensor:
-    """``input`` (N, C, *spatial) copied into a zero buffer (C, N, *padded) with ``extra`` zeros after it.
-
-    Channel-major order puts every sample of one channel in one row, so a single matrix, not one
-    per sample, holds a tap's windows for the whole batch.
-    """
-    n, c = input.shape[:2]
-    padded_size = _padded_size(input, padding)
-    numel = c * n * math.prod(padded_size)
-    buffer = input.new_zeros(numel + extra)[:numel].view(c, n, *padded_size)  # (C, N, *padded)
-    inner = tuple(slice(before, before + s) for s, (before, _) in zip(input.shape[2:], padding))
-    buffer[(slice(None), slice(None)) + inner] = input.transpose(0, 1)
-    return buffer
-
-
-def _shifted_operands(input, kernel_size, padding, dilation, out_size, folded_dims: int = 0):
-    """Stride 1: the windows of every tap, for the whole batch, as one strided (C, M) matrix.
-
-    In a channel-major padded buffer flattened per channel, the windows of a tap are the buffer
-    shifted by a constant offset. Column m is position m of the flattened (N, *padded) grid, up to
-    the last output of the last sample; columns that are not outputs (past out_d in some dimension,
-    reads that wrap into the next row or sample) are computed and dropped by ``_drop_wrapped``.
-    Returns one view per tap, in row-major kernel order.
-
-    With ``folded_dims`` > 0 the taps of the last ``folded_dims`` kernel dimensions are copied into
-    the channel dimension first (a partial im2col), and the views are (C * folded taps, M), one per
-    remaining tap: fewer, deeper matmuls when there are few channels.
-    """
-    n, c = input.shape[:2]
-    dims = len(kernel_size)
-    padded_size = _padded_size(input, padding)
-    strides = [math.prod(padded_size[i + 1:]) for i in range(dims)]
-    plane = math.prod(padded_size)
-    lead = _tap_offsets(kernel_size[:dims - folded_dims], dilation, strides)
-    trail = _tap_offsets(kernel_size[dims - folded_dims:], dilation[dims - folded_dims:],
-                         strides[dims - folded_dims:])
-    padded = _channel_major_padded(input, padding, extra=lead[-1] + trail[-1])  # (C, N, *padded)
-    row = n * plane
-    columns = (n - 1) * plane + out_size[0] * strides[0]  # through the last sample's last output row
-    if folded_dims == 0:
-        return [padded.as_strided((c, columns), (row, 1), offset) for offset in lead]  # (C, M)
-    span = columns + lead[-1]  # what the remaining taps read of each folded copy
-    folded = input.new_empty(c, len(trail), span)
-    for f, offset in enumerate(trail):
-        folded[:, f] = padded.as_strided((c, span), (row, 1), offset)
-    depth = c * len(trail)
-    return [folded.as_strided((depth, columns), (span, 1), offset) for offset in lead]  # (C*folded, M)
-
-
-def _drop_wrapped(out, batch: int, padded_size, out_size):
-    """(O, M) over the flattened (N, *padded) grid -> contiguous (N, O, *out_size)."""
-    o = out.shape[0]
-    plane = math.prod(padded_size)
-    strides = [math.prod(padded_size[i + 1:]) for i in range(len(padded_size))]
-    grid = out.as_strided((o, batch, *out_size), (out.stride(0), plane, *strides))  # (O, N, *out)
-    return grid.transpose(0, 1).contiguous()  # (N, O, *out)
-
-
 def _padded_size(input, padding):
     return [s + a + b for s, (a, b) in zip(input.shape[2:], padding)]
 
 
-def _depthwise(input, weight, groups, stride, padding, dilation, out_size):
-    """One input channel per group: a multiply-add per tap of (windows) * (that tap's weights).
+def _tap_ranges(tap, size, stride, padding, dilation, out_size):
+    """For one kernel tap: the output slice whose windows put this tap inside the (unpadded) input,
+    and the input slice it reads there; None if the tap only ever reads padding."""
+    outputs, inputs = [], []
+    for t, z, s, (before, _), d, o in zip(tap, size, stride, padding, dilation, out_size):
+        start = t * d - before  # the input index this tap reads for output 0
+        first = max(0, -(start // s))  # first output reading at >= 0
+        last = min(o - 1, (z - 1 - start) // s)  # last output reading at < size
+        if first > last:
+            return None
+        outputs.append(slice(first, last + 1))
+        inputs.append(slice(start + first * s, start + last * s + 1, s))
+    return tuple(outputs), tuple(inputs)
 
-    At stride 1 the windows come from ``_shifted_operands`` (one flat view per tap), otherwise
-    from the strided window view.
+
+def _depthwise(input, weight, groups, stride, padding, dilation, out_size):
+    """One input channel per group: a multiply-add per tap of (input) * (that tap's weights).
+
+    Padding is never materialised: each tap adds into the block of outputs whose window puts it
+    inside the input, reading the matching (strided) slice of the input. A tap that covers every
+    output (the centre tap of 'same' padding, any tap without padding) starts the sum.
     """
     n = input.shape[0]
     kernel_size = tuple(weight.shape[2:])
     dims = len(kernel_size)
-    w = weight.reshape(groups, -1, math.prod(kernel_size))  # (G, O/G, taps)
-    if all(s == 1 for s in stride) and n > 0:
-        out = None
-        for t, x_t in enumerate(_shifted_operands(input, kernel_size, padding, dilation, out_size)):
-            x_t, w_t = x_t.unsqueeze(1), w[:, :, t].unsqueeze(2)  # (G, 1, M), (G, O/G, 1)
-            out = x_t * w_t if out is None else out.addcmul_(x_t, w_t)  # (G, O/G, M)
-        return _drop_wrapped(out.view(weight.shape[0], out.shape[-1]), n, _padded_size(input, padding), out_size)
-    view = windows(zero_padded(input, padding), kernel_size, stride, dilation, out_size)  # (N, G, *k, *out)
-    out = None
-    for t, tap in enumerate(itertools.product(*(range(k) for k in kernel_size))):
-        x_t = view[(slice(None), slice(None)) + tap].unsqueeze(2)  # (N, G, 1, *out)
-        w_t = w[:, :, t].reshape(groups, -1, *([1] * dims))  # (G, O/G, 1...)
-        out = x_t * w_t if out is None else out.addcmul_(x_t, w_t)  # (N, G, O/G, *out)
-    return out.reshape(n, weight.shape[0], *out_size)  # (N, O, *out)
+    og = weight.shape[0] // groups
+    x = input.view(n, groups, 1, *input.shape[2:])  # (N, G, 1, *spatial)
+    w = weight.reshape(groups, og, -1)  # (G, O/G, taps)
+    taps = list(itertools.product(*(range(k) for k in kernel_size)))
+    ranges = [_tap_ranges(tap, input.shape[2:], stride, padding, dilation, out_size) for tap in taps]
+    whole = tuple(slice(0, o) for o in out_size)
+    full = [t for t, r in enumerate(ranges) if r is not None and r[0] == whole]
+    everything = (slice(None),) * 3
+    if full:
+        first = full[0]
+        out = x[everything + ranges[first][1]] * w[:, :, first].reshape(groups, og, *([1] * dims))  # (N, G, O/G, *out)
+    else:
+        first = None
+        out = input.new_zeros(n, groups, og, *out_size)  # (N, G, O/G, *out)
+        # An empty multiply-add keeps out in the autograd graph even if every tap reads padding only.
+        nothing = everything + (slice(0, 0),) * dims
+        out[nothing].addcmul_(x[nothing], w[:, :, 0].reshape(groups, og, *([1] * dims)))
+    for t, r in enumerate(ranges):
+        if r is None or t == first:
+            continue
+        w_t = w[:, :, t].reshape(groups, og, *([1] * dims))  # (G, O/G, 1...)
+        out[everything + r[0]].addcmul_(x[everything + r[1]], w_t)
+    return out.view(n, groups * og, *out_size)  # (N, O, *out)
+
+
+def _channels_last_padded(input, padding, extra: int) -> torch.Tensor:
+    """``input`` (N, C, *spatial) copied into a zero buffer (N * prod(padded) + extra, C), channels innermost.
+
+    Row r is one position of the flattened (N, *padded) grid, so the windows of a kernel tap, for
+    every output position of the whole batch, are one contiguous block of rows: the buffer shifted
+    by the tap's offset. ``extra`` zero rows after the grid let the last taps read past its end.
+    """
+    n, c = input.shape[:2]
+    padded_size = _padded_size(input, padding)
+    rows = n * math.prod(padded_size)
+    flat = input.new_zeros(rows + extra, c)
+    grid = flat[:rows].view(n, *padded_size, c)  # (N, *padded, C)
+    inner = tuple(slice(before, before + s) for s, (before, _) in zip(input.shape[2:], padding))
+    grid[(slice(None),) + inner] = input.movedim(1, -1)  # (N, *spatial, C)
+    return flat
 
 
 def _shifted_matmul(input, weight, groups, padding, dilation, out_size, folded_dims: int = 0):
-    """Stride 1: out += W[tap] @ (padded batch shifted by the tap's offset), one matmul per tap."""
+    """Stride 1: out[rows] += (padded rows shifted by the tap's offset) @ W[tap], one matmul per tap.
+
+    With channels innermost, a tap's operand is a contiguous (positions, C) block of the padded
+    buffer, so no window is ever copied; rows that are not outputs (past out_d in some dimension,
+    reads that wrap into the next row or sample) are computed and dropped at the end. The taps run
+    block by block of positions, so each block of input and output stays in cache.
+
+    With ``folded_dims`` > 0 the taps of the last ``folded_dims`` kernel dimensions are first copied,
+    block by block, next to the channels (a partial im2col of the block): fewer, deeper matmuls
+    when there are few channels.
+    """
     n, c = input.shape[:2]
     dims = weight.dim() - 2
     kernel_size = tuple(weight.shape[2:])
     cg, og = c // groups, weight.shape[0] // groups
-    folded = math.prod(kernel_size[dims - folded_dims:])
-    depth = cg * folded
-    w = weight.reshape(groups, og, cg, -1, folded).permute(3, 0, 1, 2, 4)  # (leading taps, G, O/G, C/G, folded)
-    w = w.reshape(-1, groups, og, depth)  # (leading taps, G, O/G, C/G*folded)
-    operands = _shifted_operands(input, kernel_size, padding, dilation, out_size, folded_dims)
-    parts = []
+    padded_size = _padded_size(input, padding)
+    strides = [math.prod(padded_size[i + 1:]) for i in range(dims)]  # rows per step in each dimension
+    plane = math.prod(padded_size)
+    split = dims - folded_dims
+    lead = _tap_offsets(kernel_size[:split], dilation[:split], strides[:split])
+    trail = _tap_offsets(kernel_size[split:], dilation[split:], strides[split:])
+    folded = math.prod(kernel_size[split:])
+    depth = folded * cg
+    flat = _channels_last_padded(input, padding, extra=lead[-1] + trail[-1])  # (N*plane + extra, C)
+    # Weight rows ordered (folded tap, channel), as the folded operand's columns.
+    w = weight.reshape(groups, og, cg, len(lead), folded).permute(3, 0, 4, 2, 1)  # (lead, G, folded, C/G, O/G)
+    w = w.reshape(len(lead), groups, depth, og)  # (lead, G, folded*C/G, O/G)
+    total = (n - 1) * plane + out_size[0] * strides[0]  # through the last sample's last output row
+    out = input.new_empty(groups, total, og)  # (G, M, O/G)
+    trail_strides = [d * s * c for d, s in zip(dilation[split:], strides[split:])]
     # Each thread takes its share of a block, so the block grows with the thread count.
-    for chunk in _column_chunks(operands[0].shape[-1], _MATMUL_CHUNK * torch.get_num_threads()):
-        part = None  # every tap's matmul for one block of columns, while they are in cache
-        for t, x_t in enumerate(operands):
-            if groups == 1:  # a plain matmul: (O, C*folded) @ (C*folded, chunk)
-                x_t, w_t = x_t[:, chunk], w[t, 0]
-                part = torch.mm(w_t, x_t) if part is None else part.addmm_(w_t, x_t)  # (O, chunk)
+    for chunk in _column_chunks(total, _MATMUL_CHUNK * torch.get_num_threads()):
+        size = chunk.stop - chunk.start
+        if folded_dims == 0:
+            source, base = flat.view(-1, groups, depth), chunk.start  # (rows, G, C/G)
+        else:
+            span = size + lead[-1]  # rows that this block's remaining taps read
+            source = flat.as_strided((span, groups, *kernel_size[split:], cg), (c, cg, *trail_strides, 1),
+                                     flat.storage_offset() + chunk.start * c)  # (span, G, *trail k, C/G)
+            source, base = source.reshape(span, groups, depth), 0  # (span, G, folded*C/G): copied
+        for t, offset in enumerate(lead):
+            x_t = source[base + offset:base + offset + size]  # (size, G, folded*C/G)
+            beta = 0 if t == 0 else 1  # the first tap overwrites the uninitialised block
+            if groups == 1:
+                out[0, chunk].addmm_(x_t.view(size, depth), w[t, 0], beta=beta)  # (size, O)
             else:
-                x_t = x_t[:, chunk].view(groups, depth, -1)  # (G, C/G*folded, chunk)
-                part = torch.bmm(w[t], x_t) if part is None else part.baddbmm_(w[t], x_t)  # (G, O/G, chunk)
-        parts.append(part.view(groups * og, -1))
-    out = torch.cat(parts, dim=-1)  # (O, M)
-    return _drop_wrapped(out, n, _padded_size(input, padding), out_size)
+                out[:, chunk].baddbmm_(x_t.transpose(0, 1), w[t], beta=beta)  # (G, size, O/G)
+    # Element [n, g, o, *p] sits at row n * plane + sum(p_d * strides_d) of group g.
+    grid = out.as_strided((n, groups, og, *out_size), (plane * og, total * og, 1, *(s * og for s in strides)),
+                          out.storage_offset())  # (N, G, O/G, *out)
+    return grid.reshape(n, groups * og, *out_size)  # (N, O, *out)
 
 
 def _im2col(padded, weight, groups, stride, dilation, out_size):
