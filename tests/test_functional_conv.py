@@ -104,6 +104,7 @@ def test_conv2d_every_algorithm_on_larger_inputs(path, groups, in_channels, out_
         ours = CF.conv2d(x, w, b, stride, padding, dilation, groups)
     theirs = F.conv2d(x, w, b, stride, padding, dilation, groups)
     _assert_same(ours, theirs, torch.float64, f"conv2d groups={groups} stride={stride} padding={padding}")
+    assert ours.is_contiguous(), f"conv2d groups={groups} stride={stride}: output is not contiguous as torch's is"
 
 
 def test_positional_order_matches_torch():

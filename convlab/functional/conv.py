@@ -3,12 +3,15 @@
 One N-d implementation serves every dimension. It picks one of three ways to compute the same sum,
 by what is fastest for the shape at hand:
 
-* depthwise (one input channel per group): a multiply-add of a strided window view per kernel tap;
-* shifted matmul (stride 1, large inputs): with the padded batch flattened channel by channel, the
-  windows of tap k are the whole batch shifted by a constant offset, so one accumulated matmul per
-  tap needs no copy; positions that wrap around a row are computed and thrown away. The taps run
-  block by block of output positions, so each block stays in cache. With few channels, the taps
-  of the last kernel dimension(s) are first copied into the channels, for fewer, deeper matmuls;
+* depthwise (one input channel per group): a multiply-add per kernel tap of an input slice and
+  that tap's weights, into the block of outputs the tap reaches; padding is never materialised;
+* shifted matmul (stride 1, large inputs): with the padded batch laid out channels-last and
+  flattened to (positions, C), the windows of tap k for every output of the whole batch are one
+  contiguous block of rows, the buffer shifted by a constant offset, so one accumulated matmul
+  per tap needs no copy; positions that wrap around a row are computed and thrown away. The taps
+  run block by block of output positions, so each block stays in cache. With few channels, the
+  taps of the last kernel dimension(s) are first copied next to the channels, for fewer, deeper
+  matmuls;
 * im2col: copy every window into a column and do one (batched over groups) matmul.
 """
 from __future__ import annotations
@@ -127,8 +130,14 @@ def _channels_last_padded(input, padding, extra: int) -> torch.Tensor:
     n, c = input.shape[:2]
     padded_size = _padded_size(input, padding)
     rows = n * math.prod(padded_size)
-    flat = input.new_zeros(rows + extra, c)
+    flat = input.new_empty(rows + extra, c)
+    flat[rows:].zero_()
     grid = flat[:rows].view(n, *padded_size, c)  # (N, *padded, C)
+    # Zero only the border, each element once: the inside is overwritten with the input anyway.
+    for d, (s, (before, after)) in enumerate(zip(input.shape[2:], padding)):
+        leading = (slice(None),) * (d + 1)
+        grid[leading + (slice(0, before),)].zero_()
+        grid[leading + (slice(before + s, None),)].zero_()
     inner = tuple(slice(before, before + s) for s, (before, _) in zip(input.shape[2:], padding))
     grid[(slice(None),) + inner] = input.movedim(1, -1)  # (N, *spatial, C)
     return flat
@@ -185,7 +194,7 @@ def _shifted_matmul(input, weight, groups, padding, dilation, out_size, folded_d
     # Element [n, g, o, *p] sits at row n * plane + sum(p_d * strides_d) of group g.
     grid = out.as_strided((n, groups, og, *out_size), (plane * og, total * og, 1, *(s * og for s in strides)),
                           out.storage_offset())  # (N, G, O/G, *out)
-    return grid.reshape(n, groups * og, *out_size)  # (N, O, *out)
+    return grid.reshape(n, groups * og, *out_size).contiguous()  # (N, O, *out), as torch lays it out
 
 
 def _im2col(padded, weight, groups, stride, dilation, out_size):
