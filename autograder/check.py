@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 from nbformat import NotebookNode
 
 from autograder import notebook
+from autograder.kernel_waits import SteadyNotebookClient
 
 FEEDBACK_LINES = 4  # a learner should read the verdict without scrolling
 FEEDBACK_CHARS = 400
@@ -53,7 +53,7 @@ def execute(nb: NotebookNode, cwd: Path, timeout: float) -> NotebookNode:
             cell.outputs = [o for o in cell.outputs if o.output_type != "error"]
             cell.outputs.append(nbformat.from_dict(timeout_error))
 
-    client = NotebookClient(
+    client = SteadyNotebookClient(
         nb,
         timeout=timeout,
         kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"),

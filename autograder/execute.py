@@ -31,10 +31,11 @@ def _test_cell_id(cell) -> str | None:
 
 
 def _client_class():
-    from nbclient import NotebookClient
     from nbclient.util import ensure_async
 
-    class GradingClient(NotebookClient):
+    from autograder.kernel_waits import SteadyNotebookClient
+
+    class GradingClient(SteadyNotebookClient):
         """nbclient that tags check records with the running test cell and keeps a deadline."""
 
         deadline: float = float("inf")

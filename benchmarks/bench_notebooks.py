@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
+from autograder.kernel_waits import SteadyNotebookClient as NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 20

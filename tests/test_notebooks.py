@@ -50,7 +50,7 @@ def _read(path: Path):
 
 def _execute(path: Path, allow_errors: bool):
     """Run the notebook top to bottom in a fresh kernel, in its own folder; return it and the seconds taken."""
-    from nbclient import NotebookClient
+    from autograder.kernel_waits import SteadyNotebookClient as NotebookClient
 
     nb = _read(path)
     client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=allow_errors,
