@@ -170,7 +170,7 @@ def _shifted_matmul(input, weight, groups, padding, dilation, out_size, folded_d
     flat = _channels_last_padded(input, padding, extra=lead[-1] + trail[-1])  # (N*plane + extra, C)
     # Weight rows ordered (folded tap, channel), as the folded operand's columns.
     w = weight.reshape(groups, og, cg, len(lead), folded).permute(3, 0, 4, 2, 1)  # (lead, G, folded, C/G, O/G)
-    w = w.reshape(len(lead), groups, depth, og)  # (lead, G, folded*C/G, O/G)
+    w = w.reshape(len(lead), groups, depth, og).contiguous()  # (lead, G, folded*C/G, O/G), ready for BLAS
     total = (n - 1) * plane + out_size[0] * strides[0]  # through the last sample's last output row
     out = input.new_empty(groups, total, og)  # (G, M, O/G)
     trail_strides = [d * s * c for d, s in zip(dilation[split:], strides[split:])]
@@ -183,7 +183,9 @@ def _shifted_matmul(input, weight, groups, padding, dilation, out_size, folded_d
             span = size + lead[-1]  # rows that this block's remaining taps read
             source = flat.as_strided((span, groups, *kernel_size[split:], cg), (c, cg, *trail_strides, 1),
                                      flat.storage_offset() + chunk.start * c)  # (span, G, *trail k, C/G)
-            source, base = source.reshape(span, groups, depth), 0  # (span, G, folded*C/G): copied
+            # The folded taps overlap in memory, so copy (reshape alone may return the overlapping view,
+            # which every matmul would then copy again).
+            source, base = source.contiguous().view(span, groups, depth), 0  # (span, G, folded*C/G)
         for t, offset in enumerate(lead):
             x_t = source[base + offset:base + offset + size]  # (size, G, folded*C/G)
             beta = 0 if t == 0 else 1  # the first tap overwrites the uninitialised block
