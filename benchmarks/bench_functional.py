@@ -2,7 +2,8 @@
 
 Run as a script: ``python benchmarks/bench_functional.py [--device cuda] [--repeats 15] [--threads N]``.
 Each case is warmed up, then timed alternately (convlab, torch, convlab, ...) so background load
-hits both alike; the table reports medians and the ratio convlab / torch.
+hits both alike; the table reports medians (or, with ``--stat min``, the fastest run of each, which
+bursts of load on a shared machine disturb least) and the ratio convlab / torch.
 """
 from __future__ import annotations
 
@@ -47,8 +48,10 @@ def _time(fn, device) -> float:
     return time.perf_counter() - start
 
 
-def run(device: torch.device, dtype: torch.dtype, repeats: int, warmup: int) -> list[tuple[str, float, float]]:
-    """Median seconds (convlab, torch) per case; cases whose convlab op does not exist yet are skipped."""
+def run(device: torch.device, dtype: torch.dtype, repeats: int, warmup: int,
+        stat=statistics.median) -> list[tuple[str, float, float]]:
+    """Seconds (convlab, torch) per case, ``stat`` of the repeats; cases whose convlab op does not exist yet
+    are skipped."""
     rows = []
     generator = torch.Generator().manual_seed(0)
     for name, op, input_shape, weight_shape, kwargs in CASES:
@@ -68,7 +71,7 @@ def run(device: torch.device, dtype: torch.dtype, repeats: int, warmup: int) -> 
             for _ in range(repeats):
                 times_ours.append(_time(lambda: ours(*args, **kwargs), device))
                 times_theirs.append(_time(lambda: theirs(*args, **kwargs), device))
-        rows.append((name, statistics.median(times_ours), statistics.median(times_theirs)))
+        rows.append((name, stat(times_ours), stat(times_theirs)))
     return rows
 
 
@@ -78,6 +81,8 @@ def main(argv=None) -> None:
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--stat", default="median", choices=["median", "min"],
+                        help="summary of the repeated timings (min is steadier on a busy machine)")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch.set_num_threads for both libraries (default: leave torch's default)")
     options = parser.parse_args(argv)
@@ -89,8 +94,10 @@ def main(argv=None) -> None:
             parser.error("--device cuda: no CUDA device is available")
         torch.backends.cudnn.allow_tf32 = False
         torch.backends.cuda.matmul.allow_tf32 = False
-    rows = run(device, getattr(torch, options.dtype), options.repeats, options.warmup)
-    print(f"device={device} dtype={options.dtype} threads={torch.get_num_threads()} repeats={options.repeats}")
+    stat = statistics.median if options.stat == "median" else min
+    rows = run(device, getattr(torch, options.dtype), options.repeats, options.warmup, stat)
+    print(f"device={device} dtype={options.dtype} threads={torch.get_num_threads()} repeats={options.repeats} "
+          f"stat={options.stat}")
     width = max(len(r[0]) for r in rows)
     print(f"{'case':<{width}}  {'convlab ms':>10}  {'torch ms':>9}  {'ratio':>6}")
     for name, ours, theirs in rows:
