@@ -67,6 +67,7 @@ def _tap_offsets(kernel_size, dilation, strides) -> list[int]:
 
 
 def _padded_size(input, padding):
+    """Spatial size of ``input`` (N, C, *spatial) once padded by (before, after) per dimension."""
     return [s + a + b for s, (a, b) in zip(input.shape[2:], padding)]
 
 
