@@ -3,7 +3,8 @@ import torch
 import torch.nn.functional as F
 
 from convlab.checks.core import Case, Exercise
-from convlab.checks.variants import (DILATION_IGNORED, FLIPPED, PADDING_IGNORED, STRIDE_IGNORED, conv2d_mistakes,
+from convlab.checks.lesson03 import Conv2d
+from convlab.checks.variants import (DILATION_IGNORED, FLIPPED, PADDING_IGNORED, STRIDE_IGNORED,
                                      pair)
 
 CHANNELS_LAST = ("rows in the wrong order — torch orders a column as (channel, kernel row, kernel column), "
@@ -58,11 +59,11 @@ class Unfold(Exercise):
         yield ROWS_NOT_COLUMNS, ref.transpose(-2, -1)
 
 
-class Conv2dIm2col(Exercise):
-    """conv2d_im2col(input, weight, bias=None, stride=1, padding=0) on NCHW input."""
+class Conv2dIm2col(Conv2d):
+    """conv2d_im2col(input, weight, bias=None, stride=1, padding=0): lesson 03's conv2d, with
+    stride and padding drawn more often since im2col is where they are easiest to get wrong."""
 
     name = "lesson07.conv2d_im2col"
-    arg_names = ("input", "weight")
 
     def make_cases(self, draw, n):
         for i in range(n):
@@ -81,12 +82,6 @@ class Conv2dIm2col(Exercise):
                 kwargs["padding"] = (draw.int(0, 2), draw.int(0, 2)) if draw.bool() else draw.int(1, 2)
             yield Case((draw.randn(batch, c_in, h, w, dtype=dtype), draw.randn(c_out, c_in, kh, kw, dtype=dtype)),
                        kwargs)
-
-    def reference(self, input, weight, bias=None, stride=1, padding=0):
-        return F.conv2d(input, weight, bias, stride=stride, padding=padding)
-
-    def mistakes(self, input, weight, bias=None, stride=1, padding=0):
-        yield from conv2d_mistakes(input, weight, bias, stride, padding)
 
 
 def conv_matrix_reference(kernel, input_size):

@@ -43,7 +43,7 @@ class Conv2dGroups(Exercise):
         if groups > 1:
             # every output channel reading all groups, with its weight repeated across them
             yield GROUPS_IGNORED, F.conv2d(input, weight.repeat(1, groups, 1, 1), bias, stride, padding, dilation)
-            c_out, c_in = weight.shape[0], input.shape[1]
+            c_in = input.shape[1]
             # slices paired wrongly: group j's weights on another group's inputs
             rolled = input.roll(c_in // groups, dims=1)
             yield ("groups paired wrongly — slice j of the weight goes with slice j of the input channels",

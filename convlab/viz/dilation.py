@@ -69,7 +69,7 @@ def receptive_field_explorer():
     def draw(layers, kernel_size, dilation, dilation_grows):
         dilations = [dilation ** (i + 1) if dilation_grows else dilation for i in range(layers)]
         label = f"{layers} × {kernel_size}×{kernel_size}, dilations {dilations}"
-        fig = receptive_field_figure({label: ([kernel_size] * layers, dilations)})
+        receptive_field_figure({label: ([kernel_size] * layers, dilations)})
         plt.show()  # interact would display a returned figure a second time
 
     return widgets.interact(

@@ -84,7 +84,7 @@ def stride_explorer():
         if kernel_size > size + 2 * padding:
             print(f"kernel_size={kernel_size} does not fit in the padded input ({size + 2 * padding})")
             return
-        fig = show_windows(size, kernel_size, stride, padding)
+        show_windows(size, kernel_size, stride, padding)
         plt.show()  # interact would display a returned figure a second time
 
     return widgets.interact(

@@ -66,7 +66,7 @@ def pooling_explorer(X):
         if padding > kernel_size // 2:
             print(f"padding={padding} must be at most kernel_size // 2 = {kernel_size // 2} (torch's rule)")
             return
-        fig = show_pooling(X, kernel_size, stride, padding, ceil_mode, mode, window)
+        show_pooling(X, kernel_size, stride, padding, ceil_mode, mode, window)
         plt.show()  # interact would display a returned figure a second time
 
     return widgets.interact(

@@ -54,7 +54,7 @@ def sliding_explorer(X, K):
     steps = (X.shape[0] - K.shape[0] + 1) * out_w
 
     def draw(step):
-        fig = show_window(X, K, step // out_w, step % out_w)
+        show_window(X, K, step // out_w, step % out_w)
         plt.show()  # interact would display a returned figure a second time
 
     return widgets.interact(draw, step=widgets.IntSlider(value=0, min=0, max=steps - 1,
