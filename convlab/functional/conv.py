@@ -34,7 +34,7 @@ _SHIFT_MIN_DEPTH = 32
 _SHIFT_MIN_COLUMNS = 1 << 20
 # Output positions per block and thread: all taps of a block run back to back while its input and
 # output stay in cache, rather than each tap streaming the whole batch through memory.
-_MATMUL_CHUNK = 4096
+_MATMUL_CHUNK = 8192
 
 
 def _column_chunks(total: int, size: int) -> list[slice]:
