@@ -9,16 +9,10 @@ The three gradients of y = conv2d(x, w, b, stride, padding, dilation):
 import torch
 
 from convlab import functional as F
+from convlab.arguments import ntuple
+from convlab.shapes import effective_kernel_size
 
 __all__ = ["conv2d_backward", "Conv2dFunction"]
-
-
-def _pair(value, name):
-    if isinstance(value, int) and not isinstance(value, bool):
-        return (value, value)
-    if isinstance(value, (tuple, list)) and len(value) == 2:
-        return tuple(int(v) for v in value)
-    raise ValueError(f"{name} must be an int or a pair of ints, got {name}={value!r}")
 
 
 def conv2d_backward(input, weight, grad_output, stride=1, padding=0, dilation=1):
@@ -29,12 +23,12 @@ def conv2d_backward(input, weight, grad_output, stride=1, padding=0, dilation=1)
     if weight.shape[1] != input.shape[1]:
         raise ValueError(f"weight of shape {tuple(weight.shape)} needs {weight.shape[1]} input channels, "
                          f"input has shape {tuple(input.shape)} (groups are not supported here)")
-    s, p, d = _pair(stride, "stride"), _pair(padding, "padding"), _pair(dilation, "dilation")
+    s, p, d = ntuple(stride, 2, "stride"), ntuple(padding, 2, "padding"), ntuple(dilation, 2, "dilation")
     kH, kW = weight.shape[2:]
     H, W = input.shape[2:]
     # Rows/columns that the forward pass never reached (when stride does not divide evenly)
     # come back as output_padding, so grad_input gets the input's exact size.
-    output_padding = tuple((n + 2 * pp - dd * (k - 1) - 1) % ss
+    output_padding = tuple((n + 2 * pp - effective_kernel_size(k, dd)) % ss
                            for n, pp, dd, k, ss in zip((H, W), p, d, (kH, kW), s))
     grad_input = F.conv_transpose2d(grad_output, weight, None, s, p, output_padding, 1, d)
     # grad_weight[o, c, i, j] = sum_{n, y, x} grad_output[n, o, y, x] * x_pad[n, c, y*s + i*d, x*s + j*d]:

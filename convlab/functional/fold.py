@@ -13,25 +13,21 @@ import math
 import torch
 
 from convlab import shapes
-from convlab.arguments import add_batch_dim, check_non_negative, check_positive, check_tensor, ntuple
+from convlab.arguments import add_batch_dim, check_non_negative, check_positive, ntuple
 
 __all__ = ["unfold", "fold"]
 
 
-def zero_padded(input: torch.Tensor, padding: tuple[tuple[int, int], ...], extra: int = 0) -> torch.Tensor:
+def zero_padded(input: torch.Tensor, padding: tuple[tuple[int, int], ...]) -> torch.Tensor:
     """``input`` (N, C, *spatial) inside a zero buffer (N, C, *padded), padding as (before, after) per dim.
 
-    ``extra`` zeros after the buffer's last element let a caller read a little past its end through
-    ``as_strided`` (the shifted-matmul convolution does). Without padding or extra the input itself
-    is returned, so a view costs nothing.
+    Without padding the input itself is returned, so a view costs nothing.
     """
-    if extra == 0 and all(p == (0, 0) for p in padding):
+    if all(p == (0, 0) for p in padding):
         return input
     n, c, *size = input.shape
     padded = [s + before + after for s, (before, after) in zip(size, padding)]
-    numel = n * c * math.prod(padded)
-    flat = input.new_zeros(numel + extra)
-    buffer = flat[:numel].view(n, c, *padded)  # (N, C, *padded)
+    buffer = input.new_zeros(n, c, *padded)  # (N, C, *padded)
     inner = tuple(slice(before, before + s) for s, (before, _) in zip(size, padding))
     buffer[(slice(None), slice(None)) + inner] = input
     return buffer
@@ -127,13 +123,7 @@ def fold(input: torch.Tensor, output_size, kernel_size, dilation=1, padding=0, s
     Unbatched (C * kh * kw, L) input gives (C, H, W).
     """
     op = "fold"
-    check_tensor(input, "input", op)
-    if input.dim() not in (2, 3):
-        raise RuntimeError(f"{op}: expected input to be 2-D (unbatched) or 3-D (batched), got {input.dim()}-D "
-                           f"input of shape {tuple(input.shape)}")
-    unbatched = input.dim() == 2
-    if unbatched:
-        input = input.unsqueeze(0)  # (1, C*kh*kw, L)
+    input, unbatched = add_batch_dim(input, 1, op)  # (N, C*kh*kw, L); its one "spatial" dim is L
     output_size = check_positive(ntuple(output_size, 2, "output_size", op), "output_size", op)
     kernel_size, dilation, padding, stride = _spatial_args(kernel_size, dilation, padding, stride, op)
     taps = math.prod(kernel_size)
