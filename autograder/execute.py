@@ -23,16 +23,10 @@ JOB = "job.json"
 MAX_OUTPUT_CHARS = 20_000  # per output; a learner should not scroll, the gradebook should not swell
 
 
-def _test_cell_id(cell) -> str | None:
-    meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
-    if cell.get("cell_type") == "code" and meta.get("grade") and not meta.get("solution"):
-        return meta.get("grade_id")
-    return None
-
-
 def _client_class():
     from nbclient.util import ensure_async
 
+    from autograder import notebook
     from autograder.kernel_waits import SteadyNotebookClient
 
     class GradingClient(SteadyNotebookClient):
@@ -57,7 +51,7 @@ def _client_class():
 
                 raise CellTimeoutError.error_from_timeout_and_cell("Notebook deadline passed", 0, cell)
             self.timeout = max(1, int(remaining))
-            grade_id = _test_cell_id(cell)
+            grade_id = notebook.grade_id(cell) if notebook.is_test_cell(cell) else None
             if grade_id is not None:
                 await self._set_cell_id(grade_id)
             result = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
@@ -79,8 +73,9 @@ def _limit_outputs(nb) -> None:
             if isinstance(data, dict):
                 for mime in list(data):
                     if len(str(data[mime])) > 10 * MAX_OUTPUT_CHARS:
-                        data[mime] = "(output too large, removed)" if mime.startswith("text") else ""
-                        if not mime.startswith("text"):
+                        if mime.startswith("text"):
+                            data[mime] = "(output too large, removed)"
+                        else:
                             del data[mime]
             if output.get("output_type") == "error":
                 output["traceback"] = [line[:MAX_OUTPUT_CHARS] for line in output.get("traceback", [])[-40:]]

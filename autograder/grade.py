@@ -87,14 +87,6 @@ def source_notebooks(course_dir: str, assignment: str) -> dict[str, nbformat.Not
             for name in sorted(os.listdir(folder)) if name.endswith(".ipynb")}
 
 
-def _atomic_write_text(path: str, text: str) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = os.path.join(os.path.dirname(path), f".tmp-{os.getpid()}-{os.path.basename(path)}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def _hide_test_tracebacks(nb: nbformat.NotebookNode) -> None:
     """Keep only `ename: evalue` of errors in test cells: tracebacks quote the test's source."""
     for cell in nb.cells:
@@ -110,8 +102,8 @@ def _exercise_names(source: nbformat.NotebookNode) -> dict[str, str]:
             for exercise in restore.nbmeta.exercises(source) for i in exercise.tests}
 
 
-def _with_exercises(results: list, source: nbformat.NotebookNode) -> list[dict]:
-    names = _exercise_names(source)
+def _with_exercises(results: list, names: dict[str, str]) -> list[dict]:
+    """Results as dicts, each naming the exercise (from `_exercise_names`) its test cell scores."""
     return [{**r.as_dict(), "exercise": names.get(r.grade_id, r.grade_id)} for r in results]
 
 
@@ -209,6 +201,9 @@ def grade(course_dir, *, workers=None, scheduler=None, timeout=300.0, memory_mb=
     try:
         submissions = discover(course_dir)
         sources: dict[str, dict] = {}
+        # Per instructor notebook, computed once for all its submissions.
+        exercise_names: dict[tuple[str, str], dict[str, str]] = {}
+        answers: dict[tuple[str, str], dict] = {}
         for sub in submissions:
             if sub.assignment not in sources:
                 sources[sub.assignment] = source_notebooks(course_dir, sub.assignment)
@@ -216,6 +211,9 @@ def grade(course_dir, *, workers=None, scheduler=None, timeout=300.0, memory_mb=
                     store.ensure_assignment(gb, sub.assignment, sources[sub.assignment])
                 else:
                     console.print(f"[yellow]no source/{sub.assignment}/: its submissions are skipped[/]")
+                for name, source in sources[sub.assignment].items():
+                    exercise_names[sub.assignment, name] = _exercise_names(source)
+                    answers[sub.assignment, name] = score.trusted_answers(source)
         done = store.done_digests(gb)
         todo = [s for s in submissions if sources.get(s.assignment)
                 and (force or done.get((s.student, s.assignment)) != s.digest)]
@@ -251,7 +249,8 @@ def grade(course_dir, *, workers=None, scheduler=None, timeout=300.0, memory_mb=
                                      "timeout": float(timeout), "memory_mb": int(memory_mb)})
                         continue
                 zero = score.all_zero(source, reason, message)
-                sub.results[name] = {"results": _with_exercises(zero, source), "status": reason,
+                sub.results[name] = {"results": _with_exercises(zero, exercise_names[sub.assignment, name]),
+                                     "status": reason,
                                      "comment": message}
 
         def finish_notebook(i: int, name: str, outcome: dict | None, error: str | None) -> None:
@@ -259,7 +258,8 @@ def grade(course_dir, *, workers=None, scheduler=None, timeout=300.0, memory_mb=
             restored = restored_by_key[(i, name)]
             if outcome is not None:
                 try:
-                    results, graded_nb, status = score.score(restored.nb, outcome)
+                    results, graded_nb, status = score.score(restored.nb, outcome,
+                                                             answers[sub.assignment, name])
                 except Exception as exc:  # one unreadable result must not stop the run
                     outcome, error = None, f"scoring failed: {type(exc).__name__}: {exc}"
             if outcome is None:
@@ -267,9 +267,9 @@ def grade(course_dir, *, workers=None, scheduler=None, timeout=300.0, memory_mb=
                 graded_nb, status = restored.nb, {"status": "worker_error", "message": error or ""}
             _hide_test_tracebacks(graded_nb)
             target = os.path.join(course_dir, "autograded", sub.student, sub.assignment)
-            _atomic_write_text(os.path.join(target, f"{name}.ipynb"), nbformat.writes(graded_nb))
+            report.atomic_write(os.path.join(target, f"{name}.ipynb"), nbformat.writes(graded_nb))
             comment = _comment(status, restored, memory_mb, _memory_errors(graded_nb))
-            sub.results[name] = {"results": _with_exercises(results, sources[sub.assignment][name]),
+            sub.results[name] = {"results": _with_exercises(results, exercise_names[sub.assignment, name]),
                                  "status": status.get("status"), "comment": comment}
             pending[i].discard(name)
 

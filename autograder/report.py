@@ -13,7 +13,8 @@ import os
 import tempfile
 
 
-def _atomic_write(path: str, data: str | bytes) -> None:
+def atomic_write(path: str, data: str | bytes) -> None:
+    """Write the whole file or nothing (temp file, then os.replace): a killed run leaves no half file."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
     with os.fdopen(fd, "wb") as f:
@@ -54,7 +55,7 @@ pre {{ white-space: pre-wrap; margin: 0; font-size: .9em; }} .note {{ color: #9a
 def write_feedback(course_dir: str, student: str, assignment: str, notebook: str,
                    results: list[dict], note: str | None) -> str:
     path = os.path.join(course_dir, "feedback", student, assignment, f"{notebook}.html")
-    _atomic_write(path, feedback_html(student=student, assignment=assignment, notebook=notebook,
+    atomic_write(path, feedback_html(student=student, assignment=assignment, notebook=notebook,
                                       results=results, note=note))
     return path
 
@@ -140,7 +141,7 @@ def instructor_report(course_dir: str, submissions: list[dict]) -> tuple[str, st
             if info.get("comment"):
                 lines.append(f"\n- {sub['student']} / {sub['assignment']} / {notebook}: {info['comment']}")
     md = os.path.join(course_dir, "grading-report.md")
-    _atomic_write(md, "\n".join(lines) + "\n")
+    atomic_write(md, "\n".join(lines) + "\n")
     return md, png
 
 

@@ -166,9 +166,13 @@ def _error_message(cell: NotebookNode) -> str | None:
     return None
 
 
-def score(restored: NotebookNode, outcome: dict) -> tuple[list[CellResult], NotebookNode, dict]:
+def score(restored: NotebookNode, outcome: dict,
+          answers: dict | None = None) -> tuple[list[CellResult], NotebookNode, dict]:
     """Per-test-cell results, the executed notebook (instructor sources, learner's outputs) and
-    the run's status, from the plain data a sandbox returned (see `autograder.worker.run_job`)."""
+    the run's status, from the plain data a sandbox returned (see `autograder.worker.run_job`).
+
+    `answers` is `trusted_answers` of the instructor's notebook, which a caller grading many
+    submissions computes once; without it, it is computed from `restored`'s test cells."""
     status = {"status": "error", "message": "the runner wrote no status", "executed": []}
     if outcome.get("status"):
         try:
@@ -206,7 +210,8 @@ def score(restored: NotebookNode, outcome: dict) -> tuple[list[CellResult], Note
     errored = {int(i) for i in status.get("errored", []) if isinstance(i, int)}
 
     try:
-        verdicts = verify(outcome.get("records", {}), trusted_answers(graded))
+        verdicts = verify(outcome.get("records", {}),
+                          answers if answers is not None else trusted_answers(graded))
         verify_error = None
     except Exception as exc:  # malformed records: the learner's kernel wrote them
         verdicts, verify_error = {}, f"{type(exc).__name__}: {exc}"

@@ -159,19 +159,9 @@ def test_blank_lesson_fails_only_at_its_tests(path):
     assert not problems, f"{path.name}:\n" + "\n".join(problems)
 
 
-def test_lessons_match_solutions():
-    """`convlab build --check`: lessons/ is what `convlab build` makes from solutions/."""
-    pytest.importorskip("autograder.build", reason="convlab build is not there yet")
-    from coursekit import convlab
-
-    result = convlab("build", "--check", cwd=ROOT)
-    assert result.returncode == 0, f"lessons/ is stale; run `convlab build`:\n{result.stdout}{result.stderr}"
-
-
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     """A course made by `convlab new-course`, with a correct and a blank submission of every lesson."""
-    pytest.importorskip("autograder.course", reason="convlab new-course is not there yet")
     from coursekit import convlab, solution_answers, write_submission
 
     course = tmp_path_factory.mktemp("course") / "course"

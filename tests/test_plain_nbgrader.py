@@ -4,7 +4,6 @@ The course's nbgrader_config.py alone must make nbgrader grade fairly: a correct
 full marks even when it writes to stderr, a blank one gets zero, and feedback never shows
 hidden test source.
 """
-import importlib.util
 import shutil
 
 import nbformat
@@ -17,10 +16,6 @@ from autograder.config import HideHiddenTests
 
 pytestmark = pytest.mark.grading
 
-needs_checks = pytest.mark.skipif(
-    importlib.util.find_spec("convlab.checks.lesson01") is None,
-    reason="convlab.checks.lesson01 (used by the fixture's test cells) is not written yet",
-)
 
 NOISE = "a note on stderr from the answer"
 
@@ -62,22 +57,18 @@ def graded(tmp_path_factory):
     return course
 
 
-@needs_checks
 def test_correct_submission_gets_full_marks(graded):
     assert ck.scores(graded, "right") == full_marks()
 
 
-@needs_checks
 def test_blank_submission_gets_zero(graded):
     assert ck.scores(graded, "blank") == {name: 0.0 for name in full_marks()}
 
 
-@needs_checks
 def test_stderr_output_does_not_cost_a_correct_answer(graded):
     assert ck.scores(graded, "noisy") == full_marks()
 
 
-@needs_checks
 def test_without_ignore_pattern_the_same_stderr_would_zero_it(graded, tmp_path):
     """Control: the noisy answer really writes to stderr in test cells, which nbgrader zeroes."""
     course = tmp_path / "course"
@@ -93,7 +84,6 @@ def test_without_ignore_pattern_the_same_stderr_would_zero_it(graded, tmp_path):
     assert any(NOISE in text for text in stderr)
 
 
-@needs_checks
 def test_feedback_keeps_hidden_test_source_out(graded):
     result = ck.nbgrader(graded, "generate_feedback", ck.ASSIGNMENT)
     assert result.returncode == 0, result.stderr[-3000:]
