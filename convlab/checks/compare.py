@@ -19,6 +19,7 @@ _numel = torch.Tensor.numel
 _abs = torch.abs
 _sub = torch.sub
 _amax = torch.amax
+_any = torch.any
 _argmax = torch.argmax
 _isnan = torch.isnan
 _isfinite = torch.isfinite
@@ -56,7 +57,7 @@ def max_error(out64: torch.Tensor, ref64: torch.Tensor):
         return 0.0, ()
     same_inf = _eq(out64, ref64) & ~_isfinite(ref64)
     diff = _abs(_sub(out64, ref64))
-    diff = _where(same_inf, torch.zeros_like(diff), diff)
+    diff = _where(same_inf, _full_like(diff, 0.0), diff)
     diff = _where(_isnan(diff), _full_like(diff, float("inf")), diff)
     flat_diff = _reshape(diff, (-1,))
     flat = int(_argmax(flat_diff))
@@ -143,7 +144,7 @@ def compare(out, ref, dtype, device, values: bool = True, strict_dtype: bool = T
     cpu = _to(out, "cpu")
     if not _is_floating(ref):
         mismatch = _reshape(_ne(_to(cpu, ref.dtype), ref), (-1,))
-        if bool(mismatch.any()):
+        if bool(_any(mismatch)):
             flat = int(_argmax(_to(mismatch, torch.int64)))
             index = tuple(int(i) for i in _unravel(flat, tuple(ref.shape)))
             return (f"wrong {label} at {fmt_index(index)}: got {int(_reshape(cpu, (-1,))[flat])}, "

@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 
 from convlab.checks.core import Case, Exercise
-from convlab.checks.variants import FLIPPED, NOT_SUMMED, conv2d_mistakes
+from convlab.checks.variants import FLIPPED, NOT_SUMMED, conv2d_mistakes, pair
 
 
 class Corr2dMultiIn(Exercise):
@@ -116,7 +116,7 @@ class CountParameters(Exercise):
         return _torch_parameter_count(in_channels, out_channels, kernel_size, bias)
 
     def mistakes(self, in_channels, out_channels, kernel_size, bias=True):
-        kh, kw = kernel_size if isinstance(kernel_size, tuple) else (kernel_size, kernel_size)
+        kh, kw = pair(kernel_size)
         weights = in_channels * out_channels * kh * kw
         if bias:
             yield "bias not counted — one bias per output channel", weights

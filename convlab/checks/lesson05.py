@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 
 from convlab.checks.core import Case, Exercise
-from convlab.checks.variants import conv2d_mistakes
+from convlab.checks.variants import conv2d_mistakes, pair
 
 
 class Conv2d(Exercise):
@@ -19,7 +19,7 @@ class Conv2d(Exercise):
             dilation = (draw.int(1, 3), draw.int(2, 3)) if i % 3 == 1 else draw.int(2, 3)
             if i % 3 == 2:
                 dilation = draw.int(1, 3)
-            d = dilation if isinstance(dilation, tuple) else (dilation, dilation)
+            d = pair(dilation)
             h = d[0] * (kh - 1) + 1 + draw.int(0, 5)
             w = d[1] * (kw - 1) + 1 + draw.int(0, 5)
             dtype = draw.dtype(i)

@@ -9,7 +9,6 @@ STRIDE_DEFAULT = "stride defaults to kernel_size when it is None, not to 1"
 CEIL_IGNORED = "ceil_mode ignored — with ceil_mode=True a last, partial window counts (round up)"
 CEIL_ALWAYS = "rounded up — without ceil_mode the output size rounds down"
 PADDING_IGNORED = "padding ignored — pad each side before pooling"
-CHANNELS_MIXED = "channels mixed — pooling works on each channel separately"
 
 
 def _pool_case(draw, i, extra):

@@ -14,10 +14,6 @@ WEIGHT_SWAPPED = ("weight read as (C_out, C_in, kH, kW) — a transposed convolu
                   "(C_in, C_out, kH, kW)")
 
 
-def _tconv(input, weight, bias=None, stride=1, padding=0, output_padding=0):
-    return F.conv_transpose2d(input, weight, bias, stride, padding, output_padding)
-
-
 class ConvTranspose2d(Exercise):
     """conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0) on NCHW input."""
 
@@ -52,25 +48,25 @@ class ConvTranspose2d(Exercise):
                        kwargs)
 
     def reference(self, input, weight, bias=None, stride=1, padding=0, output_padding=0):
-        return _tconv(input, weight, bias, stride, padding, output_padding)
+        return F.conv_transpose2d(input, weight, bias, stride, padding, output_padding)
 
     def mistakes(self, input, weight, bias=None, stride=1, padding=0, output_padding=0):
         s, p, op = pair(stride), pair(padding), pair(output_padding)
-        yield NOT_FLIPPED, _tconv(input, weight.flip(-2, -1), bias, s, p, op)
+        yield NOT_FLIPPED, F.conv_transpose2d(input, weight.flip(-2, -1), bias, s, p, op)
         if bias is not None:
-            yield BIAS_MISSING, _tconv(input, weight, None, s, p, op)
+            yield BIAS_MISSING, F.conv_transpose2d(input, weight, None, s, p, op)
         if s != (1, 1):
-            yield STRIDE_IGNORED, _tconv(input, weight, bias, 1, p, 0)
+            yield STRIDE_IGNORED, F.conv_transpose2d(input, weight, bias, 1, p, 0)
         if op != (0, 0):
-            yield OUTPUT_PADDING_IGNORED, _tconv(input, weight, bias, s, p, 0)
-            full = _tconv(input, weight, bias, s, 0, op)               # extra rows at the bottom/right
+            yield OUTPUT_PADDING_IGNORED, F.conv_transpose2d(input, weight, bias, s, p, 0)
+            full = F.conv_transpose2d(input, weight, bias, s, 0, op)               # extra rows at the bottom/right
             moved = F.pad(full[..., :full.shape[-2] - op[0], :full.shape[-1] - op[1]], (op[1], 0, op[0], 0))
             yield OUTPUT_PADDING_TOP, moved[..., p[0]:moved.shape[-2] - p[0], p[1]:moved.shape[-1] - p[1]]
         if p != (0, 0):
-            yield PADDING_IGNORED, _tconv(input, weight, bias, s, 0, op)
-            yield PADDING_ADDED, F.pad(_tconv(input, weight, bias, s, 0, op), (p[1], p[1], p[0], p[0]))
+            yield PADDING_IGNORED, F.conv_transpose2d(input, weight, bias, s, 0, op)
+            yield PADDING_ADDED, F.pad(F.conv_transpose2d(input, weight, bias, s, 0, op), (p[1], p[1], p[0], p[0]))
         if weight.shape[0] == weight.shape[1] and weight.shape[0] > 1:
-            yield WEIGHT_SWAPPED, _tconv(input, weight.transpose(0, 1), bias, s, p, op)
+            yield WEIGHT_SWAPPED, F.conv_transpose2d(input, weight.transpose(0, 1), bias, s, p, op)
 
 
 class ConvTranspose2dAsMatmul(Exercise):
