@@ -310,6 +310,21 @@ def _course_kernels():
                     (lesson06.max_pool2d, naive.max_pool2d), (lesson06.avg_pool2d, naive.avg_pool2d)]
 
 
+def _without_references(check):
+    """The check with its ban on the course's references lifted, to test the references themselves."""
+    import copy
+
+    lifted = copy.copy(check)
+    lifted.references = ()
+    return lifted
+
+
 def test_the_course_kernels_pass_their_checks_with_hidden_seeds():
     for check, kernel in _course_kernels():
-        check(kernel, seed=831, cases=12)
+        _without_references(check)(kernel, seed=831, cases=12)
+
+
+def test_the_course_kernels_earn_nothing_as_answers():
+    for check, kernel in _course_kernels():
+        with pytest.raises(CheckFailed, match="uses the course's reference convlab"):
+            check(kernel, seed=831, cases=3)

@@ -18,7 +18,8 @@ import torch
 
 from convlab.checks.compare import compare, describe_value
 from convlab.checks.diagnose import banned_message, first_line, likely_mistakes, normalise_answer
-from convlab.checks.guard import KERNEL_OPS, forbid_builtin_kernels
+from convlab.checks.guard import KERNEL_OPS, DeviceMixing, disabled_kernel_hits, forbid_builtin_kernels
+from convlab.checks.references import ReferenceUsed, forbid_references, reference_message
 
 _Tensor = torch.Tensor
 _type = type
@@ -28,8 +29,6 @@ _clone = torch.Tensor.clone
 _equal = torch.equal
 
 MAX_CASES = 1000
-# What torch says when a tensor made on the CPU meets one on another device.
-_DEVICE_ERRORS = ("copy out of meta", "not on the expected device", "same device", "Expected all tensors")
 
 
 class CheckFailed(AssertionError):
@@ -148,6 +147,7 @@ class Run:
     exception: str | None = None   # "TypeError: ..." (one line)
     not_answered: bool = False
     modified_input: bool = False
+    mixed_devices: bool = False    # on meta: an op met a tensor the function made on the CPU
 
 
 class Exercise:
@@ -156,12 +156,15 @@ class Exercise:
     ``make_cases(draw, n)`` yields ``n`` ``Case``s; ``reference(*args, **kwargs)`` receives float64
     CPU copies of the case's tensors and returns torch's answer (a tensor, a tuple, or an int);
     ``mistakes(*args, **kwargs)`` yields ``(label, answer)`` for wrong variants worth naming.
+    ``references`` names the course's own functions that compute the answer (see
+    ``convlab.checks.references``); calling them from the learner's function earns nothing.
     """
 
     name = ""
     arg_names: tuple = ()
     default_cases = 5
     banned = KERNEL_OPS
+    references: tuple = ()
     use_meta = True
 
     # -- to write in a subclass -------------------------------------------------------------
@@ -173,6 +176,13 @@ class Exercise:
 
     def mistakes(self, *args, **kwargs):
         return iter(())
+
+    def prepare(self, fn):
+        """What to call per case for the learner's ``fn`` (a check of a class wraps it here)."""
+        if not callable(fn):
+            raise CheckFailed(f"{self.name}: expected your function, got {describe_value(fn)}. "
+                              "Pass the function itself, without calling it.")
+        return fn
 
     # -- shared machinery -------------------------------------------------------------------
     def cases(self, seed: int = 0, cases: int | None = None) -> list[Case]:
@@ -209,10 +219,14 @@ class Exercise:
         args = _map_tensors(case.args, lambda t: _clone(_to(t, device)))
         kwargs = _map_tensors(case.kwargs, lambda t: _clone(_to(t, device)))
         run = Run(index, device)
-        guard = forbid_builtin_kernels(self.banned)
+        guard, watch = forbid_builtin_kernels(self.banned), forbid_references(self.references)
+        mixing = DeviceMixing() if device == "meta" else contextlib.nullcontext()
+        hits = len(disabled_kernel_hits)
         try:
-            with quiet(), guard:
+            with quiet(), watch, guard, mixing:
                 out = fn(*args, **kwargs)
+        except ReferenceUsed:
+            pass
         except NotImplementedError as exc:
             # nbgrader's placeholder is a bare `raise NotImplementedError()`; torch's own carry a message
             # (on meta, torch refusing to read values).
@@ -225,7 +239,8 @@ class Exercise:
                 run.output = _map_tensors(out, _detach)
             except Exception:  # an object posing as a tensor; compare() names what it really is
                 run.output = out
-        run.banned = list(guard.ops)
+        run.banned = list(dict.fromkeys([*watch.names, *guard.ops, *disabled_kernel_hits[hits:]]))
+        run.mixed_devices = bool(getattr(mixing, "mixed", False))
         if device != "meta":
             before = (*case.args, *case.kwargs.values())
             after = (*args, *kwargs.values())
@@ -249,15 +264,14 @@ class Exercise:
         if run.not_answered:
             return "not answered yet: replace `raise NotImplementedError()` with your code."
         if run.banned:
-            return banned_message(run.banned[0])
+            name = run.banned[0]
+            return banned_message(name) if name.startswith("aten.") else reference_message(name)
+        if run.mixed_devices:
+            return ("wrong device: a tensor your function creates is not on the input's device.\n"
+                    "Create new tensors on the input's device (device=input.device, or torch.zeros_like).")
         if run.exception is not None:
             if run.device == "meta":
-                # Code that reads values (.item(), printing) cannot run on meta; CPU judges it.
-                if any(marker in run.exception for marker in _DEVICE_ERRORS):
-                    return (f"wrong device: a tensor your function creates is not on the input's device "
-                            f"({run.exception}).\nCreate new tensors on the input's device "
-                            "(device=input.device, or torch.zeros_like).")
-                return None
+                return None  # code that reads values (.item(), .numpy()) cannot run on meta; CPU judges it
             return f"raised {run.exception}"
         if run.modified_input:
             return "changed its input in place; compute a new tensor instead."
@@ -342,10 +356,7 @@ class Exercise:
 
     def __call__(self, fn, *, seed: int = 0, cases: int | None = None) -> None:
         __tracebackhide__ = True
-        if not callable(fn):
-            raise CheckFailed(f"{self.name}: expected your function, got {describe_value(fn)}. "
-                              "Pass the function itself, without calling it.")
-        runs, drawn, failure = self.run(fn, seed, cases)
+        runs, drawn, failure = self.run(self.prepare(fn), seed, cases)
         if os.environ.get("CONVLAB_RECORD_DIR"):
             from convlab.checks.record import write_record
             write_record(self.name, seed, cases, runs, failure)

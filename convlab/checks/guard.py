@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import torch
 from torch.overrides import TorchFunctionMode
+from torch.utils._pytree import tree_leaves
 from torch.utils._python_dispatch import TorchDispatchMode
 
 
@@ -146,3 +147,65 @@ class forbid_builtin_kernels(TorchDispatchMode):
     def first(self) -> str | None:
         """The first banned op seen, or None."""
         return self.ops[0] if self.ops else None
+
+
+class DeviceMixing(TorchDispatchMode):
+    """On a meta-device run: notices an op that meets a meta tensor and a CPU tensor the function
+    made itself (a 0-dim CPU tensor mixes with any device in torch, so it does not count).
+
+    This, not an error message, names a device mistake: reading values (``.item()``, ``.numpy()``)
+    also fails on meta, and that is no mistake.
+    """
+
+    mixed = False
+
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        return False
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        # An in-place op's destination counts at any size: `out[i, j] = value` writes into it.
+        target = args[0] if args and func.overloadpacket.__name__.endswith("_") else None
+        devices = {t.device.type for t in tree_leaves((args, kwargs or {})) if isinstance(t, torch.Tensor)
+                   and (t is target or not (t.device.type == "cpu" and t.dim() == 0))}
+        if "meta" in devices and "cpu" in devices:
+            self.mixed = True
+        return func(*args, **(kwargs or {}))
+
+
+#: Banned ops that reached a kernel disabled by ``disable_builtin_kernels`` (in call order).
+disabled_kernel_hits: list[str] = []
+_disabling_library = None
+
+
+def _raiser(name: str):
+    def kernel(*args, **kwargs):
+        disabled_kernel_hits.append(name)
+        raise RuntimeError(f"{name} is disabled while the grader runs learner code")
+    return kernel
+
+
+def disable_builtin_kernels(ops=KERNEL_OPS) -> int:
+    """Replace torch's CPU, CUDA and Meta kernels of ``ops`` in this process by ones that record the
+    call and raise, so no Python-level escape (leaving a mode, a thread, ``torch.ops.aten``) reaches
+    them. For the grader's process that runs learner code only; it cannot be undone. Returns how
+    many kernels were replaced."""
+    global _disabling_library
+    import warnings
+
+    library = torch.library.Library("aten", "IMPL")
+    count = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for packet in ops:
+            base = str(packet).split(".", 1)[1]
+            for overload in packet.overloads():
+                qualified = base if overload == "default" else f"{base}.{overload}"
+                for key in ("CPU", "CUDA", "Meta"):
+                    try:
+                        library.impl(qualified, _raiser(op_name(packet)), key)
+                        count += 1
+                    except RuntimeError:  # e.g. an op this build has no schema for
+                        continue
+    _disabling_library = library  # kept alive: dropping it restores torch's kernels
+    return count

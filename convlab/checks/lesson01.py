@@ -2,6 +2,7 @@
 import torch
 import torch.nn.functional as F
 
+from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
 
 FLIPPED = ("kernel flipped — that is convolution; deep learning's 'convolution' slides K "
@@ -19,6 +20,7 @@ class Corr2d(Exercise):
 
     name = "lesson01.corr2d"
     arg_names = ("X", "K")
+    references = (*ref.CORR2D, *ref.CONVOLUTION)
 
     def make_cases(self, draw, n):
         for i in range(n):

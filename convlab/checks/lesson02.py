@@ -3,6 +3,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
 from convlab.checks.guard import BANNED_ATEN_OPS
 from convlab.checks.variants import attempt, conv2d_mistakes
@@ -15,6 +16,7 @@ class Pad(Exercise):
 
     name = "lesson02.pad"
     arg_names = ("input", "pad")
+    references = ref.PADDING
     banned = BANNED_ATEN_OPS  # torch's padding is the very thing to write here
 
     def make_cases(self, draw, n):
@@ -62,6 +64,7 @@ class Corr2d(Exercise):
 
     name = "lesson02.corr2d"
     arg_names = ("X", "K")
+    references = (*ref.CORR2D, *ref.CONVOLUTION)
 
     def make_cases(self, draw, n):
         for i in range(n):
@@ -104,6 +107,7 @@ class ConvOutputSize(Exercise):
 
     name = "lesson02.conv_output_size"
     arg_names = ("size", "kernel_size")
+    references = ("convlab.shapes",)
     default_cases = 8
 
     def make_cases(self, draw, n):

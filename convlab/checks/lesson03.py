@@ -2,6 +2,7 @@
 import torch
 import torch.nn.functional as F
 
+from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
 from convlab.checks.variants import FLIPPED, NOT_SUMMED, conv2d_mistakes, pair
 
@@ -11,6 +12,7 @@ class Corr2dMultiIn(Exercise):
 
     name = "lesson03.corr2d_multi_in"
     arg_names = ("X", "K")
+    references = ref.CONVOLUTION
 
     def make_cases(self, draw, n):
         for i in range(n):
@@ -34,6 +36,7 @@ class Corr2dMultiInOut(Exercise):
 
     name = "lesson03.corr2d_multi_in_out"
     arg_names = ("X", "K")
+    references = ref.CONVOLUTION
 
     def make_cases(self, draw, n):
         for i in range(n):
@@ -59,6 +62,7 @@ class Conv2d(Exercise):
 
     name = "lesson03.conv2d"
     arg_names = ("input", "weight")
+    references = ref.CONVOLUTION
 
     def make_cases(self, draw, n):
         for i in range(n):
@@ -101,6 +105,7 @@ class CountParameters(Exercise):
 
     name = "lesson03.count_parameters"
     arg_names = ("in_channels", "out_channels", "kernel_size")
+    references = ("convlab.shapes.conv_parameter_count",)
     default_cases = 6
 
     def make_cases(self, draw, n):

@@ -1,6 +1,7 @@
 """Checks for lesson 04 (1x1 convolution): a 1x1 convolution written as a matrix multiplication."""
 import torch.nn.functional as F
 
+from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
 from convlab.checks.variants import BIAS_MISSING
 
@@ -10,6 +11,7 @@ class Conv1x1AsMatmul(Exercise):
 
     name = "lesson04.conv1x1_as_matmul"
     arg_names = ("input", "weight")
+    references = ref.CONVOLUTION
 
     def make_cases(self, draw, n):
         for i in range(n):

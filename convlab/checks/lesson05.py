@@ -2,6 +2,7 @@
 import torch
 import torch.nn.functional as F
 
+from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
 from convlab.checks.variants import conv2d_mistakes, pair
 
@@ -11,6 +12,7 @@ class Conv2d(Exercise):
 
     name = "lesson05.conv2d"
     arg_names = ("input", "weight")
+    references = ref.CONVOLUTION
 
     def make_cases(self, draw, n):
         for i in range(n):
@@ -61,6 +63,7 @@ class ReceptiveField(Exercise):
 
     name = "lesson05.receptive_field"
     arg_names = ("kernel_sizes",)
+    references = ("convlab.shapes.receptive_field",)
     default_cases = 8
 
     def make_cases(self, draw, n):

@@ -2,6 +2,7 @@
 import torch
 import torch.nn.functional as F
 
+from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
 from convlab.checks.variants import attempt, pair
 
@@ -60,6 +61,7 @@ class MaxPool2d(Exercise):
 
     name = "lesson06.max_pool2d"
     arg_names = ("input", "kernel_size")
+    references = ref.POOLING
     default_cases = 6
 
     def make_cases(self, draw, n):
@@ -103,6 +105,7 @@ class AvgPool2d(Exercise):
 
     name = "lesson06.avg_pool2d"
     arg_names = ("input", "kernel_size")
+    references = ref.POOLING
     default_cases = 6
 
     def make_cases(self, draw, n):

@@ -2,6 +2,7 @@
 import torch
 import torch.nn.functional as F
 
+from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
 from convlab.checks.lesson03 import Conv2d
 from convlab.checks.variants import (DILATION_IGNORED, FLIPPED, PADDING_IGNORED, STRIDE_IGNORED,
@@ -17,6 +18,7 @@ class Unfold(Exercise):
 
     name = "lesson07.unfold"
     arg_names = ("input", "kernel_size")
+    references = ref.CONVOLUTION
 
     def make_cases(self, draw, n):
         for i in range(n):
@@ -64,6 +66,7 @@ class Conv2dIm2col(Conv2d):
     stride and padding drawn more often since im2col is where they are easiest to get wrong."""
 
     name = "lesson07.conv2d_im2col"
+    references = ref.CONVOLUTION_BUT_IM2COL
 
     def make_cases(self, draw, n):
         for i in range(n):
@@ -97,6 +100,7 @@ class ConvMatrix(Exercise):
 
     name = "lesson07.conv_matrix"
     arg_names = ("kernel", "input_size")
+    references = ref.CONVOLUTION
 
     def make_cases(self, draw, n):
         for i in range(n):

@@ -2,6 +2,7 @@
 import torch
 import torch.nn.functional as F
 
+from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
 from convlab.checks.variants import conv2d_mistakes, pair
 
@@ -13,6 +14,7 @@ class Conv2dGroups(Exercise):
 
     name = "lesson08.conv2d"
     arg_names = ("input", "weight")
+    references = ref.GROUPED_CONVOLUTION
 
     def make_cases(self, draw, n):
         for i in range(n):
@@ -57,6 +59,7 @@ class DepthwiseSeparableConv(Exercise):
 
     name = "lesson08.depthwise_separable_conv"
     arg_names = ("input", "depthwise_weight", "pointwise_weight")
+    references = ref.MODELS
 
     def make_cases(self, draw, n):
         for i in range(n):
@@ -116,6 +119,7 @@ class SeparableKernel(Exercise):
 
     name = "lesson08.separable_kernel"
     arg_names = ("kernel",)
+    references = ref.MODELS
     default_cases = 6
     use_meta = False       # deciding the rank reads values
 

@@ -1,6 +1,7 @@
 """Checks for lesson 09 (transposed convolution): conv_transpose2d and its matrix form."""
 import torch.nn.functional as F
 
+from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
 from convlab.checks.variants import BIAS_MISSING, STRIDE_IGNORED, pair
 
@@ -19,6 +20,7 @@ class ConvTranspose2d(Exercise):
 
     name = "lesson09.conv_transpose2d"
     arg_names = ("input", "weight")
+    references = (*ref.TRANSPOSED, *ref.AUTOGRAD, *ref.MODELS)
 
     def make_cases(self, draw, n):
         for i in range(n):
@@ -74,6 +76,7 @@ class ConvTranspose2dAsMatmul(Exercise):
 
     name = "lesson09.conv_transpose2d_as_matmul"
     arg_names = ("X", "K")
+    references = (*ref.TRANSPOSED, *ref.AUTOGRAD, *ref.MODELS)
 
     def make_cases(self, draw, n):
         for i in range(n):

@@ -4,6 +4,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from convlab.checks.compare import compare
+from convlab.checks import references as ref
 from convlab.checks.core import Case, CheckFailed, Exercise
 from convlab.checks.lesson10 import _NamedParts
 
@@ -57,6 +58,7 @@ class ShapeTrace(Exercise):
 
     name = "lesson11.shape_trace"
     arg_names = ("layers", "input_shape")
+    references = ref.MODELS
 
     def _layer(self, draw, shape):
         """A random next layer that fits `shape`, or None."""
@@ -144,6 +146,7 @@ class Model(_NamedParts):
 
     name = "lesson11.model"
     arg_names = ("input", "grad_output")
+    references = ref.MODELS
     default_cases = 2
     parts = ("output",) + tuple(f"gradient of {name}" for name in LENET_NAMES)
 
@@ -165,8 +168,7 @@ class Model(_NamedParts):
         out.backward(grad_output)
         return (out.detach(),) + tuple(p.grad for p in leaves)
 
-    def __call__(self, fn, *, seed=0, cases=None):
-        __tracebackhide__ = True
+    def prepare(self, fn):
         if not (isinstance(fn, type) and issubclass(fn, nn.Module)):
             raise CheckFailed(f"{self.name}: pass your class LeNet itself (an nn.Module subclass), "
                               f"got {type(fn).__name__}.")
@@ -191,7 +193,7 @@ class Model(_NamedParts):
             out.backward(grad_output)
             return (out,) + tuple(p.grad for p in model.parameters())
 
-        return super().__call__(forward_and_backward, seed=seed, cases=cases)
+        return forward_and_backward
 
 
 shape_trace = ShapeTrace()

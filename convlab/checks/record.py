@@ -109,6 +109,7 @@ def write_record(check: str, seed, cases, runs, feedback) -> Path:
         "passed": feedback is None, "feedback": feedback,
         "runs": [{"case": r.case_index, "device": r.device, "exception": r.exception,
                   "not_answered": r.not_answered, "banned": list(r.banned), "modified_input": r.modified_input,
+                  "mixed_devices": r.mixed_devices,
                   "output": None if r.exception is not None else _encode(r.output, arrays)} for r in runs],
     }
     return _write(check, document, arrays)
@@ -263,8 +264,9 @@ def _verify_one(document: dict, arrays: dict) -> Verdict:
         if exception is not None and not isinstance(exception, str):
             raise _Malformed("exception is not text")
         run = Run(index, device, banned=[b[:80] for b in banned], exception=exception and exception[:300],
-                  not_answered=entry.get("not_answered") is True, modified_input=entry.get("modified_input") is True)
-        if exception is None:
+                  not_answered=entry.get("not_answered") is True, modified_input=entry.get("modified_input") is True,
+                  mixed_devices=entry.get("mixed_devices") is True)
+        if exception is None and not run.banned and not run.mixed_devices:
             output = _decode(entry.get("output"), arrays, device)
             wrong_device = _find(output, _WrongDevice)
             if wrong_device is not None:
