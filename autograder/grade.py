@@ -18,11 +18,15 @@ from dataclasses import dataclass, field
 
 import nbformat
 
-from autograder import cgroup, report, restore, sandbox, score, store
+from autograder import cgroup, report, restore, review, sandbox, score, store, verification
+from autograder import flags as flags_
 from autograder.worker import remove_stale_workdirs, run_job
 
 
 MAX_SUBMISSION_BYTES = 64 * 2**20
+# Files a learner may submit beside the notebook (a helper module, a small data file).
+MAX_FILES_BESIDE = 50
+MAX_FILES_BESIDE_BYTES = 16 * 2**20
 
 
 @dataclass
@@ -45,8 +49,10 @@ def default_workers() -> int:
 
 
 def _digest(path: str) -> str:
-    """Digest of what a submission holds: its notebooks and its timestamp."""
+    """Digest of what a submission holds: its notebooks, its timestamp and the files beside them."""
     h = hashlib.sha256()
+    for name, data in sorted(files_beside(path).items()):
+        h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
     for name in sorted(os.listdir(path)):
         if name.endswith(".ipynb") or name == "timestamp.txt":
             full = os.path.join(path, name)
@@ -55,6 +61,28 @@ def _digest(path: str) -> str:
                 with open(full, "rb") as f:
                     h.update(hashlib.sha256(f.read()).digest())
     return h.hexdigest()
+
+
+def files_beside(path: str) -> dict[str, bytes]:
+    """Regular files submitted beside the notebooks (not notebooks, not nbgrader's own, no links,
+    no hidden folders), as `nbgrader autograde` would have them; within a count and size limit."""
+    found: dict[str, bytes] = {}
+    total = 0
+    for root, dirs, names in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not os.path.islink(os.path.join(root, d)))
+        for name in sorted(names):
+            full = os.path.join(root, name)
+            relative = os.path.relpath(full, path)
+            if name.endswith(".ipynb") or relative == "timestamp.txt" or os.path.islink(full) \
+                    or not os.path.isfile(full):
+                continue
+            size = os.path.getsize(full)
+            if len(found) >= MAX_FILES_BESIDE or total + size > MAX_FILES_BESIDE_BYTES:
+                return found
+            with open(full, "rb") as f:
+                found[relative] = f.read()
+            total += size
+    return found
 
 
 def discover(course_dir: str) -> list[Submission]:
@@ -223,6 +251,8 @@ def grade(course_dir, *, workers=None, scheduler=None, timeout=300.0, memory_mb=
 
         pending: dict[int, set[str]] = {}  # submission index -> notebooks still running
         restored_by_key: dict[tuple[int, str], restore.Restored] = {}
+        plans: dict[tuple[int, str], verification.Plan] = {}
+        flags: dict[tuple[int, str], list] = {}
         jobs: list[dict] = []
         for i, sub in enumerate(todo):
             pending[i] = set()
@@ -244,8 +274,12 @@ def grade(course_dir, *, workers=None, scheduler=None, timeout=300.0, memory_mb=
                             f"{str(exc).splitlines()[0][:200] if str(exc) else ''})")
                     else:
                         restored_by_key[(i, name)] = restored
+                        plans[(i, name)] = verification.plan(restored.nb, source)
+                        plans[(i, name)].seconds = max(5.0, float(timeout) / 3)
+                        flags[(i, name)] = review.review_notebook(restored.nb, source)
                         pending[i].add(name)
                         jobs.append({"key": [i, name], "notebook": nbformat.writes(restored.nb),
+                                     "verify": plans[(i, name)].as_job(), "files": files_beside(sub.path),
                                      "timeout": float(timeout), "memory_mb": int(memory_mb)})
                         continue
                 zero = score.all_zero(source, reason, message)
@@ -259,12 +293,13 @@ def grade(course_dir, *, workers=None, scheduler=None, timeout=300.0, memory_mb=
             if outcome is not None:
                 try:
                     results, graded_nb, status = score.score(restored.nb, outcome,
-                                                             answers[sub.assignment, name])
+                                                             answers[sub.assignment, name], plans[(i, name)])
                 except Exception as exc:  # one unreadable result must not stop the run
                     outcome, error = None, f"scoring failed: {type(exc).__name__}: {exc}"
             if outcome is None:
                 results = score.all_zero(restored.nb, "worker_error", error or "the grading worker failed")
                 graded_nb, status = restored.nb, {"status": "worker_error", "message": error or ""}
+            flags_.attach(results, restored.nb, flags[(i, name)] + flags_.runtime_flags(outcome))
             _hide_test_tracebacks(graded_nb)
             target = os.path.join(course_dir, "autograded", sub.student, sub.assignment)
             report.atomic_write(os.path.join(target, f"{name}.ipynb"), nbformat.writes(graded_nb))

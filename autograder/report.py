@@ -71,6 +71,27 @@ def write_grades_csv(gb, course_dir: str) -> str:
     return path
 
 
+def _review_section(submissions: list[dict]) -> list[str]:
+    """Flagged students first: what the grader found, per test, for a person to look at."""
+    rows = []
+    for sub in submissions:
+        for notebook, info in sorted(sub.get("notebooks", {}).items()):
+            for r in info.get("results", []):
+                for why in r.get("review", []):
+                    rows.append(f"| {sub['student']} | {sub['assignment']} | {r['grade_id']} | {_cell_text(why)} |")
+    if not rows:
+        return []
+    return ["## To review (needs manual grade)", "",
+            "Code no honest answer needs, or what the grader saw at run time. Scores are unchanged; "
+            "nbgrader's formgrader lists these tests for review.", "",
+            "| student | assignment | test | why |", "|---|---|---|---|", *rows, ""]
+
+
+def _cell_text(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return html.escape(text.replace("|", "\\|").replace("\n", " "))
+
+
 def instructor_report(course_dir: str, submissions: list[dict]) -> tuple[str, str]:
     """`DIR/grading-report.md` and `DIR/grading-scores.png` from every stored submission."""
     import matplotlib
@@ -116,8 +137,9 @@ def instructor_report(course_dir: str, submissions: list[dict]) -> tuple[str, st
     os.replace(tmp, png)
 
     reasons = collections.Counter(reason for *_, reason, _ in failures)
-    lines = ["# Grading report", "", f"{len(submissions)} submissions graded.", "",
-             "## Pass rate per exercise", "", "(an exercise passes when all its tests pass)", "",
+    lines = ["# Grading report", "", f"{len(submissions)} submissions graded.", ""]
+    lines += _review_section(submissions)
+    lines += ["## Pass rate per exercise", "", "(an exercise passes when all its tests pass)", "",
              "| assignment | exercise | passed | pass rate |", "|---|---|---|---|"]
     for (assignment, exercise), outcomes in sorted(per_exercise.items()):
         lines.append(f"| {assignment} | {exercise} | {sum(outcomes)}/{len(outcomes)} | "

@@ -1,9 +1,10 @@
 """Scoring one executed notebook in the trusted parent.
 
-A test cell earns its points iff (a) it ran and produced no error output in the kernel (stderr
-streams never count) and (b) the check records it made exist and every one of them passes when
-`convlab.checks.verify_records` recomputes the references here, outside the learner's kernel.
-Anything the learner's code does to its own kernel can at most lose points.
+A test cell earns its points iff (a) it ran and produced no error output in the notebook's kernel
+(stderr streams never count) and (b) every check call it makes passed when the grader made that
+call itself (`autograder.verification`): on fresh seeds, in a sandbox running only the learner's
+cells, each output judged here by `convlab.checks.verify_records`. Anything the learner's code
+does to its own kernel, or writes, can at most lose points.
 """
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import nbformat
 from nbformat import NotebookNode
 
 from autograder.restore import test_cells
+from autograder.verification import Plan, cell_verdict, check_calls
 
 MAX_MESSAGE = 600
 
@@ -33,6 +35,7 @@ class CellResult:
     passed: bool
     message: str  # what the learner reads: short, never the test's source
     reason: str = ""  # for the instructor: passed, failed, error, timeout, kernel_died, ...
+    review: list = field(default_factory=list)  # why a person should look (autograder.flags); score unchanged
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -62,95 +65,36 @@ def trusted_answers(nb: NotebookNode) -> dict:
     the kernel; its question keeps the kernel's value (tests/test_grade_scoring.py checks that
     every lesson's expressions evaluate here).
     """
-    from convlab.checks.record import trusted_expected
+    from convlab.checks.record import trusted_expected, trusted_namespace
 
     answers = {}
     for _, (index, _) in test_cells(nb).items():
-        for question, expression in answer_expressions(nb.cells[index].source):
+        calls = [c for c in check_calls(nb.cells[index].source) if c.expected is not None]
+        if not calls:
+            continue
+        namespace = trusted_namespace()
+        _run_assignments(nb.cells[index].source, namespace)
+        for call in calls:
             try:
-                answers[question] = trusted_expected(expression)
+                answers[call.check[len("answer:"):]] = trusted_expected(call.expected, namespace)
             except Exception:
                 continue
     return answers
 
 
-def answer_expressions(source: str) -> list[tuple[str, str]]:
-    """(question, expected expression source) of each `answer(...)` call in a test cell."""
+def _run_assignments(source: str, namespace: dict) -> None:
+    """The test cell's own assignments (`expected = ...`), which an expected expression may name; an
+    assignment that needs the learner's names fails and is skipped."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        return []
-    found = []
-    for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and len(node.args) >= 3
-                and getattr(node.func, "id", getattr(node.func, "attr", None)) == "answer"
-                and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
-            found.append((node.args[0].value, ast.unparse(node.args[2])))
-    return found
-
-
-_UNKNOWN = object()
-
-
-def _literal(node, default):
-    if node is None:
-        return default
-    try:
-        value = ast.literal_eval(node)
-    except ValueError:
-        return _UNKNOWN
-    return value if value is None or type(value) is int else _UNKNOWN
-
-
-def expected_calls(source: str) -> list[tuple[str, object, object]]:
-    """(check, seed, cases) of each top-level convlab check call written in a test cell.
-
-    Read from the instructor's source, so a kernel that swaps a check for an easier call
-    (other seed, fewer cases, another check) is caught: each of these calls must have a
-    passing verdict of its own.
-    """
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
-    modules: dict[str, str] = {}
-    answers: set[str] = set()
+        return
     for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.module == "convlab.checks":
-            for alias in node.names:
-                if re.fullmatch(r"lesson\d\d", alias.name):
-                    modules[alias.asname or alias.name] = alias.name
-                elif alias.name == "answer":
-                    answers.add(alias.asname or alias.name)
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if re.fullmatch(r"convlab\.checks\.lesson\d\d", alias.name) and alias.asname:
-                    modules[alias.asname] = alias.name.rsplit(".", 1)[1]
-    calls = []
-    for node in tree.body:
-        call = node.value if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) else None
-        if call is None:
-            continue
-        func = call.func
-        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in modules:
-            keywords = {k.arg: k.value for k in call.keywords}
-            seed, cases = _literal(keywords.get("seed"), 0), _literal(keywords.get("cases"), None)
-            if seed is not _UNKNOWN and cases is not _UNKNOWN:
-                calls.append((f"{modules[func.value.id]}.{func.attr}", seed, cases))
-        elif isinstance(func, ast.Name) and func.id in answers and call.args:
-            question = call.args[0]
-            if isinstance(question, ast.Constant) and isinstance(question.value, str):
-                calls.append((f"answer:{question.value[:200]}", None, None))
-    return calls
-
-
-def _unmatched_call(source: str, verdicts: list) -> tuple[str, object, object] | None:
-    """The first check call of `source` that no passing verdict answers, if any."""
-    for check, seed, cases in expected_calls(source):
-        if not any(v.passed and v.check == check and (check.startswith("answer:")
-                   or (v.seed == seed and v.cases == cases)) for v in verdicts):
-            return check, seed, cases
-    return None
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            try:
+                exec(compile(ast.Module([node], []), "<test cell>", "exec"), namespace)  # noqa: S102 - instructor source
+            except Exception:
+                continue
 
 
 def all_zero(nb: NotebookNode, reason: str, message: str) -> list[CellResult]:
@@ -166,8 +110,26 @@ def _error_message(cell: NotebookNode) -> str | None:
     return None
 
 
-def score(restored: NotebookNode, outcome: dict,
-          answers: dict | None = None) -> tuple[list[CellResult], NotebookNode, dict]:
+def _no_result(plan: Plan, cell_id: str, verification: dict) -> str:
+    """Why a planned call left no verdict, as far as the grader can tell without trusting the sandbox."""
+    if verification.get("timed_out"):
+        return "the grader's run of your functions reached the time limit"
+    try:
+        status = json.loads(verification.get("status") or "{}")
+    except ValueError:
+        status = {}
+    status = status if isinstance(status, dict) else {}
+    errors = [e for e in status.get("errors", []) if isinstance(e, dict)][:1]
+    cause = (f" (cell {int(errors[0].get('cell', -1)) + 1} raised {str(errors[0].get('error', ''))[:200]})"
+             if errors else "")
+    for call in plan.calls_of(cell_id):
+        if call["object"] in status.get("missing", []):
+            return f"the grader found no {call['object']} after running your cells{cause}"
+    return f"no result came back when the grader called your function{cause}"
+
+
+def score(restored: NotebookNode, outcome: dict, answers: dict | None = None,
+          plan: Plan | None = None) -> tuple[list[CellResult], NotebookNode, dict]:
     """Per-test-cell results, the executed notebook (instructor sources, learner's outputs) and
     the run's status, from the plain data a sandbox returned (see `autograder.worker.run_job`).
 
@@ -209,12 +171,14 @@ def score(restored: NotebookNode, outcome: dict,
     # Cells whose execute_reply said error: caught even when the kernel hid the traceback.
     errored = {int(i) for i in status.get("errored", []) if isinstance(i, int)}
 
+    verification = outcome.get("verification") or {}
     try:
-        verdicts = verify(outcome.get("records", {}),
-                          answers if answers is not None else trusted_answers(graded))
-        verify_error = None
-    except Exception as exc:  # malformed records: the learner's kernel wrote them
-        verdicts, verify_error = {}, f"{type(exc).__name__}: {exc}"
+        by_cell = verify(verification.get("records", {}),
+                         answers if answers is not None else trusted_answers(graded))
+        verdicts = [v for cell_verdicts in by_cell.values() for v in cell_verdicts]
+    except Exception:  # malformed records: the learner's code wrote them
+        verdicts = []
+    plan = plan or Plan()
 
     results = []
     failed_cell = status.get("failed_cell")
@@ -230,25 +194,19 @@ def score(restored: NotebookNode, outcome: dict,
                 reason, message = "not_run", status.get("message") or "this test cell did not run"
             results.append(CellResult(gid, 0.0, pts, False, _short(message), reason))
             continue
-        cell_verdicts = verdicts.get(gid, [])
-        failing = [v for v in cell_verdicts if not v.passed]
+        if not plan.calls_of(gid) and not plan.answers_of(gid):
+            results.append(CellResult(gid, 0.0, pts, False, "this test has no check the grader can run",
+                                      "no_check"))
+            continue
+        passed, message = cell_verdict(plan, gid, verdicts)
         error = _error_message(cell)
         if error is None and index in errored:
             error = "the test raised an error (its traceback was hidden)"
-        if failing:
-            results.append(CellResult(gid, 0.0, pts, False, _short(failing[0].message), "failed"))
+        if not passed:
+            results.append(CellResult(gid, 0.0, pts, False,
+                                      _short(message or _no_result(plan, gid, verification)), "failed"))
         elif error is not None:
             results.append(CellResult(gid, 0.0, pts, False, _short(error), "error"))
-        elif verify_error is not None:
-            results.append(CellResult(gid, 0.0, pts, False, "the check results could not be read",
-                                      "invalid_records"))
-        elif not cell_verdicts:
-            results.append(CellResult(gid, 0.0, pts, False,
-                                      "no check result was recorded for this test", "no_record"))
-        elif (missing := _unmatched_call(cell.source, cell_verdicts)) is not None:
-            results.append(CellResult(gid, 0.0, pts, False,
-                                      f"the test's check {missing[0].split(':')[0]} did not run as written",
-                                      "check_bypassed"))
         else:
             results.append(CellResult(gid, pts, pts, True, "passed", "passed"))
     return results, graded, status

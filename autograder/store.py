@@ -116,7 +116,7 @@ def store_submission(gb, *, student: str, assignment: str, digest: str, timestam
                 result = results.get(cell.name)
                 if result is not None:
                     grade.auto_score = float(result["points"])
-                    grade.needs_manual_grade = grade.manual_score is not None
+                    grade.needs_manual_grade = grade.manual_score is not None or bool(result.get("review"))
                 else:  # a manually graded answer: nbgrader leaves it for a person
                     grade.auto_score = None
                     grade.needs_manual_grade = True

@@ -14,7 +14,7 @@ import stat
 import sys
 import tempfile
 
-from autograder import execute, sandbox
+from autograder import execute, sandbox, verify_run
 
 # Where the runner may write records: `NNNN-<check>.json` / `.npz`.
 RECORD_NAME = re.compile(r"^\d{1,8}-[A-Za-z0-9_.\-]{1,120}\.(json|npz)$")
@@ -69,6 +69,7 @@ def sandbox_env() -> dict[str, str]:
     return {
         "CONVLAB_RECORD_DIR": f"{home}/{execute.RECORD_DIR}",
         "CONVLAB_CELL_ID": "",
+        "NBGRADER_EXECUTION": "autograde",  # what nbgrader sets while autograding: notebooks may skip demos
         "MPLBACKEND": "Agg",
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
@@ -83,47 +84,62 @@ def sandbox_env() -> dict[str, str]:
     }
 
 
-def run_job(job: dict) -> dict:
-    """Execute `job["notebook"]` (nbformat JSON text) sandboxed; return the outcome as plain data.
+def _write_files(workdir: str, files: dict[str, bytes]) -> None:
+    """The files the learner submitted beside the notebook (paths already checked by the grader)."""
+    for relative, data in files.items():
+        path = os.path.join(workdir, relative)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
 
-    job keys: `key` (echoed back), `notebook`, `timeout` (seconds for the notebook),
-    `memory_mb`, `require_sandbox` (refuse to run without bubblewrap).
-    """
+
+def _read_records(record_dir: str) -> dict[str, bytes]:
+    records: dict[str, bytes] = {}
+    if not os.path.isdir(record_dir) or os.path.islink(record_dir):
+        return records
+    names = sorted(n for n in os.listdir(record_dir) if RECORD_NAME.match(n))[:MAX_RECORDS]
+    total = 0
+    for name in names:
+        data = _read_regular(os.path.join(record_dir, name), MAX_RECORD_BYTES)
+        if data is not None:
+            total += len(data)
+            if total > MAX_TOTAL_RECORD_BYTES:
+                break  # the records left out count as never made
+            records[name] = data
+    return records
+
+
+def _sandboxed(module: str, workdir: str, job: dict) -> sandbox.SandboxResult:
+    limits = sandbox.Limits(timeout=float(job["timeout"]) + GRACE_SECONDS, memory_mb=int(job["memory_mb"]))
+    python = os.path.abspath(sys.executable)
+    return sandbox.run([python, "-m", module], workdir, limits=limits, env=sandbox_env(),
+                       require_sandbox=bool(job.get("require_sandbox")))
+
+
+def _new_workdir(job: dict) -> str:
+    workdir = tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-")
+    _write_files(workdir, job.get("files") or {})
+    os.mkdir(os.path.join(workdir, execute.RECORD_DIR))
+    os.chmod(workdir, 0o700)
+    return workdir
+
+
+def run_notebook(job: dict) -> dict:
+    """The notebook run: the executed notebook and the runner's status (for outputs and feedback only)."""
     import json
 
-    workdir = tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-")
+    workdir = _new_workdir(job)
     try:
         with open(os.path.join(workdir, execute.SUBMISSION), "w") as f:
             f.write(job["notebook"])
         with open(os.path.join(workdir, execute.JOB), "w") as f:
             json.dump({"timeout": float(job["timeout"])}, f)
-        os.mkdir(os.path.join(workdir, execute.RECORD_DIR))
-        os.chmod(workdir, 0o700)
-        limits = sandbox.Limits(timeout=float(job["timeout"]) + GRACE_SECONDS,
-                                memory_mb=int(job["memory_mb"]))
-        python = os.path.abspath(sys.executable)
-        result = sandbox.run([python, "-m", "autograder.execute"], workdir, limits=limits,
-                             env=sandbox_env(), require_sandbox=bool(job.get("require_sandbox")))
+        result = _sandboxed("autograder.execute", workdir, job)
         executed = _read_regular(os.path.join(workdir, execute.EXECUTED), MAX_NOTEBOOK_BYTES)
         status = _read_regular(os.path.join(workdir, execute.STATUS), 1024 * 1024)
-        records: dict[str, bytes] = {}
-        record_dir = os.path.join(workdir, execute.RECORD_DIR)
-        names = []
-        if os.path.isdir(record_dir) and not os.path.islink(record_dir):
-            names = sorted(n for n in os.listdir(record_dir) if RECORD_NAME.match(n))[:MAX_RECORDS]
-        total = 0
-        for name in names:
-            data = _read_regular(os.path.join(record_dir, name), MAX_RECORD_BYTES)
-            if data is not None:
-                total += len(data)
-                if total > MAX_TOTAL_RECORD_BYTES:
-                    break  # the records left out count as never made
-                records[name] = data
         return {
-            "key": job.get("key"),
             "executed": executed.decode("utf-8", errors="replace") if executed is not None else None,
             "status": status.decode("utf-8", errors="replace") if status is not None else None,
-            "records": records,
             "returncode": result.returncode,
             "timed_out": result.timed_out,
             "wall": result.wall,
@@ -133,3 +149,37 @@ def run_job(job: dict) -> dict:
         }
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_verification(job: dict) -> dict:
+    """The verification run (`autograder.verify_run`): the records of the grader's own calls."""
+    import json
+
+    workdir = _new_workdir(job)
+    try:
+        with open(os.path.join(workdir, verify_run.JOB), "w") as f:
+            json.dump(job["verify"], f)
+        result = _sandboxed("autograder.verify_run", workdir, job)
+        status = _read_regular(os.path.join(workdir, verify_run.STATUS), 1024 * 1024)
+        return {
+            "records": _read_records(os.path.join(workdir, verify_run.RECORD_DIR)),
+            "status": status.decode("utf-8", errors="replace") if status is not None else None,
+            "returncode": result.returncode,
+            "timed_out": result.timed_out,
+            "oom_killed": result.oom_killed,
+        }
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_job(job: dict) -> dict:
+    """Run `job["notebook"]` (nbformat JSON text) sandboxed, then verify its functions in a fresh
+    sandbox (`job["verify"]`, a `verification.Plan` job); return both outcomes as plain data.
+
+    job keys: `key` (echoed back), `notebook`, `verify`, `files` (relative path -> bytes submitted
+    beside the notebook), `timeout` (seconds for each run), `memory_mb`, `require_sandbox`.
+    """
+    outcome = run_notebook(job)
+    outcome["key"] = job.get("key")
+    outcome["verification"] = run_verification(job) if job.get("verify") else None
+    return outcome

@@ -133,13 +133,14 @@ def graded(tmp_path_factory):
         "s07_invalid_json": (None, NOTHING),
         "s08_deleted_tests": ({"corr2d": right, "output_shape": shape}, FULL),
         "s09_edited_tests": ({"corr2d": flipped, "output_shape": shape}, ONLY_SHAPE),
-        "s10_patched": ({"corr2d": flipped + "\n" + PATCHES, "output_shape": shape}, NOTHING),
+        # Patching the checks changes nothing: the grader calls the functions itself.
+        "s10_patched": ({"corr2d": flipped + "\n" + PATCHES, "output_shape": shape}, ONLY_SHAPE),
         "s11_fake_eq": ({"corr2d": FAKE_EQ, "output_shape": shape}, ONLY_SHAPE),
         "s12_stderr": ({"corr2d": STDERR_SPAM, "output_shape": shape}, FULL),
         "s13_spy": ({"corr2d": right, "output_shape": spy(course)}, FULL),
         "s14_network": ({"corr2d": right, "output_shape": network(port)}, FULL),
-        "s15_seed_dropped": ({"corr2d": right + "\n" + SEED_DROPPED, "output_shape": shape},
-                             {"corr2d_visible": 1.0, "corr2d_hidden": 0.0, "output_shape_test": 1.0}),
+        # Dropping the hidden seed gains nothing either: the grader draws its own.
+        "s15_seed_dropped": ({"corr2d": right + "\n" + SEED_DROPPED, "output_shape": shape}, FULL),
         "s16_deleted_answer": ({"corr2d": right, "output_shape": shape}, ONLY_SHAPE),
         "s17_silenced": ({"corr2d": flipped + "\n" + SILENCED, "output_shape": shape}, ONLY_SHAPE),
     }
@@ -204,13 +205,30 @@ def test_feedback_names_the_likely_mistake(graded):
     ("s04_loop", "output_shape_test", "timeout"),
     ("s06_exit", "output_shape_test", "kernel_died"),
     ("s07_invalid_json", "corr2d_visible", "invalid_notebook"),
-    ("s10_patched", "corr2d_visible", "no_record"),
+    ("s10_patched", "corr2d_visible", "failed"),
     ("s11_fake_eq", "corr2d_visible", "failed"),
-    ("s15_seed_dropped", "corr2d_hidden", "check_bypassed"),
     ("s17_silenced", "corr2d_visible", "failed"),
 ])
 def test_reasons_for_failures_are_recorded(graded, student, cell, reason):
     assert results_of(graded["course"], student)[cell]["reason"] == reason
+
+
+@pytest.mark.parametrize("student, flagged", [
+    ("s01_correct", False), ("s03_flipped", False),
+    ("s12_stderr", True),  # `import sys` to print on stderr: a person looks, the points stay
+    ("s10_patched", True), ("s15_seed_dropped", True), ("s17_silenced", True), ("s13_spy", True),
+])
+def test_code_no_honest_answer_needs_goes_to_manual_grading(graded, student, flagged):
+    from nbgrader.api import Gradebook
+
+    results = results_of(graded["course"], student)
+    assert any(r["review"] for r in results.values()) == flagged
+    with Gradebook(f"sqlite:///{graded['course'] / 'gradebook.db'}") as gb:
+        nb = gb.find_submission_notebook("ps1", "ps1", student)
+        assert any(g.needs_manual_grade for g in nb.grades) == flagged
+        # The flag marks the test for review; its autograde score stays as the grader computed it.
+        assert {g.name: g.auto_score for g in nb.grades if g.name in results} == \
+            {name: r["points"] for name, r in results.items()}
 
 
 def test_submission_wide_failures_reach_the_gradebook_comments(graded):

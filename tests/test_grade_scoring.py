@@ -1,7 +1,8 @@
 """Restoring instructor cells and scoring executed notebooks, without running a kernel.
 
-Check records are made by calling the real checks here with CONVLAB_RECORD_DIR set, exactly as
-the learner's kernel would; the scores then come from the trusted re-verification.
+The verification run is played here: for each call of the grader's plan (fresh seeds) the real
+exercise calls the learner's function and writes its record, exactly as `autograder.verify_run`
+does in its sandbox; the scores then come from the trusted re-verification.
 """
 import copy
 import json
@@ -11,7 +12,7 @@ import nbformat
 import pytest
 
 from autograder import notebook as nbmeta
-from autograder import report, restore, score
+from autograder import report, restore, score, verification
 
 pytestmark = pytest.mark.grading
 
@@ -75,12 +76,35 @@ def outcome_for(restored_nb, records, outputs=None, status="ok", failed_cell=Non
             c.outputs = [nbformat.from_dict(o) for o in (outputs or {}).get(nbmeta.grade_id(c), [])]
             if failed_cell is None or index < failed_cell:
                 ran.append(index)
-    return {"executed": nbformat.writes(executed), "records": records,
+    return {"executed": nbformat.writes(executed), "verification": {"records": records},
             "status": json.dumps({"status": status, "message": f"{status} here", "executed": ran,
                                   "failed_cell": failed_cell, "errored": list(errored)})}
 
 
-def check_calls(fn):
+def verified_records(tmp_path, monkeypatch, plan, fn, value=(3, 3)):
+    """The records a verification run of `plan` leaves when the learner's function is `fn` and the
+    learner's answer evaluates to `value`."""
+    from convlab.checks.diagnose import normalise_answer
+    from convlab.checks.record import _exercise, write_answer_record, write_record
+
+    record_dir = tmp_path / "verified"
+    record_dir.mkdir(exist_ok=True)
+    monkeypatch.setenv("CONVLAB_RECORD_DIR", str(record_dir))
+    for call in plan.calls:
+        monkeypatch.setenv("CONVLAB_CELL_ID", call["cell_id"])
+        exercise = _exercise(call["check"])
+        cases = exercise.cases(call["seed"], call["cases"])
+        runs = [exercise.call(fn, case, i, device) for i, case in enumerate(cases) for device in exercise.devices(case)]
+        write_record(call["check"], call["seed"], call["cases"], runs, None)
+    for item in plan.answers:
+        monkeypatch.setenv("CONVLAB_CELL_ID", item["cell_id"])
+        write_answer_record(item["question"], normalise_answer(value), None)
+    monkeypatch.delenv("CONVLAB_RECORD_DIR")
+    return {p.name: p.read_bytes() for p in sorted(record_dir.iterdir())}
+
+
+def kernel_calls(fn):
+    """The check calls the notebook's own test cells make, with the seeds written in them."""
     from convlab.checks import answer, lesson01
 
     return [("corr2d_visible", lambda: lesson01.corr2d(fn)),
@@ -128,10 +152,15 @@ def test_restore_brings_back_a_deleted_answer_empty_and_drops_duplicates(source)
 
 # -- score -----------------------------------------------------------------------------------
 
-def scored(tmp_path, monkeypatch, source, fn, outputs=None, calls=None, **status):
-    nb = restore.restore(submission_from(source, {}), source).nb
-    records = make_records(tmp_path, monkeypatch, calls if calls is not None else check_calls(fn))
-    results, graded, _ = score.score(nb, outcome_for(nb, records, outputs, **status))
+def planned(source, answers=None):
+    nb = restore.restore(submission_from(source, answers or {}), source).nb
+    return nb, verification.plan(nb, source)
+
+
+def scored(tmp_path, monkeypatch, source, fn, outputs=None, **status):
+    nb, plan = planned(source)
+    records = verified_records(tmp_path, monkeypatch, plan, fn)
+    results, graded, _ = score.score(nb, outcome_for(nb, records, outputs, **status), None, plan)
     return {r.grade_id: r for r in results}, graded
 
 
@@ -161,47 +190,46 @@ def test_an_error_in_the_test_cell_costs_the_points_even_with_passing_records(tm
 
 
 def test_an_error_reply_with_its_traceback_hidden_still_costs_the_points(tmp_path, monkeypatch, source):
-    nb = restore.restore(submission_from(source, {}), source).nb
+    nb, plan = planned(source)
     visible = [nbmeta.grade_id(c) for c in nb.cells].index("corr2d_visible")
-    records = make_records(tmp_path, monkeypatch, check_calls(corr2d_right))
-    results, _, _ = score.score(nb, outcome_for(nb, records, errored=[visible]))
+    records = verified_records(tmp_path, monkeypatch, plan, corr2d_right)
+    results, _, _ = score.score(nb, outcome_for(nb, records, errored=[visible]), None, plan)
     by_id = {r.grade_id: r for r in results}
     assert by_id["corr2d_visible"].points == 0 and by_id["corr2d_visible"].reason == "error"
     assert by_id["corr2d_hidden"].points == 2.0
 
 
-def test_no_records_or_records_from_another_cell_earn_nothing(tmp_path, monkeypatch, source):
-    from convlab.checks import lesson01
+def test_records_the_notebook_made_itself_earn_nothing(tmp_path, monkeypatch, source):
+    """Right answers recorded with the seeds the test cells write (what a kernel could forge) are not
+    the grader's own calls: nothing is earned without the verification run's records."""
+    nb, plan = planned(source)
+    records = make_records(tmp_path, monkeypatch, kernel_calls(corr2d_right))
+    results, _, _ = score.score(nb, outcome_for(nb, records), None, plan)
+    by_id = {r.grade_id: r for r in results}
+    assert by_id["corr2d_visible"].points == 0 and by_id["corr2d_hidden"].points == 0
+    assert "no result came back" in by_id["corr2d_visible"].message
 
-    calls = [("corr2d", lambda: lesson01.corr2d(corr2d_right, seed=831, cases=20))]  # made in the answer cell
-    results, _ = scored(tmp_path, monkeypatch, source, corr2d_right, calls=calls)
-    assert all(r.points == 0 for r in results.values())
-    assert results["corr2d_hidden"].reason == "no_record"
 
-
-def test_a_check_run_with_other_arguments_than_the_test_wrote_earns_nothing(tmp_path, monkeypatch, source):
-    from convlab.checks import answer, lesson01
-
-    calls = [("corr2d_visible", lambda: lesson01.corr2d(corr2d_right)),
-             ("corr2d_hidden", lambda: lesson01.corr2d(corr2d_right, seed=1, cases=1)),
-             ("output_shape_test", lambda: answer("output_shape", (3, 3), (3, 3)))]
-    results, _ = scored(tmp_path, monkeypatch, source, corr2d_right, calls=calls)
-    assert results["corr2d_visible"].points == 1.0
-    assert results["corr2d_hidden"].points == 0 and results["corr2d_hidden"].reason == "check_bypassed"
+def test_each_grading_draws_fresh_seeds(source):
+    nb, first = planned(source)
+    _, second = planned(source)
+    seeds = [c["seed"] for c in first.calls] + [c["seed"] for c in second.calls]
+    assert len(set(seeds)) == len(seeds) == 4
+    assert 831 not in seeds and [c["cases"] for c in first.calls] == [None, 20]
 
 
 def test_malformed_records_earn_nothing(tmp_path, monkeypatch, source):
     nb = restore.restore(submission_from(source, {}), source).nb
     records = {"0001-lesson01.corr2d.json": b"{not json", "0002-answer.json": b"\x00" * 10}
-    results, _, _ = score.score(nb, outcome_for(nb, records))
+    results, _, _ = score.score(nb, outcome_for(nb, records), None, verification.plan(nb, source))
     assert all(r.points == 0 for r in results)
 
 
 def test_timeout_zeroes_the_cell_it_hit_and_everything_after(tmp_path, monkeypatch, source):
-    nb = restore.restore(submission_from(source, {}), source).nb
+    nb, plan = planned(source)
     hidden = [nbmeta.grade_id(c) for c in nb.cells].index("corr2d_hidden")
-    records = make_records(tmp_path, monkeypatch, check_calls(corr2d_right)[:1])
-    results, _, _ = score.score(nb, outcome_for(nb, records, status="timeout", failed_cell=hidden))
+    records = verified_records(tmp_path, monkeypatch, plan, corr2d_right)
+    results, _, _ = score.score(nb, outcome_for(nb, records, status="timeout", failed_cell=hidden), None, plan)
     by_id = {r.grade_id: r for r in results}
     assert by_id["corr2d_visible"].points == 1.0
     assert by_id["corr2d_hidden"].reason == "timeout" and by_id["output_shape_test"].reason == "timeout"
@@ -209,11 +237,11 @@ def test_timeout_zeroes_the_cell_it_hit_and_everything_after(tmp_path, monkeypat
 
 
 def test_a_kernel_killed_by_the_memory_cgroup_is_reported_as_memory(tmp_path, monkeypatch, source):
-    nb = restore.restore(submission_from(source, {}), source).nb
+    nb, plan = planned(source)
     hidden = [nbmeta.grade_id(c) for c in nb.cells].index("corr2d_hidden")
-    records = make_records(tmp_path, monkeypatch, check_calls(corr2d_right)[:1])
+    records = verified_records(tmp_path, monkeypatch, plan, corr2d_right)
     outcome = {**outcome_for(nb, records, status="kernel_died", failed_cell=hidden), "oom_killed": True}
-    results, _, _ = score.score(nb, outcome)
+    results, _, _ = score.score(nb, outcome, None, plan)
     by_id = {r.grade_id: r for r in results}
     assert by_id["corr2d_visible"].points == 1.0
     assert by_id["corr2d_hidden"].reason == "memory" and "memory limit" in by_id["corr2d_hidden"].message
@@ -229,8 +257,9 @@ def test_expected_calls_are_read_from_the_test_source():
     src = ("from convlab.checks import lesson01 as check\nfrom convlab.checks import answer\n"
            "check.corr2d(corr2d)\ncheck.corr2d(corr2d, seed=831, cases=20)\nanswer('q', q, 3)\n"
            "if False:\n    check.corr2d(corr2d, seed=5)\n")
-    assert score.expected_calls(src) == [("lesson01.corr2d", 0, None), ("lesson01.corr2d", 831, 20),
-                                         ("answer:q", None, None)]
+    assert verification.check_calls(src) == [
+        verification.Call("lesson01.corr2d", "corr2d", 0, None), verification.Call("lesson01.corr2d", "corr2d", 831, 20),
+        verification.Call("answer:q", "q", expected="3")]
 
 
 def test_feedback_shows_outcome_points_and_message_but_no_test_source(tmp_path, monkeypatch, source):
@@ -250,8 +279,8 @@ LESSON_SOURCES = sorted((Path(__file__).resolve().parents[1] / "solutions").glob
 @pytest.mark.parametrize("path", LESSON_SOURCES, ids=[p.parent.name for p in LESSON_SOURCES])
 def test_every_lesson_answer_is_judged_by_an_expected_value_computed_by_the_grader(path):
     nb = nbformat.read(str(path), as_version=4)
-    written = [question for _, (index, _) in restore.test_cells(nb).items()
-               for question, _ in score.answer_expressions(nb.cells[index].source)]
+    written = [call.check[len("answer:"):] for _, (index, _) in restore.test_cells(nb).items()
+               for call in verification.check_calls(nb.cells[index].source) if call.expected is not None]
     trusted = score.trusted_answers(nb)
     assert sorted(trusted) == sorted(set(written)), "expected values that need the kernel's variables"
 
@@ -265,11 +294,12 @@ def test_a_forged_expected_value_does_not_earn_the_answer(tmp_path, monkeypatch)
     test.metadata["nbgrader"] = {"grade": True, "grade_id": "size_test", "locked": True, "points": 1,
                                  "schema_version": 3, "solution": False, "task": False}
     nb.cells = [test]
-    # The kernel claims 4 is expected and answers 4; the grader computes 5 itself.
-    records = make_records(tmp_path, monkeypatch, [("size_test", lambda: answer("size", 4, 4))])
-    results, _, _ = score.score(nb, outcome_for(nb, records))
+    # The learner answers 4; the grader computes the expected 5 itself.
+    plan = verification.plan(nb, nb)
+    records = verified_records(tmp_path, monkeypatch, plan, None, value=4)
+    results, _, _ = score.score(nb, outcome_for(nb, records), None, plan)
     assert results[0].points == 0 and not results[0].passed
     (tmp_path / "honest").mkdir()
-    honest = make_records(tmp_path / "honest", monkeypatch, [("size_test", lambda: answer("size", 5, 5))])
-    results, _, _ = score.score(nb, outcome_for(nb, honest))
+    honest = verified_records(tmp_path / "honest", monkeypatch, plan, None, value=5)
+    results, _, _ = score.score(nb, outcome_for(nb, honest), None, plan)
     assert results[0].points == 1

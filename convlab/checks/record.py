@@ -307,14 +307,9 @@ def _verify_answer(document: dict, answers: dict | None) -> Verdict:
     return Verdict(name, True, f"{question}: right")
 
 
-def trusted_expected(expression: str):
-    """Evaluate the ``expected`` argument of an ``answer(...)`` call from the instructor's test source.
-
-    The source is the instructor's, so evaluating it is safe; doing it here, outside the
-    learner's kernel, means a patched ``answer`` cannot choose what counts as right. The
-    namespace holds ``torch`` (``nn``, ``F``), ``math`` and ``convlab.shapes`` (as ``shapes`` and by
-    its names).
-    """
+def trusted_namespace() -> dict:
+    """What an instructor's expected-answer expression may use: ``torch`` (``nn``, ``F``), ``math`` and
+    ``convlab.shapes`` (as ``shapes`` and by its names)."""
     import math
 
     import convlab
@@ -322,6 +317,16 @@ def trusted_expected(expression: str):
     namespace = {"torch": torch, "nn": torch.nn, "F": torch.nn.functional, "math": math,
                  "shapes": shapes, "convlab": convlab}
     namespace.update({name: getattr(shapes, name) for name in getattr(shapes, "__all__", ())})
+    return namespace
+
+
+def trusted_expected(expression: str, namespace: dict | None = None):
+    """Evaluate the ``expected`` argument of an ``answer(...)`` call from the instructor's test source.
+
+    The source is the instructor's, so evaluating it is safe; doing it here, outside the
+    learner's kernel, means a patched ``answer`` cannot choose what counts as right.
+    """
+    namespace = trusted_namespace() if namespace is None else namespace
     return eval(compile(expression, "<expected>", "eval"), namespace)  # noqa: S307 - instructor source
 
 

@@ -1,0 +1,51 @@
+"""Review flags: which test cells a suspicious construct puts in nbgrader's manual-grading queue.
+
+A flag never changes a score: the test keeps its autograde points and is marked
+needs-manual-grade, so the formgrader lists it and the report names it first. Flags come from
+reading the learner's code (`autograder.review`) and from what the grader saw at run time.
+"""
+from __future__ import annotations
+
+from autograder import notebook as nbmeta
+from autograder.review import Flag
+
+# What a verdict says when the grader's own run caught something no honest answer does.
+_RUNTIME = {"uses torch's own": "called torch's own kernel while the grader ran it",
+            "malformed record": "left malformed check results"}
+
+
+def runtime_flags(outcome: dict | None) -> list[Flag]:
+    """Flags from the verification run itself: a runner that did not finish cleanly."""
+    verification = (outcome or {}).get("verification") or {}
+    if verification and not verification.get("timed_out") and verification.get("returncode") not in (0, None):
+        return [Flag(-1, 0, f"the grader's run of the learner's functions exited with status "
+                            f"{verification.get('returncode')}", None)]
+    return []
+
+
+def _tests_of(nb, grade_id: str | None) -> set[str] | None:
+    """Grade ids of the tests an answer cell's flag concerns; None: every test of the notebook."""
+    if grade_id is None:
+        return None
+    for exercise in nbmeta.exercises(nb):
+        if exercise.answer is not None and nbmeta.grade_id(nb.cells[exercise.answer]) == grade_id:
+            return {nbmeta.grade_id(nb.cells[i]) for i in exercise.tests}
+    return None
+
+
+def describe(flag: Flag) -> str:
+    where = f"cell {flag.cell + 1}, line {flag.line}: " if flag.cell >= 0 else ""
+    return where + flag.reason
+
+
+def attach(results: list, nb, flags: list[Flag]) -> None:
+    """Add each flag's description to the `review` list of the test results it concerns."""
+    for flag in flags:
+        tests = _tests_of(nb, flag.grade_id)
+        for result in results:
+            if tests is None or result.grade_id in tests:
+                result.review.append(describe(flag))
+    for result in results:
+        for marker, reason in _RUNTIME.items():
+            if marker in result.message and reason not in result.review:
+                result.review.append(reason)

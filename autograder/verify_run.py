@@ -1,0 +1,145 @@
+"""The verification runner, inside a fresh sandbox: run only the learner's code, then call the
+learner's functions on cases drawn from seeds the grader chose a moment ago, and record the outputs.
+
+Run as `python -m autograder.verify_run` in a directory holding `verify.json` (see
+`autograder.verification.Plan`). No test cell runs here. Before any learner code: the cases are
+drawn, torch's convolution, pooling, im2col and col2im kernels are replaced by ones that raise
+(`convlab.checks.guard.disable_builtin_kernels`) and the course's references are instrumented.
+Everything this process writes is the learner's: the grader re-judges each output itself.
+"""
+from __future__ import annotations
+
+import ast
+import contextlib
+import json
+import os
+import signal
+import sys
+
+JOB = "verify.json"
+STATUS = "verify-status.json"
+RECORD_DIR = "records"
+#: Statements of the instructor's own cells that run here: what defines names, never what draws or trains.
+_DEFINING = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _python(source: str) -> str:
+    """IPython syntax (magics, `!`) turned into Python."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager().transform_cell(source)
+
+
+def defining_statements(source: str) -> ast.Module:
+    """Only the imports, definitions and call-free assignments of an instructor's cell."""
+    tree = ast.parse(_python(source))
+    kept = [node for node in tree.body if isinstance(node, _DEFINING) or (
+        isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None
+        and not any(isinstance(n, ast.Call) for n in ast.walk(node.value)))]
+    return ast.Module(body=kept, type_ignores=[])
+
+
+class TimeLimit(BaseException):
+    """A cell or a call ran past its share of the time: only that one is lost."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float):
+    def expire(signum, frame):
+        raise TimeLimit(f"ran longer than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _no_exit(*args, **kwargs):
+    raise SystemExit("exiting is not possible here")
+
+
+def _keep_running() -> None:
+    """A learner's `os._exit` or `os.abort` ends that cell, not the whole run."""
+    os._exit = os.abort = _no_exit
+
+
+def _run_cells(cells: list[dict], namespace: dict, seconds: float) -> list[dict]:
+    """Execute the cells in order; an error or a time limit stops only its own cell. Returns the errors."""
+    from convlab.checks.diagnose import first_line
+
+    errors = []
+    for cell in cells:
+        try:
+            with time_limit(seconds):
+                tree = ast.parse(_python(cell["source"])) if cell["whole"] else defining_statements(cell["source"])
+                exec(compile(tree, f"<cell {cell['index'] + 1}>", "exec"), namespace)  # noqa: S102 - the learner's code, sandboxed
+        except BaseException as exc:  # SystemExit, KeyboardInterrupt: still only this cell
+            errors.append({"cell": cell["index"], "error": first_line(exc)})
+    return errors
+
+
+def _silence_output() -> None:
+    """The learner's prints go nowhere: the grader reads files, not this process's output."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+
+
+def main() -> int:
+    sys.modules.setdefault("rfc3987_syntax", None)
+    with open(JOB) as f:
+        job = json.load(f)
+    os.remove(JOB)
+    import torch  # noqa: F401
+
+    from convlab.checks import guard, references
+    from convlab.checks.record import _exercise, write_answer_record, write_record
+
+    # Resolved and drawn before any learner code runs, which may replace the check modules' names.
+    exercises = [_exercise(call["check"]) for call in job["calls"]]
+    drawn = [exercise.cases(call["seed"], call["cases"]) for exercise, call in zip(exercises, job["calls"])]
+    guard.disable_builtin_kernels()
+    references.install()
+    _silence_output()
+    _keep_running()
+    seconds = float(job.get("seconds", 60))
+    namespace: dict = {"__name__": "__main__"}
+    status = {"errors": _run_cells(job["cells"], namespace, seconds), "missing": [], "refused": []}
+    for call, exercise, cases in zip(job["calls"], exercises, drawn):
+        os.environ["CONVLAB_CELL_ID"] = call["cell_id"]
+        if call["object"] not in namespace:
+            status["missing"].append(call["object"])
+            continue
+        try:
+            fn = exercise.prepare(namespace[call["object"]])
+        except BaseException as exc:  # the check refuses the object (not a class, not callable)
+            status["refused"].append({"object": call["object"], "message": str(exc)[:300]})
+            continue
+        runs = []
+        try:
+            with time_limit(seconds):
+                for index, case in enumerate(cases):
+                    for device in exercise.devices(case):
+                        runs.append(exercise.call(fn, case, index, device))
+        except TimeLimit:
+            pass  # the cases not run make the record incomplete: the grader says so
+        write_record(call["check"], call["seed"], call["cases"], runs, None)
+    for item in job["answers"]:
+        os.environ["CONVLAB_CELL_ID"] = item["cell_id"]
+        from convlab.checks.diagnose import normalise_answer
+        try:
+            with time_limit(seconds):
+                value = normalise_answer(eval(item["expression"], namespace))  # noqa: S307 - sandboxed
+        except BaseException:
+            value = None
+        write_answer_record(item["question"], value, None)
+    with open(STATUS, "w") as f:
+        json.dump(status, f)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
