@@ -328,3 +328,20 @@ def test_the_course_kernels_earn_nothing_as_answers():
     for check, kernel in _course_kernels():
         with pytest.raises(CheckFailed, match="uses the course's reference convlab"):
             check(kernel, seed=831, cases=3)
+
+
+def test_every_exercise_lists_its_banned_references_in_the_docs():
+    from pathlib import Path
+
+    from convlab.checks import lesson07, lesson08, lesson09, lesson10, lesson11
+    from convlab.checks.core import Exercise
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "exercises.md").read_text()
+    for module in (lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07, lesson08, lesson09,
+                   lesson10, lesson11):
+        for exercise in vars(module).values():
+            if isinstance(exercise, Exercise):
+                row = next(line for line in doc.splitlines() if line.startswith(f"| `{exercise.name}` |"))
+                for reference in exercise.references:
+                    name = reference[0] if isinstance(reference, tuple) else reference
+                    assert f"`{name}`" in row, f"docs/exercises.md does not list {name} for {exercise.name}"
