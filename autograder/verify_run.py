@@ -88,6 +88,27 @@ def _silence_output() -> None:
     os.dup2(devnull, 2)
 
 
+def _verify_call(call, exercise, cases, namespace, status, seconds, write_record) -> None:
+    """Call the learner's object on every case and device of one planned check call; record the runs."""
+    if call["object"] not in namespace:
+        status["missing"].append(call["object"])
+        return
+    try:
+        fn = exercise.prepare(namespace[call["object"]])
+    except BaseException as exc:  # the check refuses the object (not a class, not callable)
+        status["refused"].append({"object": call["object"], "message": str(exc)[:300]})
+        return
+    runs = []
+    try:
+        with time_limit(seconds):
+            for index, case in enumerate(cases):
+                for device in exercise.devices(case):
+                    runs.append(exercise.call(fn, case, index, device))
+    except TimeLimit:
+        pass  # the cases not run make the record incomplete: the grader says so
+    write_record(call["check"], call["seed"], call["cases"], runs, None)
+
+
 def main() -> int:
     sys.modules.setdefault("rfc3987_syntax", None)
     with open(JOB) as f:
@@ -96,6 +117,8 @@ def main() -> int:
     import torch  # noqa: F401
 
     from convlab.checks import guard, references
+    from convlab.checks.references import forbid_references as forbid
+    from convlab.checks.diagnose import first_line, normalise_answer
     from convlab.checks.record import _exercise, write_answer_record, write_record
 
     # Resolved and drawn before any learner code runs, which may replace the check modules' names.
@@ -110,26 +133,15 @@ def main() -> int:
     status = {"errors": _run_cells(job["cells"], namespace, seconds), "missing": [], "refused": []}
     for call, exercise, cases in zip(job["calls"], exercises, drawn):
         os.environ["CONVLAB_CELL_ID"] = call["cell_id"]
-        if call["object"] not in namespace:
-            status["missing"].append(call["object"])
-            continue
+        # The exercise's references stay banned for all that runs on its behalf, not only inside
+        # `Exercise.call`: learner code that replaced the check engine cannot reach them either.
         try:
-            fn = exercise.prepare(namespace[call["object"]])
-        except BaseException as exc:  # the check refuses the object (not a class, not callable)
-            status["refused"].append({"object": call["object"], "message": str(exc)[:300]})
-            continue
-        runs = []
-        try:
-            with time_limit(seconds):
-                for index, case in enumerate(cases):
-                    for device in exercise.devices(case):
-                        runs.append(exercise.call(fn, case, index, device))
-        except TimeLimit:
-            pass  # the cases not run make the record incomplete: the grader says so
-        write_record(call["check"], call["seed"], call["cases"], runs, None)
+            with forbid(exercise.references):
+                _verify_call(call, exercise, cases, namespace, status, seconds, write_record)
+        except BaseException as exc:  # a replaced engine that reached a reference: this call is lost
+            status["refused"].append({"object": call["object"], "message": first_line(exc)})
     for item in job["answers"]:
         os.environ["CONVLAB_CELL_ID"] = item["cell_id"]
-        from convlab.checks.diagnose import normalise_answer
         try:
             with time_limit(seconds):
                 value = normalise_answer(eval(item["expression"], namespace))  # noqa: S307 - sandboxed

@@ -76,6 +76,20 @@ def corr2d(X, K):
 """
 
 
+# A blank answer plus a cell that replaces the check engine by one that answers with the course's
+# own kernel: what the notebook run records is never read, and the grader's run bans the kernel.
+FORGED_ENGINE = """
+import convlab.functional as cf
+from convlab.checks import core
+def forged(self, fn, case, index, device):
+    return core.Run(index, device, output=cf.corr2d(*[a.to(device) for a in case.args]))
+core.Exercise.call = forged
+core.Exercise.__call__ = lambda self, fn, **kwargs: None
+"""
+REFERENCE = "import convlab.functional as cf\n\ndef corr2d(X, K):\n    return cf.corr2d(X, K)\n"
+HELPER_IMPORT = "from helper import corr2d\n"
+
+
 def spy(course):
     """An answer that sets the right shape only when none of the course's files can be read."""
     targets = [course / "gradebook.db", course / "submitted" / "s01_correct" / "ps1" / "ps1.ipynb",
@@ -143,6 +157,9 @@ def graded(tmp_path_factory):
         "s15_seed_dropped": ({"corr2d": right + "\n" + SEED_DROPPED, "output_shape": shape}, FULL),
         "s16_deleted_answer": ({"corr2d": right, "output_shape": shape}, ONLY_SHAPE),
         "s17_silenced": ({"corr2d": flipped + "\n" + SILENCED, "output_shape": shape}, ONLY_SHAPE),
+        "s18_forged_engine": ({"corr2d": FORGED_ENGINE, "output_shape": shape}, ONLY_SHAPE),
+        "s19_reference": ({"corr2d": REFERENCE, "output_shape": shape}, ONLY_SHAPE),
+        "s20_helper_module": ({"corr2d": HELPER_IMPORT, "output_shape": shape}, FULL),
     }
     for student, (answers, _) in students.items():
         if answers is None:
@@ -161,6 +178,8 @@ def graded(tmp_path_factory):
         elif student == "s16_deleted_answer":
             nb.cells = [c for c in nb.cells if nbmeta.grade_id(c) != "corr2d"]
         nbformat.write(nb, str(path))
+    (course / "submitted" / "s20_helper_module" / "ps1" / "helper.py").write_text(
+        "import torch\n\n\ndef corr2d(X, K):\n" + "".join(f"    {line}\n" for line in right.splitlines()[1:]))
     (course / "submitted" / "s01_correct" / "ps1" / "timestamp.txt").write_text("2026-01-02 03:04:05.000000 UTC")
 
     code = grade(course, workers=2, timeout=TIMEOUT, memory_mb=MEMORY_MB)
@@ -217,6 +236,7 @@ def test_reasons_for_failures_are_recorded(graded, student, cell, reason):
     ("s01_correct", False), ("s03_flipped", False),
     ("s12_stderr", True),  # `import sys` to print on stderr: a person looks, the points stay
     ("s10_patched", True), ("s15_seed_dropped", True), ("s17_silenced", True), ("s13_spy", True),
+    ("s18_forged_engine", True), ("s19_reference", False), ("s20_helper_module", False),
 ])
 def test_code_no_honest_answer_needs_goes_to_manual_grading(graded, student, flagged):
     from nbgrader.api import Gradebook
@@ -229,6 +249,11 @@ def test_code_no_honest_answer_needs_goes_to_manual_grading(graded, student, fla
         # The flag marks the test for review; its autograde score stays as the grader computed it.
         assert {g.name: g.auto_score for g in nb.grades if g.name in results} == \
             {name: r["points"] for name, r in results.items()}
+
+
+def test_the_courses_reference_earns_nothing_and_says_so(graded):
+    message = results_of(graded["course"], "s19_reference")["corr2d_visible"]["message"]
+    assert "uses the course's reference convlab.functional.corr2d" in message
 
 
 def test_submission_wide_failures_reach_the_gradebook_comments(graded):
