@@ -12,7 +12,6 @@ import ast
 import copy
 import json
 import os
-import re
 import tempfile
 from dataclasses import asdict, dataclass, field
 
