@@ -118,27 +118,31 @@ def _key(fn: types.FunctionType) -> str:
     return f"{fn.__module__}:{fn.__qualname__}"
 
 
-def _trampoline(key: str, freevars: tuple) -> types.CodeType:
-    """Code that calls ``_enter(key, ...)``, with the same free variables as the code it replaces
-    (a method calling ``super()`` has a ``__class__`` cell), as ``__code__`` assignment requires."""
-    cells = "".join(f"    {name} = None\n" for name in freevars)
-    uses = "".join(f"        {name}\n" for name in freevars)
-    source = (f"def outer():\n{cells}"
-              f"    def trampoline(*args, **kwargs):\n{uses}"
-              f"        from convlab.checks.references import _enter\n"
-              f"        return _enter({key!r}, args, kwargs)\n"
-              f"    return trampoline\n")
+def _trampoline(key: str, code: types.CodeType) -> types.CodeType:
+    """Code that calls ``_enter(key, ...)``, with the same free variables as ``code`` (a method
+    calling ``super()`` has a ``__class__`` cell), as ``__code__`` assignment requires.
+
+    It is written on one line placed at ``code``'s first line in ``code``'s file, so
+    ``inspect.getsource`` (and ``conv2d??``) still shows the real function and a traceback points
+    at its ``def``."""
+    free = code.co_freevars
+    uses = "".join(f"{name}; " for name in free)
+    source = ("\n" * max(code.co_firstlineno - 2, 0)
+              + f"def outer({', '.join(free)}):\n"
+              + f"    def trampoline(*args, **kwargs): {uses}"
+              + f"from convlab.checks.references import _enter; return _enter({key!r}, args, kwargs)\n"
+              + "    return trampoline\n")
     namespace: dict = {}
-    exec(compile(source, "<reference>", "exec"), {}, namespace)  # noqa: S102 - our own text
-    return namespace["outer"]().__code__
+    exec(compile(source, code.co_filename, "exec"), {}, namespace)  # noqa: S102 - our own text
+    return namespace["outer"](*[None] * len(free)).__code__
 
 
 def _instrument(fn: types.FunctionType) -> None:
     """Swap ``fn``'s code for a trampoline into ``_enter``; keep a twin with the original code."""
     key = _key(fn)
-    if key in _originals or fn.__code__.co_filename == "<reference>":
+    if key in _originals or "_enter" in fn.__code__.co_names:
         return
-    code = _trampoline(key, fn.__code__.co_freevars)
+    code = _trampoline(key, fn.__code__)
     if code.co_freevars != fn.__code__.co_freevars:
         return
     twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
@@ -155,11 +159,14 @@ def _instrument(fn: types.FunctionType) -> None:
 def _enter(key: str, args, kwargs):
     original = _originals[key]
     if _depth.value == 0:
+        hits = []  # every watch in force records the call (nested checks each report it)
         for watch in list(_active):
             name = watch.banned_call(key, original, args, kwargs)
             if name is not None:
                 watch.hit(name)
-                raise ReferenceUsed(name)
+                hits.append(name)
+        if hits:
+            raise ReferenceUsed(hits[0])
     _depth.value += 1
     try:
         return original(*args, **kwargs)
