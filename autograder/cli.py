@@ -97,7 +97,13 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         "timeout": args.timeout, "memory_mb": args.memory_mb,
     }
     options = {name: value for name, value in given.items() if value is not None}
-    return grade(course, force=args.force, **options)
+    return grade(course, force=args.force, sandboxed=not args.no_sandbox, **options)
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from autograder.doctor import doctor
+
+    return doctor()
 
 
 def _project_root(root: str | None) -> Path:
@@ -153,7 +159,8 @@ def parser() -> argparse.ArgumentParser:
     grade = sub.add_parser(
         "grade", help="autograde every submission in a course directory, sandboxed and in parallel",
         description="Autograde DIR/submitted/<student>/<assignment>/*.ipynb; write autograded/, "
-        "feedback/, the gradebook and grades.csv. Exits 0 when the run completed.",
+        "feedback/, the gradebook and grades.csv. Exits 0 when the run completed, 2 (storing nothing) "
+        "when the sandbox cannot run here and --no-sandbox was not given.",
     )
     grade.add_argument("dir", metavar="DIR", help="course directory made by `convlab new-course`")
     grade.add_argument("--workers", type=_positive_int, metavar="N",
@@ -165,7 +172,18 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("--memory-mb", type=_positive_int, metavar="MB",
                        help="memory limit of one notebook's kernel")
     grade.add_argument("--force", action="store_true", help="regrade what is already graded")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="grade where the sandbox cannot run, as plain nbgrader does: student code "
+                       "runs with your rights, files and network (the report says so)")
     grade.set_defaults(run=_cmd_grade)
+
+    doctor = sub.add_parser(
+        "doctor", help="probe what `convlab grade` gets on this host",
+        description="Probe for real what grading gets here: the sandbox (or why not), uid drop, network "
+        "isolation, user namespaces, memory/pids limits, disk limit, the GPU inside the sandbox and "
+        "versions. Exits 1 where `convlab grade` would refuse.",
+    )
+    doctor.set_defaults(run=_cmd_doctor)
     return top
 
 

@@ -15,7 +15,7 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets.config import Config
 
-from autograder import notebook
+from autograder import learner_text, notebook
 
 # Seconds one cell may run under `nbgrader autograde` (a check runs many random cases, and on
 # CUDA as well when there is a GPU); a cell that runs longer is interrupted and scores zero.
@@ -58,17 +58,18 @@ WHY = {
 
 
 class HideHiddenTests(NbGraderPreprocessor):
-    """Remove hidden-test source from feedback, and tracebacks that quote it; keep the verdict."""
+    """Remove hidden-test source from feedback, and from what test cells printed or raised (a
+    traceback quotes the failing line; a learner's code can print its own notebook); keep the verdict."""
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict):
+        learner_text.scrub_test_outputs(nb, learner_text.hidden_parts(nb))
+        return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell: NotebookNode, resources: ResourcesDict, index: int):
         if notebook.has_hidden_tests(cell):
             cell.source = notebook.remove_region(
                 cell.source, notebook.BEGIN_HIDDEN, notebook.END_HIDDEN
             )
-            for output in cell.get("outputs", []):
-                if output.output_type == "error":
-                    # A traceback quotes the failing line (and so the hidden seed); keep the message.
-                    output.traceback = [f"{output.ename}: {output.evalue}"]
         return cell, resources
 
 

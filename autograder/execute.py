@@ -81,7 +81,19 @@ def _limit_outputs(nb) -> None:
                 output["traceback"] = [line[:MAX_OUTPUT_CHARS] for line in output.get("traceback", [])[-40:]]
 
 
+def _not_dumpable() -> None:
+    """Keep the kernel (this runner's child, same uid) from ptracing this process or reading its
+    memory; the kernel's own execve makes it dumpable again."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+    except (OSError, AttributeError):
+        pass
+
+
 def main() -> int:
+    _not_dumpable()
     # jsonschema imports rfc3987_syntax when present, which builds a grammar for ~4 s at import;
     # notebooks never need IRI validation, and this runner starts once per submission.
     sys.modules.setdefault("rfc3987_syntax", None)

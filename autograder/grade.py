@@ -13,17 +13,19 @@ import hashlib
 import os
 import shutil
 import sys
-import warnings
 from dataclasses import dataclass, field
 
 import nbformat
 
 from autograder import cgroup, report, restore, review, sandbox, score, store, verification
 from autograder import flags as flags_
+from autograder import learner_text
 from autograder.worker import remove_stale_workdirs, run_job
 
 
 MAX_SUBMISSION_BYTES = 64 * 2**20
+UNSANDBOXED = ("GRADED WITHOUT A SANDBOX (--no-sandbox): student code ran with this user's rights, "
+               "files and network, as under plain nbgrader.")
 # Files a learner may submit beside the notebook (a helper module, a small data file).
 MAX_FILES_BESIDE = 50
 MAX_FILES_BESIDE_BYTES = 16 * 2**20
@@ -115,15 +117,6 @@ def source_notebooks(course_dir: str, assignment: str) -> dict[str, nbformat.Not
             for name in sorted(os.listdir(folder)) if name.endswith(".ipynb")}
 
 
-def _hide_test_tracebacks(nb: nbformat.NotebookNode) -> None:
-    """Keep only `ename: evalue` of errors in test cells: tracebacks quote the test's source."""
-    for cell in nb.cells:
-        if restore.nbmeta.is_test_cell(cell):
-            for output in cell.get("outputs", []):
-                if output.get("output_type") == "error":
-                    output["traceback"] = [f"{output.get('ename', '')}: {output.get('evalue', '')}"]
-
-
 def _exercise_names(source: nbformat.NotebookNode) -> dict[str, str]:
     """Test cell grade id -> the exercise (answer cell) it scores."""
     return {restore.nbmeta.grade_id(source.cells[i]): exercise.name
@@ -194,10 +187,14 @@ class _Runner:
             self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
 
 
-def grade(course_dir, *, workers=None, scheduler=None, timeout=300.0, memory_mb=2048, force=False) -> int:
-    """Autograde `course_dir` (see the module docstring); 0 when the run completed."""
+def grade(course_dir, *, workers=None, scheduler=None, timeout=300.0, memory_mb=2048, force=False,
+          sandboxed=True) -> int:
+    """Autograde `course_dir` (see the module docstring); 0 when the run completed, 2 when the
+    sandbox cannot run here (nothing is graded or stored). `sandboxed=False` grades as plain
+    nbgrader does, student code with this user's rights, and every report says so."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.text import Text
 
     course_dir = os.path.abspath(os.fspath(course_dir))
     if not os.path.isdir(course_dir):
@@ -210,10 +207,12 @@ def grade(course_dir, *, workers=None, scheduler=None, timeout=300.0, memory_mb=
     if not memory_mb > 0:
         raise ValueError(f"memory_mb must be positive, got memory_mb={memory_mb!r}")
     console = Console(stderr=True)
-    if not sandbox.available():
-        console.print(f"[bold red]WARNING: grading WITHOUT a sandbox: {sandbox.why_unavailable()}. "
-                      "Student code runs with this user's rights and network.[/]")
-        warnings.warn(f"grading without a sandbox: {sandbox.why_unavailable()}", RuntimeWarning, stacklevel=2)
+    if sandboxed and scheduler is None and not sandbox.available():
+        console.print(Text(f"convlab grade: refused, the grading sandbox cannot run here: "
+                           f"{sandbox.why_unavailable()}.", style="bold red"))
+        return 2
+    if not sandboxed:
+        console.print(Text(UNSANDBOXED, style="bold red"))
 
     remove_stale_workdirs()
     cgroup.remove_stale()
@@ -250,6 +249,7 @@ def grade(course_dir, *, workers=None, scheduler=None, timeout=300.0, memory_mb=
             console.print(f"{skipped} submission(s) already graded (use --force to regrade)")
 
         pending: dict[int, set[str]] = {}  # submission index -> notebooks still running
+        refused: dict[int, str] = {}  # submission index -> why its worker could not sandbox it
         restored_by_key: dict[tuple[int, str], restore.Restored] = {}
         plans: dict[tuple[int, str], verification.Plan] = {}
         flags: dict[tuple[int, str], list] = {}
@@ -280,7 +280,8 @@ def grade(course_dir, *, workers=None, scheduler=None, timeout=300.0, memory_mb=
                         pending[i].add(name)
                         jobs.append({"key": [i, name], "notebook": nbformat.writes(restored.nb),
                                      "verify": plans[(i, name)].as_job(), "files": files_beside(sub.path),
-                                     "timeout": float(timeout), "memory_mb": int(memory_mb)})
+                                     "timeout": float(timeout), "memory_mb": int(memory_mb),
+                                     "sandboxed": bool(sandboxed)})
                         continue
                 zero = score.all_zero(source, reason, message)
                 sub.results[name] = {"results": _with_exercises(zero, exercise_names[sub.assignment, name]),
@@ -297,10 +298,10 @@ def grade(course_dir, *, workers=None, scheduler=None, timeout=300.0, memory_mb=
                 except Exception as exc:  # one unreadable result must not stop the run
                     outcome, error = None, f"scoring failed: {type(exc).__name__}: {exc}"
             if outcome is None:
-                results = score.all_zero(restored.nb, "worker_error", error or "the grading worker failed")
+                error = learner_text.clean(error or "the grading worker failed", learner_text.hidden_parts(restored.nb))[0]
+                results = score.all_zero(restored.nb, "worker_error", error)
                 graded_nb, status = restored.nb, {"status": "worker_error", "message": error or ""}
             flags_.attach(results, restored.nb, flags[(i, name)] + flags_.runtime_flags(outcome))
-            _hide_test_tracebacks(graded_nb)
             target = os.path.join(course_dir, "autograded", sub.student, sub.assignment)
             report.atomic_write(os.path.join(target, f"{name}.ipynb"), nbformat.writes(graded_nb))
             comment = _comment(status, restored, memory_mb, _memory_errors(graded_nb))
@@ -318,7 +319,7 @@ def grade(course_dir, *, workers=None, scheduler=None, timeout=300.0, memory_mb=
                 report.write_feedback(course_dir, sub.student, sub.assignment, name,
                                       info["results"], info["comment"])
             summary = {
-                "student": sub.student, "assignment": sub.assignment,
+                "student": sub.student, "assignment": sub.assignment, "sandboxed": bool(sandboxed),
                 "score": sum(r["points"] for info in sub.results.values() for r in info["results"]),
                 "max_score": sum(r["max_points"] for info in sub.results.values() for r in info["results"]),
                 "notebooks": sub.results,
@@ -346,20 +347,30 @@ def grade(course_dir, *, workers=None, scheduler=None, timeout=300.0, memory_mb=
                     i, name = futures[future]
                     try:
                         outcome, error = future.result(), None
+                    except sandbox.SandboxUnavailable as exc:  # a worker host without the sandbox: store nothing
+                        refused[i] = str(exc)
+                        continue
                     except Exception as exc:  # the worker itself failed, not the student's code
                         outcome, error = None, f"{type(exc).__name__}: {exc}"
+                    if i in refused:
+                        continue
                     finish_notebook(i, name, outcome, error)
                     if not pending[i]:
                         finish_submission(i)
                         progress.advance(bar)
 
+        for i, why in sorted(refused.items()):
+            console.print(Text(f"not graded, the worker's sandbox cannot run: {todo[i].student}/"
+                               f"{todo[i].assignment}: {why}", style="bold red"))
         report.write_grades_csv(gb, course_dir)
         report.instructor_report(course_dir, store.details(gb))
         if graded:
             report.summary_table(graded, console=Console())
         else:
             Console().print("nothing to grade")
-        return 0
+        if not sandboxed:
+            Console().print(Text(UNSANDBOXED, style="bold red"))
+        return 2 if refused else 0
     except BaseException:
         if runner is not None:
             runner.close(cancel=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import html
 import os
+import re
 import tempfile
 
 
@@ -88,8 +89,9 @@ def _review_section(submissions: list[dict]) -> list[str]:
 
 
 def _cell_text(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return html.escape(text.replace("|", "\\|").replace("\n", " "))
+    """Text safe inside a Markdown table cell: no HTML, no Markdown markup, one line."""
+    text = html.escape(" ".join(str(text).split()))
+    return re.sub(r"([\\`*_{}\[\]()#+!|~>-])", r"\\\1", text)
 
 
 def instructor_report(course_dir: str, submissions: list[dict]) -> tuple[str, str]:
@@ -137,7 +139,14 @@ def instructor_report(course_dir: str, submissions: list[dict]) -> tuple[str, st
     os.replace(tmp, png)
 
     reasons = collections.Counter(reason for *_, reason, _ in failures)
-    lines = ["# Grading report", "", f"{len(submissions)} submissions graded.", ""]
+    lines = ["# Grading report", ""]
+    unsandboxed = sorted(f"{sub['student']}/{sub['assignment']}" for sub in submissions
+                         if sub.get("sandboxed") is False)
+    if unsandboxed:
+        lines += [f"**{len(unsandboxed)} of {len(submissions)} submissions were GRADED WITHOUT A SANDBOX** "
+                  "(`--no-sandbox`): their code ran with the grader's rights, files and network: "
+                  + ", ".join(_cell_text(name) for name in unsandboxed), ""]
+    lines += [f"{len(submissions)} submissions graded.", ""]
     lines += _review_section(submissions)
     lines += ["## Pass rate per exercise", "", "(an exercise passes when all its tests pass)", "",
              "| assignment | exercise | passed | pass rate |", "|---|---|---|---|"]
@@ -157,11 +166,13 @@ def instructor_report(course_dir: str, submissions: list[dict]) -> tuple[str, st
     lines += [f"| {reason} | {count} |" for reason, count in reasons.most_common()]
     lines += ["", "| student | assignment | test | reason | message |", "|---|---|---|---|---|"]
     for student, assignment, gid, reason, message in sorted(failures):
-        lines.append(f"| {student} | {assignment} | {gid} | {reason} | {message.replace('|', '/')} |")
+        lines.append(f"| {_cell_text(student)} | {_cell_text(assignment)} | {_cell_text(gid)} | {reason} | "
+                     f"{_cell_text(message)} |")
     for sub in submissions:
         for notebook, info in sorted(sub.get("notebooks", {}).items()):
             if info.get("comment"):
-                lines.append(f"\n- {sub['student']} / {sub['assignment']} / {notebook}: {info['comment']}")
+                lines.append(f"\n- {_cell_text(sub['student'])} / {_cell_text(sub['assignment'])} / "
+                             f"{_cell_text(notebook)}: {_cell_text(info['comment'])}")
     md = os.path.join(course_dir, "grading-report.md")
     atomic_write(md, "\n".join(lines) + "\n")
     return md, png
@@ -171,11 +182,14 @@ def summary_table(submissions: list[dict], console=None) -> None:
     """Print one row per submission graded in this run: score and anything that went wrong."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="convlab grade")
     for column in ("student", "assignment", "score", "notes"):
         table.add_column(column)
     for sub in sorted(submissions, key=lambda s: (s["assignment"], s["student"])):
         notes = "; ".join(info["comment"] for info in sub.get("notebooks", {}).values() if info.get("comment"))
-        table.add_row(sub["student"], sub["assignment"], f"{sub['score']:g} / {sub['max_score']:g}", notes)
+        # Text(), not markup: a student's name or a note is never read as rich markup.
+        table.add_row(Text(sub["student"]), Text(sub["assignment"]), f"{sub['score']:g} / {sub['max_score']:g}",
+                      Text(notes))
     (console or Console()).print(table)

@@ -18,10 +18,21 @@ from dataclasses import asdict, dataclass, field
 import nbformat
 from nbformat import NotebookNode
 
+from autograder import learner_text
 from autograder.restore import test_cells
 from autograder.verification import Plan, cell_verdict, check_calls
 
 MAX_MESSAGE = 600
+#: What each run status means, as the grader words it: nothing a sandbox wrote is shown as is.
+STATUS_MESSAGES = {
+    "ok": "",
+    "timeout": "the time limit was reached while running this cell",
+    "kernel_died": "the Python kernel died (exit, crash or memory limit) while running this cell",
+    "memory": "memory limit reached: the kernel was killed",
+    "disk": "the notebook wrote more to disk than the grader allows; the run was stopped",
+    "error": "the notebook could not be run to the end",
+}
+QUOTED_HIDDEN = "the learner's output or error quoted hidden test text (removed from the feedback)"
 
 
 @dataclass
@@ -45,15 +56,22 @@ def _short(text: str) -> str:
     return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
 
 
-def verify(records: dict[str, bytes], answers: dict | None = None) -> dict[str, list]:
-    """Verdicts per cell id for the record files a sandbox returned (written to a fresh dir)."""
+#: Seconds the trusted side spends judging one notebook's records at most (normally well under 10).
+VERIFY_SECONDS = 60.0
+
+
+def verify(records: dict[str, bytes], answers: dict | None = None, plan: Plan | None = None) -> dict[str, list]:
+    """Verdicts per cell id for the record files a sandbox returned (written to a fresh dir);
+    with a `plan`, only records of the calls it planned are judged, within VERIFY_SECONDS."""
     from convlab.checks import verify_records
 
+    planned = None if plan is None else {(c["check"], c["seed"], c["cases"]) for c in plan.calls}
     with tempfile.TemporaryDirectory(prefix="convlab-verify-") as tmp:
         for name, data in records.items():
             with open(os.path.join(tmp, os.path.basename(name)), "wb") as f:
                 f.write(data)
-        return verify_records(tmp, answers=answers)
+        return verify_records(tmp, answers=answers, planned=planned,
+                              seconds=None if plan is None else VERIFY_SECONDS)
 
 
 def trusted_answers(nb: NotebookNode) -> dict:
@@ -102,14 +120,16 @@ def all_zero(nb: NotebookNode, reason: str, message: str) -> list[CellResult]:
             for gid, (_, pts) in test_cells(nb).items()]
 
 
-def _error_message(cell: NotebookNode) -> str | None:
+def _error_message(cell: NotebookNode, hidden: list[str]) -> str | None:
+    """`Type: one clean line` of the test cell's error, as the kernel reported it."""
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
-            return f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".rstrip(": ")
+            evalue, _ = learner_text.clean(output.get("evalue", ""), hidden)
+            return f"{learner_text.exception_name(output.get('ename'))}: {evalue}".rstrip(": ")
     return None
 
 
-def _no_result(plan: Plan, cell_id: str, verification: dict) -> str:
+def _no_result(plan: Plan, cell_id: str, verification: dict, hidden: list[str]) -> str:
     """Why a planned call left no verdict, as far as the grader can tell without trusting the sandbox."""
     if verification.get("timed_out"):
         return "the grader's run of your functions reached the time limit"
@@ -119,12 +139,41 @@ def _no_result(plan: Plan, cell_id: str, verification: dict) -> str:
         status = {}
     status = status if isinstance(status, dict) else {}
     errors = [e for e in status.get("errors", []) if isinstance(e, dict)][:1]
-    cause = (f" (cell {int(errors[0].get('cell', -1)) + 1} raised {str(errors[0].get('error', ''))[:200]})"
-             if errors else "")
+    cell = errors[0].get("cell") if errors else None
+    cause = (f" (cell {cell + 1} raised {learner_text.clean(errors[0].get('error', ''), hidden)[0]})"
+             if errors and type(cell) is int else "")
+    missing = status.get("missing") if isinstance(status.get("missing"), list) else []
     for call in plan.calls_of(cell_id):
-        if call["object"] in status.get("missing", []):
+        if call["object"] in missing:
             return f"the grader found no {call['object']} after running your cells{cause}"
     return f"no result came back when the grader called your function{cause}"
+
+
+def run_status(outcome: dict) -> dict:
+    """The notebook run's status as the grader states it: the kind (one of STATUS_MESSAGES) and
+    the cell lists from the runner's file, with the grader's own message for the kind."""
+    status = {"status": "error", "executed": [], "errored": [], "failed_cell": None}
+    try:
+        loaded = json.loads(outcome.get("status") or "")
+    except ValueError:
+        loaded = None
+    if isinstance(loaded, dict):
+        if loaded.get("status") in STATUS_MESSAGES:
+            status["status"] = loaded["status"]
+        for key in ("executed", "errored"):
+            if isinstance(loaded.get(key), list):
+                status[key] = [i for i in loaded[key][:100_000] if type(i) is int]
+        if type(loaded.get("failed_cell")) is int:
+            status["failed_cell"] = loaded["failed_cell"]
+    if outcome.get("timed_out"):
+        status["status"] = "timeout"
+    if outcome.get("disk_exceeded"):
+        status["status"] = "disk"
+    if outcome.get("oom_killed") and status["status"] in ("kernel_died", "error", "ok"):
+        status["status"] = "memory"
+    wrote_none = not isinstance(loaded, dict) and status["status"] == "error"
+    status["message"] = "the runner wrote no status" if wrote_none else STATUS_MESSAGES[status["status"]]
+    return status
 
 
 def score(restored: NotebookNode, outcome: dict, answers: dict | None = None,
@@ -134,18 +183,7 @@ def score(restored: NotebookNode, outcome: dict, answers: dict | None = None,
 
     `answers` is `trusted_answers` of the instructor's notebook, which a caller grading many
     submissions computes once; without it, it is computed from `restored`'s test cells."""
-    status = {"status": "error", "message": "the runner wrote no status", "executed": []}
-    if outcome.get("status"):
-        try:
-            loaded = json.loads(outcome["status"])
-            if isinstance(loaded, dict):
-                status.update(loaded)
-        except ValueError:
-            pass
-    if outcome.get("timed_out"):
-        status.update(status="timeout", message="time limit reached; the run was stopped")
-    if outcome.get("oom_killed") and status["status"] in ("kernel_died", "error", "ok"):
-        status.update(status="memory", message="memory limit reached: the kernel was killed")
+    status = run_status(outcome)
     executed = None
     if outcome.get("executed"):
         try:
@@ -173,11 +211,12 @@ def score(restored: NotebookNode, outcome: dict, answers: dict | None = None,
     verification = outcome.get("verification") or {}
     try:
         by_cell = verify(verification.get("records", {}),
-                         answers if answers is not None else trusted_answers(graded))
+                         answers if answers is not None else trusted_answers(graded), plan)
         verdicts = [v for cell_verdicts in by_cell.values() for v in cell_verdicts]
     except Exception:  # malformed records: the learner's code wrote them
         verdicts = []
     plan = plan or Plan()
+    hidden = learner_text.hidden_parts(restored)
 
     results = []
     failed_cell = status.get("failed_cell")
@@ -198,14 +237,19 @@ def score(restored: NotebookNode, outcome: dict, answers: dict | None = None,
                                       "no_check"))
             continue
         passed, message = cell_verdict(plan, gid, verdicts)
-        error = _error_message(cell)
+        error = _error_message(cell, hidden)
         if error is None and index in errored:
             error = "the test raised an error (its traceback was hidden)"
         if not passed:
             results.append(CellResult(gid, 0.0, pts, False,
-                                      _short(message or _no_result(plan, gid, verification)), "failed"))
+                                      _short(message or _no_result(plan, gid, verification, hidden)), "failed"))
         elif error is not None:
             results.append(CellResult(gid, 0.0, pts, False, _short(error), "error"))
         else:
             results.append(CellResult(gid, pts, pts, True, "passed", "passed"))
+    learner_text.scrub_test_outputs(graded, hidden)
+    for result in results:
+        result.message, found = learner_text.redact(result.message, hidden)
+        if found:
+            result.review.append(QUOTED_HIDDEN)
     return results, graded, status

@@ -19,9 +19,8 @@ from autograder import execute, sandbox, verify_run
 # Where the runner may write records: `NNNN-<check>.json` / `.npz`.
 RECORD_NAME = re.compile(r"^\d{1,8}-[A-Za-z0-9_.\-]{1,120}\.(json|npz)$")
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
-MAX_RECORD_BYTES = 64 * 1024 * 1024
-MAX_RECORDS = 2000
-MAX_TOTAL_RECORD_BYTES = 256 * 1024 * 1024  # what one submission may send back in all
+MAX_RECORD_BYTES = 32 * 1024 * 1024
+MAX_TOTAL_RECORD_BYTES = 64 * 1024 * 1024  # what one submission may send back in all
 WORKDIR_PREFIX = "convlab-grade-"
 # Seconds the runner gets on top of the notebook's own time limit (kernel start, writing back).
 GRACE_SECONDS = 30.0
@@ -63,9 +62,8 @@ def remove_stale_workdirs() -> int:
     return removed
 
 
-def sandbox_env() -> dict[str, str]:
-    """Environment of the runner and the kernel inside the sandbox."""
-    home = sandbox.SANDBOX_HOME
+def sandbox_env(home: str = sandbox.SANDBOX_HOME) -> dict[str, str]:
+    """Environment of the runner and the kernel, whose home (the work dir) is `home`."""
     return {
         "CONVLAB_RECORD_DIR": f"{home}/{execute.RECORD_DIR}",
         "CONVLAB_CELL_ID": "",
@@ -93,11 +91,12 @@ def _write_files(workdir: str, files: dict[str, bytes]) -> None:
             f.write(data)
 
 
-def _read_records(record_dir: str) -> dict[str, bytes]:
+def _read_records(record_dir: str, count: int) -> dict[str, bytes]:
+    """At most `count` record files (in name order), within the size limits; the rest count as never made."""
     records: dict[str, bytes] = {}
     if not os.path.isdir(record_dir) or os.path.islink(record_dir):
         return records
-    names = sorted(n for n in os.listdir(record_dir) if RECORD_NAME.match(n))[:MAX_RECORDS]
+    names = sorted(n for n in os.listdir(record_dir) if RECORD_NAME.match(n))[:count]
     total = 0
     for name in names:
         data = _read_regular(os.path.join(record_dir, name), MAX_RECORD_BYTES)
@@ -110,10 +109,13 @@ def _read_records(record_dir: str) -> dict[str, bytes]:
 
 
 def _sandboxed(module: str, workdir: str, job: dict) -> sandbox.SandboxResult:
+    """Run `python -m module` in `workdir`: in the sandbox unless the job says `sandboxed: False`
+    (`convlab grade --no-sandbox`); a worker that cannot sandbox raises SandboxUnavailable."""
     limits = sandbox.Limits(timeout=float(job["timeout"]) + GRACE_SECONDS, memory_mb=int(job["memory_mb"]))
+    sandboxed = bool(job.get("sandboxed", True))
     python = os.path.abspath(sys.executable)
-    return sandbox.run([python, "-m", module], workdir, limits=limits, env=sandbox_env(),
-                       require_sandbox=bool(job.get("require_sandbox")))
+    return sandbox.run([python, "-m", module], workdir, limits=limits,
+                       env=sandbox_env(sandbox.home(workdir, sandboxed)), sandboxed=sandboxed)
 
 
 def _new_workdir(job: dict) -> str:
@@ -146,6 +148,7 @@ def run_notebook(job: dict) -> dict:
             "stderr": result.stderr[-4000:],
             "sandboxed": result.sandboxed,
             "oom_killed": result.oom_killed,
+            "disk_exceeded": result.disk_exceeded,
         }
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -162,11 +165,14 @@ def run_verification(job: dict) -> dict:
         result = _sandboxed("autograder.verify_run", workdir, job)
         status = _read_regular(os.path.join(workdir, verify_run.STATUS), 1024 * 1024)
         return {
-            "records": _read_records(os.path.join(workdir, verify_run.RECORD_DIR)),
+            # A call leaves a .json and at most one .npz; an answer one .json.
+            "records": _read_records(os.path.join(workdir, verify_run.RECORD_DIR),
+                                     2 * len(job["verify"]["calls"]) + len(job["verify"]["answers"])),
             "status": status.decode("utf-8", errors="replace") if status is not None else None,
             "returncode": result.returncode,
             "timed_out": result.timed_out,
             "oom_killed": result.oom_killed,
+            "disk_exceeded": result.disk_exceeded,
         }
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -177,7 +183,7 @@ def run_job(job: dict) -> dict:
     sandbox (`job["verify"]`, a `verification.Plan` job); return both outcomes as plain data.
 
     job keys: `key` (echoed back), `notebook`, `verify`, `files` (relative path -> bytes submitted
-    beside the notebook), `timeout` (seconds for each run), `memory_mb`, `require_sandbox`.
+    beside the notebook), `timeout` (seconds for each run), `memory_mb`, `sandboxed` (default True).
     """
     outcome = run_notebook(job)
     outcome["key"] = job.get("key")

@@ -1,0 +1,125 @@
+"""`convlab doctor`: what `convlab grade` gets on this host, probed for real.
+
+Each row comes from doing the thing: a probe runs inside the same sandbox a submission gets and
+reports its uid, network, user namespaces, /tmp and GPU; cgroups are made and removed. The exit
+status is 1 where `convlab grade` would refuse (no sandbox), else 0.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from importlib import metadata
+
+from autograder import cgroup, sandbox
+
+# Run inside the sandbox; prints one JSON object.
+PROBE = r"""
+import json, os, socket, subprocess
+found = {"uid": os.getuid(), "interfaces": [name for _, name in socket.if_nameindex()]}
+s = socket.socket(); s.settimeout(2)
+try:
+    s.connect(("1.1.1.1", 53)); found["internet"] = True
+except OSError:
+    found["internet"] = False
+try:
+    found["userns"] = subprocess.run(["unshare", "--user", "true"], capture_output=True).returncode == 0
+except OSError:
+    found["userns"] = None
+tmp = os.statvfs("/tmp"); found["tmp_mb"] = tmp.f_blocks * tmp.f_frsize // 2**20
+found["etc"] = len(os.listdir("/etc"))
+try:
+    import torch
+    found["cuda"] = torch.cuda.is_available()
+    if found["cuda"]:
+        found["gpu"] = torch.cuda.get_device_name(0)
+        found["tf32"] = {"matmul": torch.backends.cuda.matmul.allow_tf32, "cudnn": torch.backends.cudnn.allow_tf32}
+except Exception as exc:
+    found["cuda"] = f"{type(exc).__name__}: {exc}"
+print(json.dumps(found))
+"""
+
+
+def _inside(sandboxed: bool) -> dict:
+    with tempfile.TemporaryDirectory(prefix="convlab-doctor-") as work:
+        result = sandbox.run([os.path.abspath(sys.executable), "-c", PROBE], work,
+                             limits=sandbox.Limits(timeout=120), sandboxed=sandboxed)
+    lines = result.stdout.strip().splitlines()
+    try:
+        return json.loads(lines[-1])
+    except (IndexError, ValueError):
+        return {"error": (result.stderr.strip().splitlines() or ["no output"])[-1][:200]}
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _bwrap_version() -> str:
+    try:
+        return subprocess.run([sandbox.bwrap(), "--version"], capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+    except (OSError, TypeError, subprocess.SubprocessError):
+        return "not installed"
+
+
+LIMITS = {"v1": "cgroup v1 memory+pids per sandbox", "v2": "cgroup v2 (delegated) memory+pids per sandbox",
+          "systemd": "systemd scope per sandbox (MemoryMax, TasksMax)",
+          "none": "rlimits only: per process, not the sum over a sandbox's processes"}
+
+
+def rows() -> tuple[list[tuple[str, str, bool]], bool]:
+    """(what, found, fine) per probe, and whether `convlab grade` would run."""
+    table: list[tuple[str, str, bool]] = []
+    ok = sandbox.available()
+    table.append(("bubblewrap", _bwrap_version(), sandbox.bwrap() is not None))
+    table.append(("sandbox", "works" if ok else sandbox.why_unavailable(), ok))
+    inside = _inside(sandboxed=ok)
+    if "error" in inside:
+        table.append(("probe inside the sandbox", inside["error"], False))
+        return table, False
+    dropped = inside["uid"] != 0 and (os.geteuid() != 0 or inside["uid"] != os.geteuid())
+    table.append(("uid inside", f"{inside['uid']} (grader: {os.geteuid()})", dropped or not ok))
+    isolated = inside["interfaces"] in ([], ["lo"]) and not inside["internet"]
+    table.append(("network", "none (loopback only)" if isolated else f"reachable: {inside['interfaces']}",
+                  isolated))
+    table.append(("new user namespaces", "blocked" if inside["userns"] is False else "allowed",
+                  inside["userns"] is False))
+    table.append(("/etc entries visible", str(inside["etc"]), True))
+    mode = cgroup.mode() if ok else "none"
+    table.append(("memory/pids limits", LIMITS[mode], mode != "none"))
+    limits = sandbox.Limits()
+    table.append(("disk", f"work dir {limits.disk_mb} MB (watchdog), files {limits.fsize_mb} MB, "
+                          f"/tmp {inside['tmp_mb']} MB", True))
+    table.append(("output kept", f"last {limits.output_bytes // 1024} KiB of stdout and of stderr", True))
+    if inside.get("cuda") is True:
+        table.append(("GPU inside", f"{inside['gpu']}; TF32 matmul={inside['tf32']['matmul']}, "
+                                    f"cudnn={inside['tf32']['cudnn']}", True))
+    else:
+        table.append(("GPU inside", "none" if inside.get("cuda") is False else str(inside.get("cuda")), True))
+    for package in ("torch", "nbgrader", "nbclient", "jupyterlab", "dask", "distributed"):
+        table.append((package, _version(package), True))
+    return table, ok
+
+
+def doctor(console=None) -> int:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    found, ok = rows()
+    table = Table(title="convlab doctor")
+    for column in ("", "what", "found"):
+        table.add_column(column)
+    for what, value, fine in found:
+        table.add_row(Text("ok" if fine else "!!", style="green" if fine else "bold red"), what, Text(value))
+    console = console or Console()
+    console.print(table)
+    console.print(Text("convlab grade will run here." if ok else
+                       "convlab grade refuses here without --no-sandbox.", style="green" if ok else "bold red"))
+    return 0 if ok else 1
