@@ -20,6 +20,7 @@ SUBMISSION = "submission.ipynb"
 EXECUTED = "executed.ipynb"
 STATUS = "status.json"
 JOB = "job.json"
+PREPARE = "__import__('convlab.checks.guard', fromlist=['_']).skip_dynamo_import()"
 MAX_OUTPUT_CHARS = 20_000  # per output; a learner should not scroll, the gradebook should not swell
 
 
@@ -36,10 +37,14 @@ def _client_class():
         executed: list
         current: int | None = None
 
-        async def _set_cell_id(self, value: str) -> None:
-            code = f"__import__('os').environ['CONVLAB_CELL_ID'] = {value!r}"
+        prepared = False
+
+        async def _silently(self, code: str) -> None:
             msg_id = await ensure_async(self.kc.execute(code, silent=True, store_history=False))
             await self.async_wait_for_reply(msg_id)
+
+        async def _set_cell_id(self, value: str) -> None:
+            await self._silently(f"__import__('os').environ['CONVLAB_CELL_ID'] = {value!r}")
 
         async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
             if cell.cell_type != "code" or not cell.source.strip():
@@ -51,6 +56,9 @@ def _client_class():
 
                 raise CellTimeoutError.error_from_timeout_and_cell("Notebook deadline passed", 0, cell)
             self.timeout = max(1, int(remaining))
+            if not self.prepared:  # checks run on meta tensors: spare the kernel torch._dynamo's import
+                self.prepared = True
+                await self._silently(PREPARE)
             grade_id = notebook.grade_id(cell) if notebook.is_test_cell(cell) else None
             if grade_id is not None:
                 await self._set_cell_id(grade_id)

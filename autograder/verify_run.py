@@ -124,6 +124,7 @@ def main() -> int:
     # Resolved and drawn before any learner code runs, which may replace the check modules' names.
     exercises = [_exercise(call["check"]) for call in job["calls"]]
     drawn = [exercise.cases(call["seed"], call["cases"]) for exercise, call in zip(exercises, job["calls"])]
+    guard.skip_dynamo_import()
     guard.disable_builtin_kernels()
     references.install()
     _silence_output()

@@ -110,3 +110,18 @@ def test_groups_partition_the_ban():
                  "aten.reflection_pad2d", "aten.replication_pad2d", "aten.mkldnn_convolution",
                  "aten.cudnn_convolution", "aten._slow_conv2d_forward", "aten.thnn_conv2d"]:
         assert must in names, must
+
+
+def test_skip_dynamo_import_spares_the_import_and_meta_ops_still_work():
+    import subprocess
+    import sys
+
+    code = ("import sys, torch\n"
+            "from convlab.checks.guard import skip_dynamo_import\n"
+            "count = skip_dynamo_import()\n"
+            "x = torch.ones(2, 3, device='meta')\n"
+            "y = (x * x + 1).sum(0)\n"
+            "print(count, tuple(y.shape), y.device, 'torch._dynamo' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert int(out[0]) > 0
+    assert out[1:] == ["(3,)", "meta", "False"]

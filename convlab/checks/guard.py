@@ -209,3 +209,27 @@ def disable_builtin_kernels(ops=KERNEL_OPS) -> int:
                         continue
     _disabling_library = library  # kept alive: dropping it restores torch's kernels
     return count
+
+
+def skip_dynamo_import() -> int:
+    """Spare this process torch._dynamo's import (~1.8 s) on the first op on meta tensors.
+
+    torch's Python meta kernels (``torch._refs``) are wrapped by ``torch._compile._disable_dynamo``,
+    which imports torch._dynamo on first call only to keep ``torch.compile`` from tracing them.
+    Where nothing compiles (the grader's run of a learner's functions), each wrapper is told it is
+    already disabled. Returns how many wrappers were set."""
+    import gc
+    import types
+
+    inner = next((c for c in torch._compile._disable_dynamo.__code__.co_consts
+                  if isinstance(c, types.CodeType) and c.co_name == "inner"), None)
+    if inner is None or "fn" not in inner.co_freevars:
+        return 0
+    count = 0
+    for obj in gc.get_objects():
+        if type(obj) is types.FunctionType and obj.__code__ is inner:
+            fn = obj.__closure__[inner.co_freevars.index("fn")].cell_contents
+            if getattr(fn, "__dynamo_disable", None) is None:
+                fn.__dynamo_disable = fn
+                count += 1
+    return count
