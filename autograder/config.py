@@ -62,7 +62,7 @@ class HideHiddenTests(NbGraderPreprocessor):
     traceback quotes the failing line; a learner's code can print its own notebook); keep the verdict."""
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict):
-        learner_text.scrub_test_outputs(nb, learner_text.hidden_parts(nb))
+        learner_text.scrub_outputs(nb, learner_text.hidden_parts(nb))
         return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell: NotebookNode, resources: ResourcesDict, index: int):

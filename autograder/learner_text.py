@@ -28,20 +28,24 @@ _MIN_NUMBER = 3  # digits: a seed or a count like 1101; a single digit is everyw
 
 
 def hidden_parts(nb: NotebookNode) -> list[str]:
-    """The hidden tests' lines and literals of an instructor's (or restored) notebook, longest first."""
+    """The hidden tests' lines and literals of an instructor's (or restored) notebook that appear
+    nowhere else in it (a question's name or a variable the learner sees is no secret), longest first."""
     parts: set[str] = set()
+    visible = []
     for cell in nb.cells:
+        source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
         if not nbmeta.has_hidden_tests(cell):
+            visible.append(source)
             continue
-        for region in _hidden_regions(cell.source):
+        visible.append(re.sub(_HIDDEN_REGION, "", source, flags=re.S))
+        for region in re.findall(_HIDDEN_REGION, source, flags=re.S):
             parts.update(line.strip() for line in region.splitlines() if len(line.strip()) >= _MIN_LINE)
             parts.update(_literals(region))
-    return sorted(parts, key=len, reverse=True)
+    seen = "\n".join(visible)
+    return sorted((p for p in parts if p not in seen), key=len, reverse=True)
 
 
-def _hidden_regions(source: str) -> list[str]:
-    pattern = rf"{re.escape(nbmeta.BEGIN_HIDDEN)}(.*?)(?:{re.escape(nbmeta.END_HIDDEN)}|\Z)"
-    return re.findall(pattern, source, flags=re.S)
+_HIDDEN_REGION = rf"{re.escape(nbmeta.BEGIN_HIDDEN)}(.*?)(?:{re.escape(nbmeta.END_HIDDEN)}|\Z)"
 
 
 def _literals(source: str) -> set[str]:
@@ -87,28 +91,34 @@ def redact(text: str, hidden: list[str]) -> tuple[str, bool]:
     return text, removed
 
 
-def scrub_test_outputs(nb: NotebookNode, hidden: list[str]) -> bool:
-    """Make what test cells printed or raised safe for feedback: an error keeps `type: one clean
-    line` (tracebacks quote the test's source), text outputs lose every hidden part. True when
-    hidden text was found and removed."""
+def scrub_outputs(nb: NotebookNode, hidden: list[str]) -> bool:
+    """Make what the cells printed or raised safe for feedback: every text output loses each hidden
+    part (a cell can print `In[k]`, an earlier hidden test's source); a test cell's error keeps only
+    `type: one clean line` (its traceback quotes the test). True when hidden text was removed."""
     removed = False
     for cell in nb.cells:
-        if not nbmeta.is_test_cell(cell):
+        if cell.cell_type != "code":
             continue
         for output in cell.get("outputs", []):
+            found = []
             if output.get("output_type") == "error":
                 evalue, hit = clean(output.get("evalue", ""), hidden)
+                found.append(hit)
                 output["ename"], output["evalue"] = exception_name(output.get("ename")), evalue
-                output["traceback"] = [f"{output['ename']}: {evalue}"]
+                if nbmeta.is_test_cell(cell):
+                    output["traceback"] = [f"{output['ename']}: {evalue}"]
+                else:
+                    lines = [redact(str(line), hidden) for line in output.get("traceback", [])]
+                    output["traceback"] = [line for line, _ in lines]
+                    found += [hit for _, hit in lines]
             elif output.get("output_type") == "stream":
                 output["text"], hit = redact(str(output.get("text", "")), hidden)
-            else:
-                hit = False
-                for mime, value in (output.get("data") or {}).items():
-                    if isinstance(value, str) and not mime.startswith("image/"):
-                        output["data"][mime], found = redact(value, hidden)
-                        hit = hit or found
-            removed = removed or hit
+                found.append(hit)
+            for mime, value in (output.get("data") or {}).items():
+                if isinstance(value, str) and not mime.startswith("image/"):
+                    output["data"][mime], hit = redact(value, hidden)
+                    found.append(hit)
+            removed = removed or any(found)
     return removed
 
 

@@ -247,7 +247,7 @@ def score(restored: NotebookNode, outcome: dict, answers: dict | None = None,
             results.append(CellResult(gid, 0.0, pts, False, _short(error), "error"))
         else:
             results.append(CellResult(gid, pts, pts, True, "passed", "passed"))
-    learner_text.scrub_test_outputs(graded, hidden)
+    learner_text.scrub_outputs(graded, hidden)
     for result in results:
         result.message, found = learner_text.redact(result.message, hidden)
         if found:

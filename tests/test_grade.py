@@ -90,6 +90,30 @@ REFERENCE = "import convlab.functional as cf\n\ndef corr2d(X, K):\n    return cf
 HELPER_IMPORT = "from helper import corr2d\n"
 
 
+# Right answers that, inside the notebook's kernel, print and raise what they can read of the
+# hidden tests (the running cell's own source), or forge the runner's status and kill it.
+EXFILTRATE = """
+class Leak(BaseException):
+    pass
+
+def corr2d(X, K):
+    ip = globals().get("get_ipython")
+    if ip is not None:
+        source = ip().user_ns["In"][-1]
+        print(source)
+        raise (Leak if "{kind}" == "base" else ValueError)(source + " <script>alert(1)</script> [bold red]x[/]")
+    kh, kw = K.shape
+    windows = X.unfold(0, kh, 1).unfold(1, kw, 1)
+    return (windows * K).sum(dim=(-2, -1))
+"""
+FORGED_STATUS = """
+import json, os
+json.dump({"status": "error", "message": "| **forged** | <img src=x onerror=alert(1)> [red]x[/] " + "A" * 200000,
+           "executed": list(range(40)), "errored": []}, open("status.json", "w"))
+os.kill(os.getppid(), 9)
+"""
+
+
 def spy(course):
     """An answer that sets the right shape only when none of the course's files can be read."""
     targets = [course / "gradebook.db", course / "submitted" / "s01_correct" / "ps1" / "ps1.ipynb",
@@ -160,6 +184,14 @@ def graded(tmp_path_factory):
         "s18_forged_engine": ({"corr2d": FORGED_ENGINE, "output_shape": shape}, ONLY_SHAPE),
         "s19_reference": ({"corr2d": REFERENCE, "output_shape": shape}, ONLY_SHAPE),
         "s20_helper_module": ({"corr2d": HELPER_IMPORT, "output_shape": shape}, FULL),
+        # The grader's run passes; the notebook run's test cells raise what they read: no points for
+        # a test that errors, and nothing hidden in what anyone reads.
+        "s21_exfiltrate": ({"corr2d": EXFILTRATE.format(kind="value"),
+                            "output_shape": shape}, ONLY_SHAPE),
+        "s22_exfiltrate_base": ({"corr2d": EXFILTRATE.format(kind="base"),
+                                 "output_shape": shape}, ONLY_SHAPE),
+        "s23_forged_status": ({"corr2d": right, "output_shape": shape + "\n" + FORGED_STATUS},
+                              {"corr2d_visible": 0.0, "corr2d_hidden": 0.0, "output_shape_test": 0.0}),
     }
     for student, (answers, _) in students.items():
         if answers is None:
@@ -209,7 +241,8 @@ def test_run_completes_with_exit_code_zero(graded):
 @pytest.mark.parametrize("student", [
     "s01_correct", "s02_blank", "s03_flipped", "s04_loop", "s05_memory", "s06_exit", "s07_invalid_json",
     "s08_deleted_tests", "s09_edited_tests", "s10_patched", "s11_fake_eq", "s12_stderr", "s13_spy",
-    "s14_network", "s15_seed_dropped", "s16_deleted_answer", "s17_silenced"])
+    "s14_network", "s15_seed_dropped", "s16_deleted_answer", "s17_silenced", "s21_exfiltrate",
+    "s22_exfiltrate_base", "s23_forged_status"])
 def test_exact_points_in_the_gradebook(graded, student):
     assert ck.scores(graded["course"], student) == graded["expected"][student]
 
@@ -325,3 +358,41 @@ def test_nbgraders_own_export_sees_the_same_grades(graded):
     result = ck.nbgrader(course, "export", "--to", str(course / "nbgrader-export.csv"))
     assert result.returncode == 0, result.stderr[-2000:]
     assert (course / "nbgrader-export.csv").read_text() == (course / "grades.csv").read_text()
+
+
+EXFILTRATORS = ("s21_exfiltrate", "s22_exfiltrate_base", "s23_forged_status")
+
+
+def _everything_read(course, student):
+    """Every text a student or the instructor reads about `student`'s submission."""
+    from nbgrader.api import Gradebook
+
+    texts = [(course / "feedback" / student / "ps1" / "ps1.html").read_text(),
+             (course / "grading-report.md").read_text(), json.dumps(results_of(course, student))]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        nb = gb.find_submission_notebook("ps1", "ps1", student)
+        texts += [c.auto_comment or "" for c in nb.comments]
+    graded_nb = nbformat.read(str(course / "autograded" / student / "ps1" / "ps1.ipynb"), as_version=4)
+    texts += [json.dumps(cell.get("outputs", [])) for cell in graded_nb.cells]
+    return texts
+
+
+@pytest.mark.parametrize("student", EXFILTRATORS)
+def test_nothing_hidden_and_no_raw_markup_reaches_what_anyone_reads(graded, student):
+    from autograder import learner_text
+
+    source = nbformat.read(str(graded["course"] / "source" / "ps1" / "ps1.ipynb"), as_version=4)
+    hidden = [part for part in learner_text.hidden_parts(source) if len(part) >= 8] + ["seed=831"]
+    texts = _everything_read(graded["course"], student)
+    for text in texts:
+        for part in hidden:
+            assert part not in text, f"{part!r} reached {text[:200]!r}"
+    feedback, report = texts[0], texts[1]
+    assert "<script>" not in feedback and "<img" not in feedback and "<script>" not in report and "<img" not in report
+    assert "A" * 1000 not in report and "**forged**" not in report
+
+
+def test_a_learner_quoting_hidden_tests_is_flagged_for_review(graded):
+    results = results_of(graded["course"], "s21_exfiltrate")
+    assert results["corr2d_visible"]["reason"] == "error"
+    assert any("hidden test" in why for why in results["corr2d_visible"]["review"])
