@@ -42,7 +42,10 @@ def hidden_parts(nb: NotebookNode) -> list[str]:
             parts.update(line.strip() for line in region.splitlines() if len(line.strip()) >= _MIN_LINE)
             parts.update(_literals(region))
     seen = "\n".join(visible)
-    return sorted((p for p in parts if p not in seen), key=len, reverse=True)
+    found = [p for p in parts if p not in seen]
+    if found:  # a quoted marker line says what surrounds it
+        found += [nbmeta.BEGIN_HIDDEN, nbmeta.END_HIDDEN]
+    return sorted(found, key=len, reverse=True)
 
 
 _HIDDEN_REGION = rf"{re.escape(nbmeta.BEGIN_HIDDEN)}(.*?)(?:{re.escape(nbmeta.END_HIDDEN)}|\Z)"
@@ -105,7 +108,7 @@ def scrub_outputs(nb: NotebookNode, hidden: list[str]) -> bool:
                 evalue, hit = clean(output.get("evalue", ""), hidden)
                 found.append(hit)
                 output["ename"], output["evalue"] = exception_name(output.get("ename")), evalue
-                if nbmeta.is_test_cell(cell):
+                if nbmeta.is_test_cell(cell) or nbmeta.has_hidden_tests(cell):
                     output["traceback"] = [f"{output['ename']}: {evalue}"]
                 else:
                     lines = [redact(str(line), hidden) for line in output.get("traceback", [])]

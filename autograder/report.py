@@ -89,9 +89,10 @@ def _review_section(submissions: list[dict]) -> list[str]:
 
 
 def _cell_text(text: str) -> str:
-    """Text safe inside a Markdown table cell: no HTML, no Markdown markup, one line."""
+    """Text safe inside a Markdown table cell: no HTML, no links, images, code or emphasis, one line
+    (an underscore inside a word, as in a student id, is no emphasis and stays as it is)."""
     text = html.escape(" ".join(str(text).split()))
-    return re.sub(r"([\\`*_{}\[\]()#+!|~>-])", r"\\\1", text)
+    return re.sub(r"([\\`*\[\]|~]|(?<!\w)_|_(?!\w))", r"\\\1", text)
 
 
 def instructor_report(course_dir: str, submissions: list[dict]) -> tuple[str, str]:

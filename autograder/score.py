@@ -120,13 +120,14 @@ def all_zero(nb: NotebookNode, reason: str, message: str) -> list[CellResult]:
             for gid, (_, pts) in test_cells(nb).items()]
 
 
-def _error_message(cell: NotebookNode, hidden: list[str]) -> str | None:
-    """`Type: one clean line` of the test cell's error, as the kernel reported it."""
+def _error_message(cell: NotebookNode, hidden: list[str]) -> tuple[str | None, bool]:
+    """(`Type: one clean line` of the test cell's error as the kernel reported it, or None;
+    whether hidden test text was removed from it)."""
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
-            evalue, _ = learner_text.clean(output.get("evalue", ""), hidden)
-            return f"{learner_text.exception_name(output.get('ename'))}: {evalue}".rstrip(": ")
-    return None
+            evalue, removed = learner_text.clean(output.get("evalue", ""), hidden)
+            return f"{learner_text.exception_name(output.get('ename'))}: {evalue}".rstrip(": "), removed
+    return None, False
 
 
 def _no_result(plan: Plan, cell_id: str, verification: dict, hidden: list[str]) -> str:
@@ -237,14 +238,15 @@ def score(restored: NotebookNode, outcome: dict, answers: dict | None = None,
                                       "no_check"))
             continue
         passed, message = cell_verdict(plan, gid, verdicts)
-        error = _error_message(cell, hidden)
+        error, quoted = _error_message(cell, hidden)
         if error is None and index in errored:
             error = "the test raised an error (its traceback was hidden)"
         if not passed:
             results.append(CellResult(gid, 0.0, pts, False,
                                       _short(message or _no_result(plan, gid, verification, hidden)), "failed"))
         elif error is not None:
-            results.append(CellResult(gid, 0.0, pts, False, _short(error), "error"))
+            results.append(CellResult(gid, 0.0, pts, False, _short(error), "error",
+                                      [QUOTED_HIDDEN] if quoted else []))
         else:
             results.append(CellResult(gid, pts, pts, True, "passed", "passed"))
     learner_text.scrub_outputs(graded, hidden)

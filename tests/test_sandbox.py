@@ -271,3 +271,14 @@ def test_filling_the_disk_stops_the_run_and_tmp_is_small(tmp_path):
     """, disk_mb=256, tmp_mb=128)
     assert "tmp refused" in result.stdout, result.stdout + result.stderr
     assert result.disk_exceeded and "wrote 2.5 GB" not in result.stdout
+
+
+def test_doctor_reports_what_the_sandbox_gives(capsys):
+    from autograder import cli
+
+    assert cli.main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    for row in ("sandbox", "uid inside", "network", "new user namespaces", "memory/pids limits", "GPU inside",
+                "torch", "nbgrader"):
+        assert row in out
+    assert "none (loopback only)" in out and "convlab grade will run here" in out

@@ -75,3 +75,9 @@ def test_with_no_sandbox_grades_are_right_and_said_to_be_unsandboxed(course, no_
     assert "GRADED WITHOUT A SANDBOX" in report.split("## ")[0], "the report must say so at the top"
     assert "flipped" in (course / "feedback" / "ben" / "ps1" / "ps1.html").read_text()
     assert not os.path.exists(course / "submitted" / "ana" / "ps1" / "records")
+
+
+def test_doctor_says_grading_would_refuse(no_bwrap, capsys):
+    assert cli.main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "bubblewrap" in out and "refuses here without --no-sandbox" in out
