@@ -394,5 +394,7 @@ def test_nothing_hidden_and_no_raw_markup_reaches_what_anyone_reads(graded, stud
 
 def test_a_learner_quoting_hidden_tests_is_flagged_for_review(graded):
     results = results_of(graded["course"], "s21_exfiltrate")
-    assert results["corr2d_visible"]["reason"] == "error"
-    assert any("hidden test" in why for why in results["corr2d_visible"]["review"])
+    assert results["corr2d_hidden"]["reason"] == "error"
+    assert any("hidden test" in why for why in results["corr2d_hidden"]["review"])
+    # The visible test's source is no secret: quoting it is only an error.
+    assert results["corr2d_visible"]["reason"] == "error" and not results["corr2d_visible"]["review"]
