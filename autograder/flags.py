@@ -6,6 +6,8 @@ reading the learner's code (`autograder.review`) and from what the grader saw at
 """
 from __future__ import annotations
 
+import json
+
 from autograder import notebook as nbmeta
 from autograder.review import Flag
 
@@ -15,12 +17,26 @@ _RUNTIME = {"uses torch's own": "called torch's own kernel while the grader ran 
 
 
 def runtime_flags(outcome: dict | None) -> list[Flag]:
-    """Flags from the verification run itself: a runner that did not finish cleanly."""
+    """Flags from the verification run itself: a runner that did not finish cleanly, or learner
+    code that changed the grader's safeguards while its function ran."""
     verification = (outcome or {}).get("verification") or {}
+    flags = []
     if verification and not verification.get("timed_out") and verification.get("returncode") not in (0, None):
-        return [Flag(-1, 0, f"the grader's run of the learner's functions exited with status "
-                            f"{verification.get('returncode')}", None)]
-    return []
+        flags.append(Flag(-1, 0, f"the grader's run of the learner's functions exited with status "
+                                 f"{verification.get('returncode')}", None))
+    for entry in _status(verification).get("tampered", [])[:10]:
+        if isinstance(entry, dict):
+            flags.append(Flag(-1, 0, f"while the grader ran {str(entry.get('object'))[:60]}, the learner's code "
+                                     f"{str(entry.get('what'))[:120]}", None))
+    return flags
+
+
+def _status(verification: dict) -> dict:
+    try:
+        status = json.loads(verification.get("status") or "{}")
+    except ValueError:
+        return {}
+    return status if isinstance(status, dict) and isinstance(status.get("tampered", []), list) else {}
 
 
 def _tests_of(nb, grade_id: str | None) -> set[str] | None:

@@ -9,6 +9,7 @@ At the end: `grades.csv`, the instructor report and a summary table (`autograder
 from __future__ import annotations
 
 import concurrent.futures as cf
+import copy
 import hashlib
 import os
 import shutil
@@ -115,6 +116,15 @@ def source_notebooks(course_dir: str, assignment: str) -> dict[str, nbformat.Not
         return {}
     return {name[: -len(".ipynb")]: nbformat.read(os.path.join(folder, name), as_version=4)
             for name in sorted(os.listdir(folder)) if name.endswith(".ipynb")}
+
+
+def _without_hidden_tests(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """What the notebook run executes: hidden tests never enter the sandbox, so no learner code can
+    read them there (`In`, frames, files). They earn nothing there either: points come from the
+    grader's own calls (`autograder.verification`), planned from the restored notebook."""
+    run = copy.deepcopy(nb)
+    restore.nbmeta.strip_hidden_tests(run)
+    return run
 
 
 def _exercise_names(source: nbformat.NotebookNode) -> dict[str, str]:
@@ -278,7 +288,7 @@ def grade(course_dir, *, workers=None, scheduler=None, timeout=300.0, memory_mb=
                         plans[(i, name)].seconds = max(5.0, float(timeout) / 3)
                         flags[(i, name)] = review.review_notebook(restored.nb, source)
                         pending[i].add(name)
-                        jobs.append({"key": [i, name], "notebook": nbformat.writes(restored.nb),
+                        jobs.append({"key": [i, name], "notebook": nbformat.writes(_without_hidden_tests(restored.nb)),
                                      "verify": plans[(i, name)].as_job(), "files": files_beside(sub.path),
                                      "timeout": float(timeout), "memory_mb": int(memory_mb),
                                      "sandboxed": bool(sandboxed)})

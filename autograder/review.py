@@ -50,6 +50,9 @@ COURSE_NAMES = {"torch": "torch", "nn": "torch.nn", "np": "numpy", "numpy": "num
                     "traceback", "dis", "runpy", "atexit", "weakref", "nbformat", "nbclient",
                     "jupyter_client", "ipykernel", "autograder", "IPython")}}
 
+# Attributes that lead from any object to modules or to torch's dispatcher.
+MODULE_DOORS = {"sys", "modules", "ops", "library", "overrides", "_C", "builtins", "__builtins__",
+                "__globals__", "__code__", "__closure__", "__wrapped__", "__dict__", "__self__", "__func__"}
 RISKY_BUILTINS = {"exec", "eval", "compile", "__import__", "globals", "locals", "vars", "open",
                   "breakpoint", "input", "get_ipython"}
 CALLED_ONLY = {"input"}  # also a common parameter name, so only a call of it is flagged
@@ -323,8 +326,21 @@ class _Reviewer(ast.NodeVisitor):
         inner = node
         while isinstance(inner, ast.Attribute):
             self._attribute_name(inner.attr, inner)
+            self._hidden_module_attribute(inner)
             inner = inner.value
         self.visit(inner)
+
+    def _hidden_module_attribute(self, node: ast.Attribute) -> None:
+        """An attribute no answer reads off an object it made itself: a private name, or a way into
+        modules and torch's dispatch (`[torch][0].sys.modules`, `t.ops.mkldnn`), whatever the
+        object was reached through. A learner's own `self._x` (or `ctx._x`) is fine."""
+        base = node.value
+        while isinstance(base, ast.Attribute):
+            base = base.value
+        if isinstance(base, ast.Name) and (base.id in ("self", "cls", "ctx") or base.id in self.modules):
+            return  # own state, or a module path (judged by _chain_rules)
+        if _private(node.attr) or node.attr in MODULE_DOORS:
+            self.flag(node, f"reads .{node.attr} of an object")
 
     def visit_Subscript(self, node):
         path = _resolve(node.value, self.modules)

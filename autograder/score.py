@@ -1,7 +1,7 @@
 """Scoring one executed notebook in the trusted parent.
 
 A test cell earns its points iff (a) it ran and produced no error output in the notebook's kernel
-(stderr streams never count) and (b) every check call it makes passed when the grader made that
+(which runs it without its hidden tests; stderr streams never count) and (b) every check call it makes passed when the grader made that
 call itself (`autograder.verification`): on fresh seeds, in a sandbox running only the learner's
 cells, each output judged here by `convlab.checks.verify_records`. Anything the learner's code
 does to its own kernel, or writes, can at most lose points.
@@ -19,6 +19,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from autograder import learner_text
+from autograder import notebook as nbmeta
 from autograder.restore import test_cells
 from autograder.verification import Plan, cell_verdict, check_calls
 
@@ -144,10 +145,24 @@ def _no_result(plan: Plan, cell_id: str, verification: dict, hidden: list[str]) 
     cause = (f" (cell {cell + 1} raised {learner_text.clean(errors[0].get('error', ''), hidden)[0]})"
              if errors and type(cell) is int else "")
     missing = status.get("missing") if isinstance(status.get("missing"), list) else []
+    tampered = status.get("tampered") if isinstance(status.get("tampered"), list) else []
+    for call in plan.calls_of(cell_id):
+        if any(isinstance(t, dict) and t.get("object") == call["object"] for t in tampered):
+            return f"your code changed the grader's safeguards while the grader ran {call['object']}: no points"
     for call in plan.calls_of(cell_id):
         if call["object"] in missing:
             return f"the grader found no {call['object']} after running your cells{cause}"
     return f"no result came back when the grader called your function{cause}"
+
+
+def _as_run(cell: NotebookNode) -> str:
+    """The cell's source as the notebook run had it: without hidden tests (`grade._without_hidden_tests`)."""
+    if not nbmeta.has_hidden_tests(cell):
+        return cell.source
+    try:
+        return nbmeta.remove_region(cell.source, nbmeta.BEGIN_HIDDEN, nbmeta.END_HIDDEN)
+    except ValueError:
+        return cell.source
 
 
 def run_status(outcome: dict) -> dict:
@@ -202,7 +217,7 @@ def score(restored: NotebookNode, outcome: dict, answers: dict | None = None,
         if cell.cell_type != "code" or not same_shape:
             continue
         ran = executed.cells[index]
-        if ran.get("source") == cell.source and isinstance(ran.get("outputs"), list):
+        if ran.get("source") in (cell.source, _as_run(cell)) and isinstance(ran.get("outputs"), list):
             cell.outputs = ran.outputs
             cell.execution_count = ran.get("execution_count")
     ran_cells = {int(i) for i in status.get("executed", []) if isinstance(i, int)}

@@ -88,7 +88,7 @@ def _silence_output() -> None:
     os.dup2(devnull, 2)
 
 
-def _verify_call(call, exercise, cases, namespace, status, seconds, write_record) -> None:
+def _verify_call(call, exercise, cases, namespace, status, seconds, write_record, tampered) -> None:
     """Call the learner's object on every case and device of one planned check call; record the runs."""
     if call["object"] not in namespace:
         status["missing"].append(call["object"])
@@ -106,7 +106,25 @@ def _verify_call(call, exercise, cases, namespace, status, seconds, write_record
                     runs.append(exercise.call(fn, case, index, device))
     except TimeLimit:
         pass  # the cases not run make the record incomplete: the grader says so
+    problem = tampered()
+    if problem is not None:  # the call earns nothing; the grader flags it for review
+        status["tampered"].append({"object": call["object"], "what": problem})
+        return
     write_record(call["check"], call["seed"], call["cases"], runs, None)
+
+
+def _tripwire():
+    """A function telling what learner code changed of the grader's safeguards since now, or None."""
+    from convlab.checks import guard, references
+
+    before, disabled, check = references.snapshot(), guard.builtin_kernels_disabled, references.tampered
+
+    def tampered() -> str | None:
+        if not disabled():
+            return "brought back torch's disabled kernels"
+        return check(before)
+
+    return tampered
 
 
 def main() -> int:
@@ -131,14 +149,15 @@ def main() -> int:
     _keep_running()
     seconds = float(job.get("seconds", 60))
     namespace: dict = {"__name__": "__main__"}
-    status = {"errors": _run_cells(job["cells"], namespace, seconds), "missing": [], "refused": []}
+    tampered = _tripwire()
+    status = {"errors": _run_cells(job["cells"], namespace, seconds), "missing": [], "refused": [], "tampered": []}
     for call, exercise, cases in zip(job["calls"], exercises, drawn):
         os.environ["CONVLAB_CELL_ID"] = call["cell_id"]
         # The exercise's references stay banned for all that runs on its behalf, not only inside
         # `Exercise.call`: learner code that replaced the check engine cannot reach them either.
         try:
             with forbid(exercise.references):
-                _verify_call(call, exercise, cases, namespace, status, seconds, write_record)
+                _verify_call(call, exercise, cases, namespace, status, seconds, write_record, tampered)
         except BaseException as exc:  # a replaced engine that reached a reference: this call is lost
             status["refused"].append({"object": call["object"], "message": first_line(exc)})
     for item in job["answers"]:

@@ -106,6 +106,72 @@ def corr2d(X, K):
     windows = X.unfold(0, kh, 1).unfold(1, kw, 1)
     return (windows * K).sum(dim=(-2, -1))
 """
+# Hunts the notebook run for hidden test text (history, files, every object in memory) and
+# raises it encoded, past any redaction; finding none, it is simply right.
+HUNT = """
+import base64, gc, os
+
+searched = []
+
+def corr2d(X, K):
+    found = [text for text in globals().get("In", [])[:] if "seed=831" in text]
+    for name in os.listdir("."):
+        try:
+            found += [line for line in open(name, errors="ignore") if "seed=831" in line]
+        except OSError:
+            pass
+    if not searched:  # every string in memory, once
+        searched.append(1)
+        found += [o for o in gc.get_objects() if isinstance(o, str) and "seed=831" in o][:1]
+    if found:
+        raise RuntimeError("FOUND:" + base64.b64encode(found[0].encode()).decode()[:150])
+    kh, kw = K.shape
+    return (X.unfold(0, kh, 1).unfold(1, kw, 1) * K).sum(dim=(-2, -1))
+"""
+# Red-team routes around the bans: another namespace's convolution kernel, the reference with the
+# watch's depth raised, torch's kernels brought back, the reference's untrapped twin.
+MKLDNN = """
+import torch
+
+def corr2d(X, K):
+    op = [torch][0].ops.mkldnn._convolution_pointwise
+    x, k = X.float()[None, None], K.float()[None, None]
+    return op(x, k, None, [0, 0], [1, 1], [1, 1], 1, "none", [], None)[0, 0].to(X.dtype)
+"""
+RAISED_DEPTH = """
+import torch, convlab.naive
+
+def corr2d(X, K):
+    R = [torch][0].sys.modules["convlab.checks.references"]
+    R._depth.value += 1
+    try:
+        return convlab.naive.corr2d(X, K)
+    finally:
+        R._depth.value -= 1
+"""
+KERNELS_BACK = """
+import gc, torch
+import torch.nn.functional as F
+
+def corr2d(X, K):
+    guard = [torch][0].sys.modules["convlab.checks.guard"]
+    for library in guard._disabling_libraries:
+        library._destroy()
+    guard._disabling_libraries.clear()
+    gc.collect()
+    with torch._C.DisableTorchFunction():
+        from torch.utils._python_dispatch import _disable_current_modes
+        with _disable_current_modes():
+            return F.conv2d(X[None, None], K[None, None])[0, 0]
+"""
+TWIN = """
+import torch, convlab.naive
+
+def corr2d(X, K):
+    R = [torch][0].sys.modules["convlab.checks.references"]
+    R.install()
+    return R._originals["convlab.naive:corr2d"](X, K)
+"""
 FORGED_STATUS = """
 import json, os
 json.dump({"status": "error", "message": "| **forged** | <img src=x onerror=alert(1)> [red]x[/] " + "A" * 200000,
@@ -190,6 +256,13 @@ def graded(tmp_path_factory):
                             "output_shape": shape}, ONLY_SHAPE),
         "s22_exfiltrate_base": ({"corr2d": EXFILTRATE.format(kind="base"),
                                  "output_shape": shape}, ONLY_SHAPE),
+        # Hidden tests never enter the notebook run: nothing to find there.
+        "s24_hunt": ({"corr2d": HUNT, "output_shape": shape}, FULL),
+        "s25_mkldnn": ({"corr2d": MKLDNN, "output_shape": shape}, ONLY_SHAPE),
+        "s26_raised_depth": ({"corr2d": RAISED_DEPTH, "output_shape": shape}, ONLY_SHAPE),
+        "s27_kernels_back": ({"corr2d": KERNELS_BACK, "output_shape": shape}, ONLY_SHAPE),
+        # Not stopped at run time (Python has no isolation inside a process): flagged for review.
+        "s28_twin": ({"corr2d": TWIN, "output_shape": shape}, None),
         "s23_forged_status": ({"corr2d": right, "output_shape": shape + "\n" + FORGED_STATUS},
                               {"corr2d_visible": 0.0, "corr2d_hidden": 0.0, "output_shape_test": 0.0}),
     }
@@ -242,7 +315,8 @@ def test_run_completes_with_exit_code_zero(graded):
     "s01_correct", "s02_blank", "s03_flipped", "s04_loop", "s05_memory", "s06_exit", "s07_invalid_json",
     "s08_deleted_tests", "s09_edited_tests", "s10_patched", "s11_fake_eq", "s12_stderr", "s13_spy",
     "s14_network", "s15_seed_dropped", "s16_deleted_answer", "s17_silenced", "s21_exfiltrate",
-    "s22_exfiltrate_base", "s23_forged_status"])
+    "s22_exfiltrate_base", "s23_forged_status", "s24_hunt", "s25_mkldnn", "s26_raised_depth",
+    "s27_kernels_back"])
 def test_exact_points_in_the_gradebook(graded, student):
     assert ck.scores(graded["course"], student) == graded["expected"][student]
 
@@ -270,6 +344,7 @@ def test_reasons_for_failures_are_recorded(graded, student, cell, reason):
     ("s12_stderr", True),  # `import sys` to print on stderr: a person looks, the points stay
     ("s10_patched", True), ("s15_seed_dropped", True), ("s17_silenced", True), ("s13_spy", True),
     ("s18_forged_engine", True), ("s19_reference", False), ("s20_helper_module", False),
+    ("s25_mkldnn", True), ("s26_raised_depth", True), ("s27_kernels_back", True), ("s28_twin", True),
 ])
 def test_code_no_honest_answer_needs_goes_to_manual_grading(graded, student, flagged):
     from nbgrader.api import Gradebook
@@ -360,7 +435,7 @@ def test_nbgraders_own_export_sees_the_same_grades(graded):
     assert (course / "nbgrader-export.csv").read_text() == (course / "grades.csv").read_text()
 
 
-EXFILTRATORS = ("s21_exfiltrate", "s22_exfiltrate_base", "s23_forged_status")
+EXFILTRATORS = ("s21_exfiltrate", "s22_exfiltrate_base", "s23_forged_status", "s24_hunt")
 
 
 def _everything_read(course, student):
@@ -392,9 +467,19 @@ def test_nothing_hidden_and_no_raw_markup_reaches_what_anyone_reads(graded, stud
     assert "A" * 1000 not in report and "**forged**" not in report
 
 
-def test_a_learner_quoting_hidden_tests_is_flagged_for_review(graded):
+def test_what_a_learner_raises_in_the_notebook_run_holds_no_hidden_test(graded):
     results = results_of(graded["course"], "s21_exfiltrate")
-    assert results["corr2d_hidden"]["reason"] == "error"
-    assert any("hidden test" in why for why in results["corr2d_hidden"]["review"])
-    # The visible test's source is no secret: quoting it is only an error.
+    # The notebook run never had the hidden tests, so what it raised quotes only visible code.
+    assert results["corr2d_hidden"]["reason"] == "error" and "seed=831" not in json.dumps(results)
     assert results["corr2d_visible"]["reason"] == "error" and not results["corr2d_visible"]["review"]
+    assert "FOUND:" not in json.dumps(results_of(graded["course"], "s24_hunt"))
+
+
+def test_tampering_with_the_safeguards_at_run_time_is_caught(graded):
+    result = results_of(graded["course"], "s27_kernels_back")["corr2d_hidden"]
+    assert result["points"] == 0 and "safeguards" in result["message"]
+    assert any("brought back torch's disabled kernels" in reason for reason in result["review"]), result["review"]
+    # A raised depth does not make the learner's call the course's own.
+    assert "uses the course's reference convlab.naive.corr2d" in \
+        results_of(graded["course"], "s26_raised_depth")["corr2d_hidden"]["message"]
+    assert "mkldnn._convolution_pointwise" in results_of(graded["course"], "s25_mkldnn")["corr2d_hidden"]["message"]

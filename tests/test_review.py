@@ -108,6 +108,9 @@ def output_size(sizes: Sequence[int]) -> int:
 }
 
 HOSTILE = {
+    "module_behind_a_list": ("T = [torch][0]\nR = T.sys.modules['convlab.checks.references']", "reads .sys of an object"),
+    "dispatch_behind_a_list": ("T = [torch][0]\nop = T.ops.mkldnn._convolution_pointwise", "reads .ops of an object"),
+    "private_state": ("R = pick()\nR._depth.value += 1", "reads ._depth of an object"),
     "patch_engine": ("import convlab.checks.core as c\nc.Exercise.__call__ = f",
                      "assigns to c.Exercise.__call__"),
     "checks_import": ("import convlab.checks.core as c", "imports convlab.checks.core"),

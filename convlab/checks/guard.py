@@ -11,6 +11,8 @@ dispatcher as the same ATen operator, so a ``TorchDispatchMode`` sees them all.
 """
 from __future__ import annotations
 
+import re
+
 import torch
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves
@@ -175,7 +177,7 @@ class DeviceMixing(TorchDispatchMode):
 
 #: Banned ops that reached a kernel disabled by ``disable_builtin_kernels`` (in call order).
 disabled_kernel_hits: list[str] = []
-_disabling_library = None
+_disabling_libraries: list = []
 
 
 def _raiser(name: str):
@@ -185,30 +187,61 @@ def _raiser(name: str):
     return kernel
 
 
+#: Namespaces other than aten whose convolution and pooling kernels compute an answer just as well
+#: (oneDNN's fused convolutions, quantized ones: quantize, convolve, dequantize).
+FOREIGN_NAMESPACES = ("mkldnn", "mkldnn_prepacked", "onednn", "quantized", "_quantized")
+_FOREIGN = re.compile(r"conv|pool")
+_KEYS = ("CPU", "CUDA", "Meta", "QuantizedCPU", "QuantizedCUDA", "MkldnnCPU")
+
+
+def foreign_kernel_ops() -> list[str]:
+    """'ns::name.overload' of every convolution or pooling op of FOREIGN_NAMESPACES in this build."""
+    return sorted(name for name in torch._C._dispatch_get_all_op_names()
+                  if name.split("::", 1)[0] in FOREIGN_NAMESPACES and _FOREIGN.search(name.split("::", 1)[1]))
+
+
 def disable_builtin_kernels(ops=KERNEL_OPS) -> int:
-    """Replace torch's CPU, CUDA and Meta kernels of ``ops`` in this process by ones that record the
-    call and raise, so no Python-level escape (leaving a mode, a thread, ``torch.ops.aten``) reaches
-    them. For the grader's process that runs learner code only; it cannot be undone. Returns how
-    many kernels were replaced."""
-    global _disabling_library
+    """Replace torch's kernels of ``ops`` and of ``foreign_kernel_ops()`` in this process (CPU, CUDA,
+    Meta, quantized, oneDNN) by ones that record the call and raise, so no Python-level escape
+    (leaving a mode, a thread, ``torch.ops``) reaches them. For the grader's process that runs
+    learner code only. Returns how many kernels were replaced."""
     import warnings
 
-    library = torch.library.Library("aten", "IMPL")
+    wanted: list[tuple[str, str, str]] = []  # (namespace, qualified name, name shown)
+    for packet in ops:
+        base = str(packet).split(".", 1)[1]
+        wanted += [("aten", base if overload == "default" else f"{base}.{overload}", op_name(packet))
+                   for overload in packet.overloads()]
+    for name in foreign_kernel_ops():
+        namespace, qualified = name.split("::", 1)
+        wanted.append((namespace, qualified, f"{namespace}.{qualified.split('.')[0]}"))
+    libraries: dict[str, torch.library.Library] = {}
     count = 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for packet in ops:
-            base = str(packet).split(".", 1)[1]
-            for overload in packet.overloads():
-                qualified = base if overload == "default" else f"{base}.{overload}"
-                for key in ("CPU", "CUDA", "Meta"):
-                    try:
-                        library.impl(qualified, _raiser(op_name(packet)), key)
-                        count += 1
-                    except RuntimeError:  # e.g. an op this build has no schema for
-                        continue
-    _disabling_library = library  # kept alive: dropping it restores torch's kernels
+        for namespace, qualified, shown in wanted:
+            library = libraries.setdefault(namespace, torch.library.Library(namespace, "IMPL"))
+            for key in _KEYS:
+                try:
+                    library.impl(qualified, _raiser(shown), key)
+                    count += 1
+                except RuntimeError:  # e.g. an op this build has no schema for
+                    continue
+    _disabling_libraries.extend(libraries.values())  # kept alive: dropping them restores torch's kernels
     return count
+
+
+def builtin_kernels_disabled() -> bool:
+    """Whether torch's convolution is still refused here (learner code could destroy the libraries)."""
+    hits = len(disabled_kernel_hits)
+    try:
+        torch.ops.aten.convolution(torch.zeros(1, 1, 1, 1), torch.zeros(1, 1, 1, 1), None,
+                                   [1, 1], [0, 0], [1, 1], False, [0, 0], 1)
+    except RuntimeError:
+        return len(disabled_kernel_hits) > hits
+    finally:
+        del disabled_kernel_hits[hits:]
+    return False
 
 
 def skip_dynamo_import() -> int:

@@ -21,8 +21,12 @@ from __future__ import annotations
 import contextlib
 import importlib
 import inspect
+import os
+import sys
 import threading
 import types
+
+import torch
 
 def when(name: str, condition):
     """A reference banned only for the calls ``condition(arguments)`` accepts (``arguments`` are bound,
@@ -73,6 +77,7 @@ class _Depth(threading.local):
 _depth = _Depth()
 _active: list = []   # watches in force; learner code may start threads, so not thread-local
 _originals: dict[str, types.FunctionType] = {}   # qualified name -> twin with the original code
+_instrumented: dict[str, types.FunctionType] = {}  # qualified name -> the function now trampolining
 _lock = threading.Lock()
 
 
@@ -152,13 +157,29 @@ def _instrument(fn: types.FunctionType) -> None:
     except (TypeError, ValueError):
         pass
     _originals[key] = twin
+    _instrumented[key] = fn
     fn.__code__ = code
     fn.__defaults__ = fn.__kwdefaults__ = None
 
 
+#: Where the course's own code (and torch, which calls a model's forward) lives: a reference called
+#: from there, inside another reference, is the course at work.
+_COURSE_FILES = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,   # convlab/
+                 os.path.dirname(os.path.abspath(torch.__file__)) + os.sep)
+
+
+def _from_outside() -> bool:
+    """Whether this reference was called from outside the course's code: at depth 0, or by code
+    that is neither the course's nor torch's (learner code that raised the depth itself)."""
+    if _depth.value == 0:
+        return True
+    caller = sys._getframe(3).f_code.co_filename  # _from_outside <- _enter <- trampoline <- caller
+    return not caller.startswith(_COURSE_FILES)
+
+
 def _enter(key: str, args, kwargs):
     original = _originals[key]
-    if _depth.value == 0:
+    if _from_outside():
         hits = []  # every watch in force records the call (nested checks each report it)
         for watch in list(_active):
             name = watch.banned_call(key, original, args, kwargs)
@@ -177,6 +198,25 @@ def _enter(key: str, args, kwargs):
 def original(fn):
     """``fn`` as it was before instrumenting: what a check's own code calls (e.g. ``backward``)."""
     return _originals.get(_key(fn), fn)
+
+
+def snapshot() -> tuple:
+    """What must not change while learner code runs: the entry point and every trampoline."""
+    return (_enter, _enter.__code__, tuple((key, fn.__code__) for key, fn in _instrumented.items()))
+
+
+def tampered(before: tuple) -> str | None:
+    """What of ``snapshot()`` learner code changed (or a depth left raised), else None. Learner code
+    can undo its change before this is asked: a tripwire, not a proof."""
+    module = globals()
+    if module["_enter"] is not before[0] or before[0].__code__ is not before[1]:
+        return "replaced convlab.checks.references._enter"
+    for key, code in before[2]:
+        if _instrumented.get(key) is None or _instrumented[key].__code__ is not code:
+            return f"removed the instrumentation of {key}"
+    if _depth.value != 0:
+        return "changed convlab.checks.references._depth"
+    return None
 
 
 _installed = False
