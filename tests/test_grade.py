@@ -27,6 +27,7 @@ MEMORY_MB = 1536
 HIDDEN_SOURCE = ("seed=831", "BEGIN HIDDEN", "torch.zeros(1, 1, 5, 5)")
 FULL = {"corr2d_visible": 1.0, "corr2d_hidden": 2.0, "output_shape_test": 1.0}
 ONLY_SHAPE = {"corr2d_visible": 0.0, "corr2d_hidden": 0.0, "output_shape_test": 1.0}
+ERRS_IN_VISIBLE = {"corr2d_visible": 0.0, "corr2d_hidden": 2.0, "output_shape_test": 1.0}
 NO_SHAPE = {"corr2d_visible": 1.0, "corr2d_hidden": 2.0, "output_shape_test": 0.0}
 NOTHING = {"corr2d_visible": 0.0, "corr2d_hidden": 0.0, "output_shape_test": 0.0}
 
@@ -106,23 +107,19 @@ def corr2d(X, K):
     windows = X.unfold(0, kh, 1).unfold(1, kw, 1)
     return (windows * K).sum(dim=(-2, -1))
 """
-# Hunts the notebook run for hidden test text (history, files, every object in memory) and
+# Hunts the notebook run for hidden test text (the kernel's history, the files beside it) and
 # raises it encoded, past any redaction; finding none, it is simply right.
 HUNT = """
-import base64, gc, os
-
-searched = []
+import base64, os
 
 def corr2d(X, K):
-    found = [text for text in globals().get("In", [])[:] if "seed=831" in text]
+    needle = "seed=" + str(800 + 31)  # not in this cell's own source, which `In` holds too
+    found = [text for text in globals().get("In", [])[:] if needle in text]
     for name in os.listdir("."):
         try:
-            found += [line for line in open(name, errors="ignore") if "seed=831" in line]
+            found += [line for line in open(name, errors="ignore") if needle in line]
         except OSError:
             pass
-    if not searched:  # every string in memory, once
-        searched.append(1)
-        found += [o for o in gc.get_objects() if isinstance(o, str) and "seed=831" in o][:1]
     if found:
         raise RuntimeError("FOUND:" + base64.b64encode(found[0].encode()).decode()[:150])
     kh, kw = K.shape
@@ -250,19 +247,19 @@ def graded(tmp_path_factory):
         "s18_forged_engine": ({"corr2d": FORGED_ENGINE, "output_shape": shape}, ONLY_SHAPE),
         "s19_reference": ({"corr2d": REFERENCE, "output_shape": shape}, ONLY_SHAPE),
         "s20_helper_module": ({"corr2d": HELPER_IMPORT, "output_shape": shape}, FULL),
-        # The grader's run passes; the notebook run's test cells raise what they read: no points for
-        # a test that errors, and nothing hidden in what anyone reads.
+        # The grader's run passes; the notebook run's visible test raises what it read: no points for
+        # the test that errors (the hidden one never ran there), and nothing hidden anywhere.
         "s21_exfiltrate": ({"corr2d": EXFILTRATE.format(kind="value"),
-                            "output_shape": shape}, ONLY_SHAPE),
+                            "output_shape": shape}, ERRS_IN_VISIBLE),
         "s22_exfiltrate_base": ({"corr2d": EXFILTRATE.format(kind="base"),
-                                 "output_shape": shape}, ONLY_SHAPE),
+                                 "output_shape": shape}, ERRS_IN_VISIBLE),
         # Hidden tests never enter the notebook run: nothing to find there.
         "s24_hunt": ({"corr2d": HUNT, "output_shape": shape}, FULL),
         "s25_mkldnn": ({"corr2d": MKLDNN, "output_shape": shape}, ONLY_SHAPE),
         "s26_raised_depth": ({"corr2d": RAISED_DEPTH, "output_shape": shape}, ONLY_SHAPE),
         "s27_kernels_back": ({"corr2d": KERNELS_BACK, "output_shape": shape}, ONLY_SHAPE),
         # Not stopped at run time (Python has no isolation inside a process): flagged for review.
-        "s28_twin": ({"corr2d": TWIN, "output_shape": shape}, None),
+        "s28_twin": ({"corr2d": TWIN, "output_shape": shape}, FULL),
         "s23_forged_status": ({"corr2d": right, "output_shape": shape + "\n" + FORGED_STATUS},
                               {"corr2d_visible": 0.0, "corr2d_hidden": 0.0, "output_shape_test": 0.0}),
     }
@@ -316,7 +313,7 @@ def test_run_completes_with_exit_code_zero(graded):
     "s08_deleted_tests", "s09_edited_tests", "s10_patched", "s11_fake_eq", "s12_stderr", "s13_spy",
     "s14_network", "s15_seed_dropped", "s16_deleted_answer", "s17_silenced", "s21_exfiltrate",
     "s22_exfiltrate_base", "s23_forged_status", "s24_hunt", "s25_mkldnn", "s26_raised_depth",
-    "s27_kernels_back"])
+    "s27_kernels_back", "s28_twin"])
 def test_exact_points_in_the_gradebook(graded, student):
     assert ck.scores(graded["course"], student) == graded["expected"][student]
 
@@ -398,7 +395,11 @@ def test_no_hidden_test_source_in_feedback_or_autograded_outputs(graded):
 def test_autograded_notebooks_run_the_instructors_tests(graded):
     nb = nbformat.read(str(graded["course"] / "autograded" / "s09_edited_tests" / "ps1" / "ps1.ipynb"), as_version=4)
     hidden = next(c for c in nb.cells if nbmeta.grade_id(c) == "corr2d_hidden")
-    assert "seed=831" in hidden.source and hidden.outputs
+    visible = next(c for c in nb.cells if nbmeta.grade_id(c) == "corr2d_visible")
+    # The instructor's cells are back; the visible test ran in the notebook (and failed: kernel
+    # flipped); the hidden one is the grader's own call, so its cell ran without its hidden part.
+    assert "seed=831" in hidden.source and not hidden.outputs
+    assert any(o.get("output_type") == "error" for o in visible.outputs)
     assert (graded["course"] / "autograded" / "s01_correct" / "ps1" / "timestamp.txt").exists()
 
 
@@ -470,8 +471,9 @@ def test_nothing_hidden_and_no_raw_markup_reaches_what_anyone_reads(graded, stud
 def test_what_a_learner_raises_in_the_notebook_run_holds_no_hidden_test(graded):
     results = results_of(graded["course"], "s21_exfiltrate")
     # The notebook run never had the hidden tests, so what it raised quotes only visible code.
-    assert results["corr2d_hidden"]["reason"] == "error" and "seed=831" not in json.dumps(results)
-    assert results["corr2d_visible"]["reason"] == "error" and not results["corr2d_visible"]["review"]
+    assert results["corr2d_visible"]["reason"] == "error" and "seed=831" not in json.dumps(results)
+    assert results["corr2d_hidden"]["reason"] == "passed"
+    assert not any("hidden test" in why for why in results["corr2d_visible"]["review"])
     assert "FOUND:" not in json.dumps(results_of(graded["course"], "s24_hunt"))
 
 
