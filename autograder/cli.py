@@ -97,7 +97,9 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         "timeout": args.timeout, "memory_mb": args.memory_mb,
     }
     options = {name: value for name, value in given.items() if value is not None}
-    return grade(course, force=args.force, sandboxed=not args.no_sandbox, **options)
+    if args.no_sandbox:
+        options["sandboxed"] = False
+    return grade(course, force=args.force, **options)
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ from autograder import execute, sandbox, verify_run
 # Where the runner may write records: `NNNN-<check>.json` / `.npz`.
 RECORD_NAME = re.compile(r"^\d{1,8}-[A-Za-z0-9_.\-]{1,120}\.(json|npz)$")
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
+MAX_STATUS_BYTES = 1024 * 1024
 MAX_RECORD_BYTES = 32 * 1024 * 1024
 MAX_TOTAL_RECORD_BYTES = 64 * 1024 * 1024  # what one submission may send back in all
 WORKDIR_PREFIX = "convlab-grade-"
@@ -126,6 +127,16 @@ def _new_workdir(job: dict) -> str:
     return workdir
 
 
+def _read_text(path: str, limit: int) -> str | None:
+    data = _read_regular(path, limit)
+    return data.decode("utf-8", errors="replace") if data is not None else None
+
+
+def _how_it_ended(result: sandbox.SandboxResult) -> dict:
+    return {"returncode": result.returncode, "timed_out": result.timed_out, "oom_killed": result.oom_killed,
+            "disk_exceeded": result.disk_exceeded}
+
+
 def run_notebook(job: dict) -> dict:
     """The notebook run: the executed notebook and the runner's status (for outputs and feedback only)."""
     import json
@@ -137,18 +148,13 @@ def run_notebook(job: dict) -> dict:
         with open(os.path.join(workdir, execute.JOB), "w") as f:
             json.dump({"timeout": float(job["timeout"])}, f)
         result = _sandboxed("autograder.execute", workdir, job)
-        executed = _read_regular(os.path.join(workdir, execute.EXECUTED), MAX_NOTEBOOK_BYTES)
-        status = _read_regular(os.path.join(workdir, execute.STATUS), 1024 * 1024)
         return {
-            "executed": executed.decode("utf-8", errors="replace") if executed is not None else None,
-            "status": status.decode("utf-8", errors="replace") if status is not None else None,
-            "returncode": result.returncode,
-            "timed_out": result.timed_out,
+            "executed": _read_text(os.path.join(workdir, execute.EXECUTED), MAX_NOTEBOOK_BYTES),
+            "status": _read_text(os.path.join(workdir, execute.STATUS), MAX_STATUS_BYTES),
             "wall": result.wall,
             "stderr": result.stderr[-4000:],
             "sandboxed": result.sandboxed,
-            "oom_killed": result.oom_killed,
-            "disk_exceeded": result.disk_exceeded,
+            **_how_it_ended(result),
         }
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -163,16 +169,12 @@ def run_verification(job: dict) -> dict:
         with open(os.path.join(workdir, verify_run.JOB), "w") as f:
             json.dump(job["verify"], f)
         result = _sandboxed("autograder.verify_run", workdir, job)
-        status = _read_regular(os.path.join(workdir, verify_run.STATUS), 1024 * 1024)
         return {
             # A call leaves a .json and at most one .npz; an answer one .json.
             "records": _read_records(os.path.join(workdir, verify_run.RECORD_DIR),
                                      2 * len(job["verify"]["calls"]) + len(job["verify"]["answers"])),
-            "status": status.decode("utf-8", errors="replace") if status is not None else None,
-            "returncode": result.returncode,
-            "timed_out": result.timed_out,
-            "oom_killed": result.oom_killed,
-            "disk_exceeded": result.disk_exceeded,
+            "status": _read_text(os.path.join(workdir, verify_run.STATUS), MAX_STATUS_BYTES),
+            **_how_it_ended(result),
         }
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

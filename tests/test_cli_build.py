@@ -181,10 +181,11 @@ def test_grade_passes_every_option_through(recorded_grade, tmp_path):
     from autograder.cli import main
 
     status = main(["grade", str(tmp_path), "--workers", "3", "--scheduler", "tcp://10.0.0.1:8786",
-                   "--timeout", "60", "--memory-mb", "512", "--force"])
+                   "--timeout", "60", "--memory-mb", "512", "--force", "--no-sandbox"])
     assert status == 7
     assert recorded_grade == [(tmp_path, {"workers": 3, "scheduler": "tcp://10.0.0.1:8786",
-                                          "timeout": 60.0, "memory_mb": 512, "force": True})]
+                                          "timeout": 60.0, "memory_mb": 512, "force": True,
+                                          "sandboxed": False})]
 
 
 def test_grade_leaves_unset_options_to_the_grader(recorded_grade, tmp_path):
