@@ -166,7 +166,7 @@ def parser() -> argparse.ArgumentParser:
     )
     grade.add_argument("dir", metavar="DIR", help="course directory made by `convlab new-course`")
     grade.add_argument("--workers", type=_positive_int, metavar="N",
-                       help="local worker processes (default: one per CPU core)")
+                       help="local worker processes (default: one more than the CPU cores)")
     grade.add_argument("--scheduler", metavar="ADDRESS",
                        help="run on the Dask cluster at ADDRESS instead of local processes")
     grade.add_argument("--timeout", type=_positive_float, metavar="SECONDS",

@@ -45,10 +45,13 @@ class Submission:
 
 
 def default_workers() -> int:
-    """Cores this process may use."""
+    """One more than the cores this process may use: each notebook's two runs wait on kernel start
+    and process exits part of the time (on 2 cores, 3 workers grade in 3.0 s per submission, 2 in 3.6)."""
     if hasattr(os, "process_cpu_count"):
-        return os.process_cpu_count() or 1
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        cores = os.process_cpu_count() or 1
+    else:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return cores + 1
 
 
 def _digest(path: str) -> str:
