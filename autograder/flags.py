@@ -24,10 +24,15 @@ def runtime_flags(outcome: dict | None) -> list[Flag]:
     if verification and not verification.get("timed_out") and verification.get("returncode") not in (0, None):
         flags.append(Flag(-1, 0, f"the grader's run of the learner's functions exited with status "
                                  f"{verification.get('returncode')}", None))
-    for entry in _status(verification).get("tampered", [])[:10]:
+    status = _status(verification)
+    restored = [str(name)[:80] for name in _list(status, "restored")[:5]]
+    if restored:
+        flags.append(Flag(-1, 0, "the learner's cells changed the grader's engine (put back before its calls): "
+                                 + ", ".join(restored), None))
+    for entry in _list(status, "tampered")[:10]:
         if isinstance(entry, dict):
             flags.append(Flag(-1, 0, f"while the grader ran {str(entry.get('object'))[:60]}, the learner's code "
-                                     f"{str(entry.get('what'))[:120]}", None))
+                                     f"{str(entry.get('what'))[:200]}", None))
     return flags
 
 
@@ -36,7 +41,12 @@ def _status(verification: dict) -> dict:
         status = json.loads(verification.get("status") or "{}")
     except ValueError:
         return {}
-    return status if isinstance(status, dict) and isinstance(status.get("tampered", []), list) else {}
+    return status if isinstance(status, dict) else {}
+
+
+def _list(status: dict, key: str) -> list:
+    value = status.get(key)
+    return value if isinstance(value, list) else []
 
 
 def _tests_of(nb, grade_id: str | None) -> set[str] | None:

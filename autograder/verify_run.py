@@ -106,23 +106,29 @@ def _verify_call(call, exercise, cases, namespace, status, seconds, write_record
                     runs.append(exercise.call(fn, case, index, device))
     except TimeLimit:
         pass  # the cases not run make the record incomplete: the grader says so
-    problem = tampered()
-    if problem is not None:  # the call earns nothing; the grader flags it for review
-        status["tampered"].append({"object": call["object"], "what": problem})
+    changed = tampered()
+    if changed:  # changed while the learner's function ran: the call earns nothing, and is flagged
+        status["tampered"].append({"object": call["object"], "what": "changed " + ", ".join(changed[:5])})
         return
     write_record(call["check"], call["seed"], call["cases"], runs, None)
 
 
-def _tripwire():
-    """A function telling what learner code changed of the grader's safeguards since now, or None."""
+def _tripwire(exercises):
+    """A function that puts back what learner code changed of the grader's engine since now and
+    says what that was (`autograder.engine_snapshot`), with whether torch's kernels came back."""
+    from autograder.engine_snapshot import Snapshot
     from convlab.checks import guard, references
 
-    before, disabled, check = references.snapshot(), guard.builtin_kernels_disabled, references.tampered
+    for exercise in exercises:  # instrument every reference now, so that doing it later is no change
+        references.forbid_references(exercise.references)
+    modules = [m for name, m in sorted(sys.modules.items())
+               if m is not None and (name.startswith("convlab.checks") or name == __name__)]
+    snapshot = Snapshot(modules, exercises, references._instrumented.values())
+    disabled = guard.builtin_kernels_disabled
 
-    def tampered() -> str | None:
-        if not disabled():
-            return "brought back torch's disabled kernels"
-        return check(before)
+    def tampered() -> list[str]:
+        changed = snapshot.restore()
+        return changed if disabled() else ["brought back torch's disabled kernels", *changed]
 
     return tampered
 
@@ -149,8 +155,10 @@ def main() -> int:
     _keep_running()
     seconds = float(job.get("seconds", 60))
     namespace: dict = {"__name__": "__main__"}
-    tampered = _tripwire()
+    tampered = _tripwire(exercises)
     status = {"errors": _run_cells(job["cells"], namespace, seconds), "missing": [], "refused": [], "tampered": []}
+    # What the cells changed of the engine is put back before the grader's first call, and flagged.
+    status["restored"] = tampered()[:20]
     for call, exercise, cases in zip(job["calls"], exercises, drawn):
         os.environ["CONVLAB_CELL_ID"] = call["cell_id"]
         # The exercise's references stay banned for all that runs on its behalf, not only inside

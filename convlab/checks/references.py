@@ -200,25 +200,6 @@ def original(fn):
     return _originals.get(_key(fn), fn)
 
 
-def snapshot() -> tuple:
-    """What must not change while learner code runs: the entry point and every trampoline."""
-    return (_enter, _enter.__code__, tuple((key, fn.__code__) for key, fn in _instrumented.items()))
-
-
-def tampered(before: tuple) -> str | None:
-    """What of ``snapshot()`` learner code changed (or a depth left raised), else None. Learner code
-    can undo its change before this is asked: a tripwire, not a proof."""
-    module = globals()
-    if module["_enter"] is not before[0] or before[0].__code__ is not before[1]:
-        return "replaced convlab.checks.references._enter"
-    for key, code in before[2]:
-        if _instrumented.get(key) is None or _instrumented[key].__code__ is not code:
-            return f"removed the instrumentation of {key}"
-    if _depth.value != 0:
-        return "changed convlab.checks.references._depth"
-    return None
-
-
 _installed = False
 
 
