@@ -153,3 +153,19 @@ def test_installed_versions_are_the_pinned_ones(name):
         f"{name} {installed} is installed, constraints.txt pins {pinned}; reinstall with "
         f"`pip install -c constraints.txt -e '.[dev]'`"
     )
+
+
+# Applications a learner or instructor runs rather than imports.
+RUN_NOT_IMPORTED = {"jupyterlab"}
+
+
+@pytest.mark.parametrize("name", sorted(_requirements(_pyproject()["project"]["dependencies"])))
+def test_every_base_dependency_is_used(name):
+    if name in RUN_NOT_IMPORTED:
+        pytest.skip(f"{name} is an application: `make lab` runs it")
+    providers = importlib.metadata.packages_distributions()
+    modules = {module for module, dists in providers.items() if name in {canonicalize_name(d) for d in dists}}
+    source = "\n".join(path.read_text() for package in ("convlab", "autograder")
+                       for path in (ROOT / package).rglob("*.py"))
+    assert any(f"import {m}" in source or f"from {m}" in source for m in modules), \
+        f"{name} is declared in pyproject.toml but convlab and autograder import none of {sorted(modules)}"
