@@ -84,8 +84,31 @@ def nbgrader_error(log: str) -> str:
     return summary
 
 
+def ungradable_tests(solutions: Path) -> list[str]:
+    """One line per test cell of `solutions` that makes no check call the grader can make itself
+    (`autograder.verification.check_calls`): such a cell would score zero for every learner."""
+    import nbformat
+
+    from autograder import notebook
+    from autograder.verification import check_calls
+
+    lines = []
+    for name in assignment_names(solutions):
+        for path in sorted((solutions / name).glob("*.ipynb")):
+            nb = nbformat.read(str(path), as_version=4)
+            lines += [f"{name}/{path.name}: test cell {notebook.grade_id(cell)!r} makes no check call the grader "
+                      "recognises (`check.NAME(fn, seed=N, cases=N)` after `from convlab.checks import lessonNN as "
+                      "check`, or `answer(\"question\", value, expected)`)"
+                      for cell in nb.cells if notebook.is_test_cell(cell) and not check_calls(cell.source)]
+    return lines
+
+
 def generate(solutions: Path, dest: Path) -> list[str]:
-    """Write the released lessons (one folder per assignment) into the empty folder `dest`."""
+    """Write the released lessons (one folder per assignment) into the empty folder `dest`;
+    refuses (BuildError) a test cell the grader could not run."""
+    problems = ungradable_tests(solutions)
+    if problems:
+        raise BuildError("\n".join(problems))
     with tempfile.TemporaryDirectory(prefix="convlab-build-") as tmp:
         course = Path(tmp)
         names = copy_sources(solutions, course / "source")

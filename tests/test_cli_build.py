@@ -148,6 +148,18 @@ def test_build_reports_a_notebook_nbgrader_rejects(project):
     assert "ps1" in result.stderr and "no end solution statement" in result.stderr.lower()
 
 
+def test_build_refuses_a_test_cell_the_grader_cannot_run(project):
+    path = project / "solutions/ps1/ps1.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    cell = next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "corr2d_visible")
+    # Another import form: the grader would find no call in it, so every learner would score zero.
+    cell.source = "from convlab.checks.lesson01 import corr2d as check_corr2d\ncheck_corr2d(corr2d, seed=1, cases=3)"
+    nbformat.write(nb, str(path))
+    result = convlab("build", cwd=project)
+    assert result.returncode == 1
+    assert "ps1/ps1.ipynb: test cell 'corr2d_visible'" in result.stderr
+
+
 @pytest.mark.parametrize("command", ["build", "check", "new-course", "grade"])
 def test_every_command_has_help(command):
     result = convlab(command, "--help")
