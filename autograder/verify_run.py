@@ -4,7 +4,9 @@ learner's functions on cases drawn from seeds the grader chose a moment ago, and
 Run as `python -m autograder.verify_run` in a directory holding `verify.json` (see
 `autograder.verification.Plan`). No test cell runs here. Before any learner code: the cases are
 drawn, torch's convolution, pooling, im2col and col2im kernels are replaced by ones that raise
-(`convlab.checks.guard.disable_builtin_kernels`) and the course's references are instrumented.
+(`convlab.checks.guard.disable_builtin_kernels`), the course's references are instrumented and
+the check engine is remembered (`autograder.engine_snapshot`): what the learner's cells change
+of it is put back before the grader's calls, and a change made during a call loses that call.
 Everything this process writes is the learner's: the grader re-judges each output itself.
 """
 from __future__ import annotations
