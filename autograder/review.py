@@ -51,7 +51,7 @@ COURSE_NAMES = {"torch": "torch", "nn": "torch.nn", "np": "numpy", "numpy": "num
                     "jupyter_client", "ipykernel", "autograder", "IPython")}}
 
 # Attributes that lead from any object to modules or to torch's dispatcher.
-MODULE_DOORS = {"sys", "modules", "ops", "library", "overrides", "_C", "builtins", "__builtins__",
+MODULE_DOORS = {"sys", "ops", "library", "overrides", "_C", "builtins", "__builtins__",
                 "__globals__", "__code__", "__closure__", "__wrapped__", "__dict__", "__self__", "__func__"}
 RISKY_BUILTINS = {"exec", "eval", "compile", "__import__", "globals", "locals", "vars", "open",
                   "breakpoint", "input", "get_ipython"}
@@ -59,6 +59,7 @@ CALLED_ONLY = {"input"}  # also a common parameter name, so only a call of it is
 ATTRIBUTE_BUILTINS = {"getattr", "hasattr", "setattr", "delattr"}
 SAFE_DUNDERS = {"__init__", "__call__", "__name__", "__len__", "__getitem__", "__setitem__", "__repr__",
                 "__str__", "__iter__", "__next__", "__enter__", "__exit__", "__add__", "__mul__",
+                "__class__", "__slots__", "__all__", "__post_init__",
                 "__matmul__", "__eq__", "__hash__", "__doc__", "__version__"}
 FRAME_ATTRIBUTES = {"f_back", "f_globals", "f_locals", "f_code", "f_builtins", "tb_frame", "tb_next",
                     "gi_frame", "cr_frame", "ag_frame"}
@@ -127,6 +128,9 @@ def _review(source: str, inherited: dict[str, str]) -> list[tuple[int, str]]:
     if tree is None:
         return []
     reviewer = _Reviewer(_modules(tree, inherited), _own_names(tree), set(_imports(tree)))
+    # Attributes the learner's code sets itself (`memo._hits = 0`) are its own state, private or not.
+    reviewer.own_attributes = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)
+                               and isinstance(n.ctx, ast.Store)}
     try:
         reviewer.visit(tree)
     except RecursionError:  # parses, but nests deeper than a visitor can follow: no answer needs that
@@ -258,6 +262,7 @@ def _import_reason(path: str) -> str | None:
 # --- the review ---------------------------------------------------------------------------------
 
 class _Reviewer(ast.NodeVisitor):
+    own_attributes: set = frozenset()
     """Collects (line, reason) over one cell's tree."""
 
     def __init__(self, modules: dict[str, str], own: set[str], imported: set[str]):
@@ -294,11 +299,27 @@ class _Reviewer(ast.NodeVisitor):
     def _denied(path: str) -> bool:
         return _import_reason(path) is not None and not _under(path, [CHECKS])  # checks: see _chain_rules
 
+    def _door(self, attribute: str, node: ast.AST, how: str) -> None:
+        if (_private(attribute) or attribute in MODULE_DOORS) and attribute not in self.own_attributes:
+            self.flag(node, f"reads .{attribute} through {how}")
+
+    def _attribute_getter(self, path: str, node: ast.Call) -> None:
+        """operator.attrgetter("a._b.c") and methodcaller("_m") read attributes named by strings."""
+        for arg in node.args:
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                for part in arg.value.split("."):
+                    self._attribute_name(part, node)
+                    self._door(part, node, path)
+            else:
+                self.flag(node, f"{path} with a computed name")
+
     def visit_Call(self, node):
         func = node.func
         name = func.id if isinstance(func, ast.Name) and func.id not in self.own else None
         if self._magic(node):
             return
+        if _resolve(func, self.modules) in ("operator.attrgetter", "operator.methodcaller"):
+            self._attribute_getter(_resolve(func, self.modules), node)
         if name in RISKY_BUILTINS:
             self.flag(node, "uses get_ipython()" if name == "get_ipython" else f"calls {name}")
         elif name in ATTRIBUTE_BUILTINS:
@@ -315,6 +336,7 @@ class _Reviewer(ast.NodeVisitor):
         """getattr(obj, "weight") reads like obj.weight; a computed name could be anything."""
         if _constant_name(node):
             self._attribute_name(_constant_name(node), node)
+            self._door(_constant_name(node), node, name)
             self._chain_rules(node)
         else:
             self.flag(node, f"{name} with a computed name")
@@ -339,6 +361,8 @@ class _Reviewer(ast.NodeVisitor):
             base = base.value
         if isinstance(base, ast.Name) and (base.id in ("self", "cls", "ctx") or base.id in self.modules):
             return  # own state, or a module path (judged by _chain_rules)
+        if node.attr in self.own_attributes:
+            return
         if _private(node.attr) or node.attr in MODULE_DOORS:
             self.flag(node, f"reads .{node.attr} of an object")
 

@@ -68,16 +68,47 @@ def _keep_running() -> None:
     os._exit = os.abort = _no_exit
 
 
+class _Shell:
+    """What `get_ipython()` gives the cells here: a cell magic (`%%time`) runs its body, a line
+    magic (`%matplotlib inline`, `%timeit f(x)`) does nothing, so a magic costs no answer its points."""
+
+    def __init__(self, namespace: dict):
+        self.namespace = namespace
+        self.user_ns = namespace
+
+    def run_line_magic(self, name, line, *args, **kwargs):
+        return None
+
+    def run_cell_magic(self, name, line, body):
+        _exec(body, f"<cell magic {name}>", self.namespace)
+
+    def system(self, *args, **kwargs):
+        return None
+
+    getoutput = system
+
+
+def _exec(source: str, filename: str, namespace: dict, tree=None) -> None:
+    """Run `source` (or its `tree`) under `filename`, its lines kept in linecache so that
+    `inspect.getsource` (TorchScript, tracebacks) finds them as in a notebook."""
+    import linecache
+
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(tree if tree is not None else ast.parse(_python(source)), filename, "exec"), namespace)  # noqa: S102 - the learner's code, sandboxed
+
+
 def _run_cells(cells: list[dict], namespace: dict, seconds: float) -> list[dict]:
     """Execute the cells in order; an error or a time limit stops only its own cell. Returns the errors."""
     from convlab.checks.diagnose import first_line
 
     errors = []
+    namespace.setdefault("get_ipython", lambda shell=_Shell(namespace): shell)
     for cell in cells:
         try:
             with time_limit(seconds):
-                tree = ast.parse(_python(cell["source"])) if cell["whole"] else defining_statements(cell["source"])
-                exec(compile(tree, f"<cell {cell['index'] + 1}>", "exec"), namespace)  # noqa: S102 - the learner's code, sandboxed
+                source = _python(cell["source"])
+                tree = ast.parse(source) if cell["whole"] else defining_statements(cell["source"])
+                _exec(source, f"<cell {cell['index'] + 1}>", namespace, tree)
         except BaseException as exc:  # SystemExit, KeyboardInterrupt: still only this cell
             errors.append({"cell": cell["index"], "error": first_line(exc)})
     return errors

@@ -98,9 +98,9 @@ class Leak(BaseException):
     pass
 
 def corr2d(X, K):
-    ip = globals().get("get_ipython")
-    if ip is not None:
-        source = ip().user_ns["In"][-1]
+    history = globals().get("In")
+    if history:  # the notebook's kernel, not the grader's run
+        source = history[-1]
         print(source)
         raise (Leak if "{kind}" == "base" else ValueError)(source + " <script>alert(1)</script> [bold red]x[/]")
     kh, kw = K.shape

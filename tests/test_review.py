@@ -14,6 +14,24 @@ pytestmark = pytest.mark.grading
 SOLUTIONS = sorted((Path(__file__).parents[1] / "solutions").glob("*/*.ipynb"))
 
 HONEST = {
+    "own_private_state": """
+class Memo:
+    pass
+
+memo = Memo()
+memo._hits = 0
+
+def corr2d(X, K):
+    memo._hits += 1
+    kh, kw = K.shape
+    return (X.unfold(0, kh, 1).unfold(1, kw, 1) * K).sum(dim=(-2, -1)).to(X.__class__.__name__ and X.dtype)
+""",
+    "module_list": """
+import torch
+
+def count(net):
+    return sum(1 for _ in net.modules())
+""",
     "fft": """
 def corr2d(X, K):
     H, W = X.shape
@@ -108,6 +126,9 @@ def output_size(sizes: Sequence[int]) -> int:
 }
 
 HOSTILE = {
+    "attrgetter_private": ("import operator, convlab\nt = operator.attrgetter('checks.references._originals')(convlab)",
+                           "reads ._originals through operator.attrgetter"),
+    "getattr_private": ("R = pick()\nt = getattr(R, '_originals')", "reads ._originals through getattr"),
     "module_behind_a_list": ("T = [torch][0]\nR = T.sys.modules['convlab.checks.references']", "reads .sys of an object"),
     "dispatch_behind_a_list": ("T = [torch][0]\nop = T.ops.mkldnn._convolution_pointwise", "reads .ops of an object"),
     "private_state": ("R = pick()\nR._depth.value += 1", "reads ._depth of an object"),

@@ -65,6 +65,32 @@ UNIVERSE = ("convlab.functional", "convlab.naive", "convlab.matrices", "convlab.
             "convlab.models", "convlab.functional.fold.zero_padded", *AUTOGRAD)
 
 
+#: The kernels' insides (private helpers, unexported ones such as ``fold.windows``) and what the
+#: figures compute with: no exercise's answer may be built on them while any of its bans holds.
+INTERNAL_MODULES = ("convlab.functional.conv", "convlab.functional.fold", "convlab.functional.pooling",
+                    "convlab.functional.padding", "convlab.functional.transposed", "convlab.naive",
+                    "convlab.matrices")
+INTERNAL_FUNCTIONS = ("convlab.viz.transposed.scatter_add",)
+_internal: dict[str, str] = {}  # key -> name shown
+
+
+def _internals() -> dict[str, types.FunctionType]:
+    """Name -> function of every function defined in INTERNAL_MODULES but not exported (private, or
+    left out of the module's ``__all__``), and INTERNAL_FUNCTIONS."""
+    found = {}
+    for dotted in INTERNAL_MODULES:
+        module = importlib.import_module(dotted)
+        listed = getattr(module, "__all__", None)  # without a list, every public name is exported
+        for name, value in vars(module).items():
+            hidden = name.startswith("_") if listed is None else name not in listed
+            if (isinstance(value, types.FunctionType) and value.__module__ == dotted and hidden
+                    and not (name.startswith("__") and name.endswith("__"))):
+                found[f"{dotted}.{name}"] = value
+    for dotted in INTERNAL_FUNCTIONS:
+        found.update(functions(dotted))
+    return found
+
+
 class ReferenceUsed(BaseException):
     """Raised inside the learner's function when it calls a banned reference (a BaseException, so
     a learner's ``except Exception`` does not hide it; the call is recorded either way)."""
@@ -212,6 +238,9 @@ def install() -> None:
         for name in UNIVERSE:
             for fn in functions(name).values():
                 _instrument(fn)
+        for shown, fn in _internals().items():
+            _instrument(fn)
+            _internal[_key(fn)] = shown
         _installed = True
 
 
@@ -231,6 +260,8 @@ class forbid_references:
 
     def banned_call(self, key, original, args, kwargs) -> str | None:
         """The name to report when this call is banned, else None."""
+        if key in _internal:
+            return _internal[key]
         if key not in self.conditions:
             return None
         shown, condition = self.conditions[key]
