@@ -83,8 +83,7 @@ def rows() -> tuple[list[tuple[str, str, bool]], bool]:
     if "error" in inside:
         table.append(("probe inside the sandbox", inside["error"], False))
         return table, False
-    dropped = inside["uid"] != 0 and (os.geteuid() != 0 or inside["uid"] != os.geteuid())
-    table.append(("uid inside", f"{inside['uid']} (grader: {os.geteuid()})", dropped or not ok))
+    table.append(("uid inside", f"{inside['uid']} (grader: {os.geteuid()})", inside["uid"] != 0))
     isolated = inside["interfaces"] in ([], ["lo"]) and not inside["internet"]
     table.append(("network", "none (loopback only)" if isolated else f"reachable: {inside['interfaces']}",
                   isolated))

@@ -74,11 +74,7 @@ def _literals(source: str) -> set[str]:
 def clean(text: object, hidden: list[str], limit: int = LIMIT) -> tuple[str, bool]:
     """(`text` as one safe line, whether hidden test text was removed from it)."""
     lines = [line.strip() for line in str(text).splitlines() if line.strip()]
-    line = " ".join(lines)
-    removed = False
-    for part in hidden:
-        if part in line:
-            line, removed = line.replace(part, HIDDEN), True
+    line, removed = redact(" ".join(lines), hidden)
     line = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", line)
     if len(line) > limit:
         line = line[: limit - 1] + "…"
