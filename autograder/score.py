@@ -3,7 +3,7 @@
 A test cell earns its points iff (a) it ran and produced no error output in the notebook's kernel
 (which runs it without its hidden tests; stderr streams never count) and (b) every check call it makes passed when the grader made that
 call itself (`autograder.verification`): on fresh seeds, in a sandbox running only the learner's
-cells, each output judged here by `convlab.checks.verify_records`. Anything the learner's code
+cells, each output judged here by `autograder.records.verify_records`. Anything the learner's code
 does to its own kernel, or writes, can at most lose points.
 """
 from __future__ import annotations
@@ -20,6 +20,7 @@ from nbformat import NotebookNode
 
 from autograder import learner_text
 from autograder import notebook as nbmeta
+from autograder.records import trusted_expected, trusted_namespace, verify_records
 from autograder.restore import test_cells
 from autograder.verification import Plan, cell_verdict, check_calls
 
@@ -64,8 +65,6 @@ VERIFY_SECONDS = 60.0
 def verify(records: dict[str, bytes], answers: dict | None = None, plan: Plan | None = None) -> dict[str, list]:
     """Verdicts per cell id for the record files a sandbox returned (written to a fresh dir);
     with a `plan`, only records of the calls it planned are judged, within VERIFY_SECONDS."""
-    from convlab.checks import verify_records
-
     planned = None if plan is None else {(c["check"], c["seed"], c["cases"]) for c in plan.calls}
     with tempfile.TemporaryDirectory(prefix="convlab-verify-") as tmp:
         for name, data in records.items():
@@ -83,8 +82,6 @@ def trusted_answers(nb: NotebookNode) -> dict:
     the kernel; its question keeps the kernel's value (tests/test_grade_scoring.py checks that
     every lesson's expressions evaluate here).
     """
-    from convlab.checks.record import trusted_expected, trusted_namespace
-
     answers = {}
     for _, (index, _) in test_cells(nb).items():
         calls = [c for c in check_calls(nb.cells[index].source) if c.expected is not None]

@@ -176,10 +176,11 @@ def main() -> int:
     from convlab.checks import guard, references
     from convlab.checks.references import forbid_references as forbid
     from convlab.checks.diagnose import first_line, normalise_answer
-    from convlab.checks.record import _exercise, write_answer_record, write_record
+    from convlab.checks.record import write_answer_record, write_record
+    from convlab.checks.registry import find as find_exercise
 
     # Resolved and drawn before any learner code runs, which may replace the check modules' names.
-    exercises = [_exercise(call["check"]) for call in job["calls"]]
+    exercises = [find_exercise(call["check"]) for call in job["calls"]]
     drawn = [exercise.cases(call["seed"], call["cases"]) for exercise, call in zip(exercises, job["calls"])]
     guard.skip_dynamo_import()
     guard.disable_builtin_kernels()

@@ -85,14 +85,15 @@ def verified_records(tmp_path, monkeypatch, plan, fn, value=(3, 3)):
     """The records a verification run of `plan` leaves when the learner's function is `fn` and the
     learner's answer evaluates to `value`."""
     from convlab.checks.diagnose import normalise_answer
-    from convlab.checks.record import _exercise, write_answer_record, write_record
+    from convlab.checks.record import write_answer_record, write_record
+    from convlab.checks.registry import find as find_exercise
 
     record_dir = tmp_path / "verified"
     record_dir.mkdir(exist_ok=True)
     monkeypatch.setenv("CONVLAB_RECORD_DIR", str(record_dir))
     for call in plan.calls:
         monkeypatch.setenv("CONVLAB_CELL_ID", call["cell_id"])
-        exercise = _exercise(call["check"])
+        exercise = find_exercise(call["check"])
         cases = exercise.cases(call["seed"], call["cases"])
         runs = [exercise.call(fn, case, i, device) for i, case in enumerate(cases) for device in exercise.devices(case)]
         write_record(call["check"], call["seed"], call["cases"], runs, None)

@@ -10,8 +10,8 @@ Each check runs the function on random cases on the CPU, on the ``meta`` device 
 created on the wrong device shows) and on CUDA when there is one, compares with torch in
 float64, and raises ``CheckFailed`` with short feedback naming the case and the likely mistake.
 Calls of torch's own convolution/pooling kernels are caught by ``forbid_builtin_kernels``.
-With ``CONVLAB_RECORD_DIR`` set, each call also leaves a record that ``verify_records``
-re-judges outside the learner's kernel.
+With ``CONVLAB_RECORD_DIR`` set, each call also leaves a record that the grader
+(``autograder.records.verify_records``) re-judges outside the learner's kernel.
 
 Writing a check (a lesson module holds one ``Exercise`` instance per exercise)::
 
@@ -42,9 +42,8 @@ convolution, pooling, im2col/col2im; ``BANNED_ATEN_OPS`` also bans padding), ``u
 """
 from convlab.checks.core import Case, CheckFailed, Draw, Exercise, answer
 from convlab.checks.guard import BANNED_ATEN_OPS, KERNEL_OPS, forbid_builtin_kernels
-from convlab.checks.record import Verdict, trusted_expected, verify_records
 
 __all__ = [
-    "BANNED_ATEN_OPS", "KERNEL_OPS", "Case", "CheckFailed", "Draw", "Exercise", "Verdict", "answer",
-    "forbid_builtin_kernels", "trusted_expected", "verify_records",
+    "BANNED_ATEN_OPS", "KERNEL_OPS", "Case", "CheckFailed", "Draw", "Exercise", "answer",
+    "forbid_builtin_kernels",
 ]

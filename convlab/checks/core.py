@@ -1,7 +1,7 @@
 """The check engine: random cases, torch references in float64, the learner's call under guard, feedback.
 
 An exercise is an ``Exercise`` subclass with three parts that the in-kernel check and the
-trusted re-verification (``convlab.checks.record``) share: ``make_cases`` draws inputs from a
+trusted re-verification (``autograder.records``) share: ``make_cases`` draws inputs from a
 seeded generator, ``reference`` computes torch's answer from float64 copies of them, and
 ``mistakes`` computes the answers of recognisable wrong variants so feedback can name one.
 """
@@ -19,6 +19,7 @@ import torch
 from convlab.checks.compare import compare, describe_value
 from convlab.checks.diagnose import banned_message, first_line, likely_mistakes, normalise_answer
 from convlab.checks.guard import KERNEL_OPS, DeviceMixing, disabled_kernel_hits, forbid_builtin_kernels
+from convlab.checks.record import write_answer_record, write_record
 from convlab.checks.references import ReferenceUsed, forbid_references, reference_message
 
 _Tensor = torch.Tensor
@@ -358,7 +359,6 @@ class Exercise:
         __tracebackhide__ = True
         runs, drawn, failure = self.run(self.prepare(fn), seed, cases)
         if os.environ.get("CONVLAB_RECORD_DIR"):
-            from convlab.checks.record import write_record
             write_record(self.name, seed, cases, runs, failure)
         if failure is not None:
             raise CheckFailed(failure) from None
@@ -373,7 +373,6 @@ def answer(name: str, value, expected) -> None:
     __tracebackhide__ = True
     got, want = normalise_answer(value), normalise_answer(expected)
     if os.environ.get("CONVLAB_RECORD_DIR"):
-        from convlab.checks.record import write_answer_record
         write_answer_record(name, got, want)
     if value is None or value is Ellipsis:
         raise CheckFailed(f"{name}: not answered yet.") from None
