@@ -14,8 +14,10 @@ from convlab import shapes
 
 __all__ = [
     "ntuple",
-    "check_positive",
-    "check_non_negative",
+    "positive",
+    "non_negative",
+    "window_args",
+    "fitted_shape",
     "check_tensor",
     "check_input_dim",
     "add_batch_dim",
@@ -32,40 +34,63 @@ def _show(value) -> str:
     return repr(value)
 
 
-def ntuple(value, n: int, name: str, op: str | None = None) -> tuple[int, ...]:
+def ntuple(value, n: int, name: str, op: str | None = None, item=operator.index) -> tuple:
     """``value`` as an ``n``-tuple of ints: an int is repeated, a sequence of 1 or ``n`` ints is kept.
 
-    Accepting a 1-element sequence follows torch, which expands ``stride=[2]`` for conv2d.
+    Accepting a 1-element sequence follows torch, which expands ``stride=[2]`` for conv2d. ``item``
+    converts each entry (``operator.index``: ints only); ``shapes`` passes entries that may be
+    (before, after) pairs through unchanged and checks them itself.
     """
     prefix = f"{op}: " if op else ""
+    wrong = f"{prefix}{name} must be an int or a tuple of {n} ints, got {name}="
     if isinstance(value, torch.Tensor):
-        raise ValueError(f"{prefix}{name} must be an int or a tuple of {n} ints, got {name}={_show(value)}")
+        raise ValueError(wrong + _show(value))
     if isinstance(value, (tuple, list, torch.Size)):
         items = tuple(value)
         if len(items) == 1:
             items = items * n
         if len(items) != n:
-            raise ValueError(f"{prefix}{name} must be an int or a tuple of {n} ints, got {name}={value!r}")
+            raise ValueError(wrong + repr(value))
     else:
         items = (value,) * n
     try:
-        return tuple(operator.index(v) for v in items)
+        return tuple(item(v) for v in items)
     except TypeError:
-        raise ValueError(f"{prefix}{name} must be an int or a tuple of {n} ints, got {name}={value!r}") from None
+        raise ValueError(wrong + repr(value)) from None
 
 
-def check_positive(value: tuple[int, ...], name: str, op: str) -> tuple[int, ...]:
-    """Every entry of ``value`` >= 1 (stride, dilation, kernel_size), else ValueError."""
-    if any(v < 1 for v in value):
-        raise ValueError(f"{op}: {name} must be positive, got {name}={value!r}")
-    return value
+def positive(value, n: int, name: str, op: str) -> tuple[int, ...]:
+    """``value`` as an ``n``-tuple whose entries are all >= 1 (stride, dilation, kernel_size), else ValueError."""
+    items = ntuple(value, n, name, op)
+    if any(v < 1 for v in items):
+        raise ValueError(f"{op}: {name} must be positive, got {name}={items!r}")
+    return items
 
 
-def check_non_negative(value: tuple[int, ...], name: str, op: str) -> tuple[int, ...]:
-    """Every entry of ``value`` >= 0 (padding, output_padding), else ValueError."""
-    if any(v < 0 for v in value):
-        raise ValueError(f"{op}: {name} must be non-negative, got {name}={value!r}")
-    return value
+def non_negative(value, n: int, name: str, op: str) -> tuple[int, ...]:
+    """``value`` as an ``n``-tuple whose entries are all >= 0 (padding, output_padding), else ValueError."""
+    items = ntuple(value, n, name, op)
+    if any(v < 0 for v in items):
+        raise ValueError(f"{op}: {name} must be non-negative, got {name}={items!r}")
+    return items
+
+
+def window_args(op: str, n: int, kernel_size, stride, padding, dilation):
+    """(kernel_size, stride, padding, dilation) of an ``n``-D window op (pooling, unfold, fold) as checked
+    ``n``-tuples: kernel_size, stride and dilation positive, padding non-negative."""
+    return (positive(kernel_size, n, "kernel_size", op), positive(stride, n, "stride", op),
+            non_negative(padding, n, "padding", op), positive(dilation, n, "dilation", op))
+
+
+def fitted_shape(op: str, formula, size, **arguments) -> tuple[int, ...]:
+    """``formula(size, **arguments)`` (one of ``shapes.*_shape``), or a ValueError that names ``op``,
+    the spatial ``size`` and every argument with its value, after the formula's own reason."""
+    size = tuple(size)
+    try:
+        return formula(size, **arguments)
+    except ValueError as error:
+        named = ", ".join(f"{name}={value!r}" for name, value in arguments.items())
+        raise ValueError(f"{op}: spatial size {size} gives no output for {named} ({error})") from None
 
 
 def check_tensor(value, name: str, op: str) -> torch.Tensor:
@@ -113,7 +138,7 @@ def conv_padding(padding, kernel_size: tuple[int, ...], stride: tuple[int, ...],
             return tuple(shapes.same_padding(k, d) for k, d in zip(kernel_size, dilation))
         raise ValueError(f"{op}: padding must be an int, a tuple of {n} ints, 'valid' or 'same', "
                          f"got padding={padding!r}")
-    pads = check_non_negative(ntuple(padding, n, "padding", op), "padding", op)
+    pads = non_negative(padding, n, "padding", op)
     return tuple((p, p) for p in pads)
 
 

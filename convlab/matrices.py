@@ -7,21 +7,9 @@ small enough to print.
 """
 import torch
 
+from convlab.arguments import positive
+
 __all__ = ["windows", "im2col", "conv_matrix", "conv_transpose_via_matrix"]
-
-
-def _pair(value, name):
-    """(h, w) from an int or a 2-tuple; a clear error otherwise."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        pair = (value, value)
-    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(
-            isinstance(v, int) and not isinstance(v, bool) for v in value):
-        pair = tuple(value)
-    else:
-        raise ValueError(f"{name} must be an int or a pair of ints, got {name}={value!r}")
-    if min(pair) < 1:
-        raise ValueError(f"{name} must be positive, got {name}={value!r}")
-    return pair
 
 
 def _check_2d(tensor, name):
@@ -33,8 +21,8 @@ def _check_2d(tensor, name):
 def windows(X, kernel_size, stride=1):
     """Every window of a 2D X as a view of shape (H', W', kh, kw): view (1) of lesson 07, no copy."""
     _check_2d(X, "X")
-    kh, kw = _pair(kernel_size, "kernel_size")
-    sh, sw = _pair(stride, "stride")
+    kh, kw = positive(kernel_size, 2, "kernel_size", "windows")
+    sh, sw = positive(stride, 2, "stride", "windows")
     if kh > X.shape[0] or kw > X.shape[1]:
         raise ValueError(f"kernel_size={kernel_size!r} is larger than X of shape {tuple(X.shape)}")
     return X.unfold(0, kh, sh).unfold(1, kw, sw)  # (H', W', kh, kw)
@@ -54,7 +42,7 @@ def conv_matrix(kernel, input_size):
     doubly block Toeplitz: H' × H blocks of size W' × W, each block itself Toeplitz.
     """
     _check_2d(kernel, "kernel")
-    H, W = _pair(tuple(input_size) if isinstance(input_size, torch.Size) else input_size, "input_size")
+    H, W = positive(input_size, 2, "input_size", "conv_matrix")
     kh, kw = kernel.shape
     if kh > H or kw > W:
         raise ValueError(f"kernel of shape {(kh, kw)} does not fit input_size={input_size!r}")

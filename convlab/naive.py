@@ -39,15 +39,13 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     out_channels = arguments.check_conv_weight(x, weight, groups, 2, op)
     arguments.check_bias(bias, x, out_channels, op)
     kh, kw = weight.shape[2:]
-    sh, sw = arguments.check_positive(arguments.ntuple(stride, 2, "stride", op), "stride", op)
-    dh, dw = arguments.check_positive(arguments.ntuple(dilation, 2, "dilation", op), "dilation", op)
+    sh, sw = arguments.positive(stride, 2, "stride", op)
+    dh, dw = arguments.positive(dilation, 2, "dilation", op)
     (top, bottom), (left, right) = arguments.conv_padding(padding, (kh, kw), (sh, sw), (dh, dw), op)
-    try:
-        h_out, w_out = shapes.conv_output_shape(x.shape[2:], (kh, kw), (sh, sw),
-                                                ((top, bottom), (left, right)), (dh, dw))
-    except ValueError as error:
-        raise ValueError(f"{op}: input of shape {tuple(input.shape)} is too small for weight of "
-                         f"shape {tuple(weight.shape)} ({error})") from None
+    h_out, w_out = arguments.fitted_shape(op, shapes.conv_output_shape, x.shape[2:], kernel_size=(kh, kw),
+                                          stride=(sh, sw), padding=((top, bottom), (left, right)),
+                                          dilation=(dh, dw))
+    span_h, span_w = shapes.effective_kernel_size(kh, dh), shapes.effective_kernel_size(kw, dw)  # a window's extent
     x = pad(x, (left, right, top, bottom))  # zeros around each image
     in_per_group = weight.shape[1]
     out_per_group = out_channels // groups
@@ -58,8 +56,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             channels = x[n, group * in_per_group:(group + 1) * in_per_group]  # (C_in/groups, Hp, Wp)
             for i in range(h_out):
                 for j in range(w_out):
-                    window = channels[:, i * sh:i * sh + dh * (kh - 1) + 1:dh,
-                                      j * sw:j * sw + dw * (kw - 1) + 1:dw]  # (C_in/groups, kH, kW)
+                    window = channels[:, i * sh:i * sh + span_h:dh, j * sw:j * sw + span_w:dw]  # (C_in/groups, kH, kW)
                     value = (window * weight[c_out]).sum()
                     out[n, c_out, i, j] = value if bias is None else value + bias[c_out]
     return out.squeeze(0) if unbatched else out
@@ -78,19 +75,14 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     out_channels = arguments.check_conv_weight(x, weight, groups, 2, op, transposed=True)
     arguments.check_bias(bias, x, out_channels, op)
     kh, kw = weight.shape[2:]
-    sh, sw = arguments.check_positive(arguments.ntuple(stride, 2, "stride", op), "stride", op)
-    dh, dw = arguments.check_positive(arguments.ntuple(dilation, 2, "dilation", op), "dilation", op)
-    if isinstance(padding, str):
-        raise ValueError(f"{op}: padding must be an int or a tuple of 2 ints, got padding={padding!r}")
-    ph, pw = arguments.check_non_negative(arguments.ntuple(padding, 2, "padding", op), "padding", op)
-    oph, opw = arguments.check_non_negative(
-        arguments.ntuple(output_padding, 2, "output_padding", op), "output_padding", op)
-    try:
-        h_out, w_out = shapes.conv_transpose_output_shape(x.shape[2:], (kh, kw), (sh, sw), (ph, pw),
-                                                          (oph, opw), (dh, dw))
-    except ValueError as error:
-        raise ValueError(f"{op}: no valid output for input of shape {tuple(input.shape)} and weight "
-                         f"of shape {tuple(weight.shape)} ({error})") from None
+    sh, sw = arguments.positive(stride, 2, "stride", op)
+    dh, dw = arguments.positive(dilation, 2, "dilation", op)
+    ph, pw = arguments.non_negative(padding, 2, "padding", op)
+    oph, opw = arguments.non_negative(output_padding, 2, "output_padding", op)
+    h_out, w_out = arguments.fitted_shape(op, shapes.conv_transpose_output_shape, x.shape[2:], kernel_size=(kh, kw),
+                                          stride=(sh, sw), padding=(ph, pw), output_padding=(oph, opw),
+                                          dilation=(dh, dw))
+    span_h, span_w = shapes.effective_kernel_size(kh, dh), shapes.effective_kernel_size(kw, dw)  # a kernel's extent
     in_per_group = x.shape[1] // groups
     out_per_group = out_channels // groups
     full = x.new_zeros(x.shape[0], out_channels, h_out + 2 * ph, w_out + 2 * pw)  # before cropping
@@ -100,8 +92,8 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
             outs = slice(group * out_per_group, (group + 1) * out_per_group)
             for i in range(x.shape[2]):
                 for j in range(x.shape[3]):
-                    rows = slice(i * sh, i * sh + dh * (kh - 1) + 1, dh)
-                    cols = slice(j * sw, j * sw + dw * (kw - 1) + 1, dw)
+                    rows = slice(i * sh, i * sh + span_h, dh)
+                    cols = slice(j * sw, j * sw + span_w, dw)
                     full[n, outs, rows, cols] += x[n, c_in, i, j] * weight[c_in]  # (C_out/groups, kH, kW)
     out = full[:, :, ph:ph + h_out, pw:pw + w_out]
     if bias is not None:

@@ -10,6 +10,8 @@ import math
 import operator
 from typing import Sequence
 
+from convlab import arguments  # arguments asks this module for 'same' padding: import the module, not names
+
 __all__ = [
     "effective_kernel_size",
     "conv_output_size",
@@ -37,26 +39,17 @@ def _int(value, name: str, func: str, minimum: int) -> int:
     return number
 
 
-def _pair(padding, func: str) -> tuple[int, int]:
+def _padding_pair(padding, func: str) -> tuple[int, int]:
     """Padding of one dimension as (before, after): an int pads both sides equally."""
     if isinstance(padding, (tuple, list)):
-        if len(padding) != 2:
-            raise ValueError(f"{func}: padding of one dimension must be an int or a (before, after) pair, "
-                             f"got padding={padding!r}")
-        return _int(padding[0], "padding", func, 0), _int(padding[1], "padding", func, 0)
-    p = _int(padding, "padding", func, 0)
+        return arguments.non_negative(padding, 2, "padding", func)
+    p = _int(padding, "padding", func, 0)  # checked as an int, so the message shows the int given
     return p, p
 
 
 def _expand(value, n: int, name: str, func: str) -> tuple:
-    """An int (or a length-1 sequence) repeated ``n`` times, or a length-``n`` sequence as a tuple."""
-    if isinstance(value, (tuple, list)):
-        if len(value) == 1:
-            return tuple(value) * n
-        if len(value) != n:
-            raise ValueError(f"{func}: {name} must be an int or a sequence of {n} values, got {name}={value!r}")
-        return tuple(value)
-    return (value,) * n
+    """``arguments.ntuple`` that keeps each entry as it is: per-dimension padding may be a (before, after) pair."""
+    return arguments.ntuple(value, n, name, func, item=lambda entry: entry)
 
 
 def effective_kernel_size(kernel_size: int, dilation: int = 1) -> int:
@@ -77,9 +70,9 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding=0, di
     k = _int(kernel_size, "kernel_size", func, 1)
     s = _int(stride, "stride", func, 1)
     d = _int(dilation, "dilation", func, 1)
-    before, after = _pair(padding, func)
+    before, after = _padding_pair(padding, func)
     padded = n + before + after
-    span = d * (k - 1) + 1
+    span = effective_kernel_size(k, d)
     if padded < span:
         raise ValueError(f"{func}: padded input size {padded} (size={n}, padding={padding!r}) is smaller than "
                          f"the dilated kernel {span} (kernel_size={k}, dilation={d}); output size would be < 1")
@@ -103,7 +96,7 @@ def conv_transpose_output_size(size: int, kernel_size: int, stride: int = 1, pad
     if op >= s and op >= d:
         raise ValueError(f"{func}: output_padding must be smaller than either stride or dilation, got "
                          f"output_padding={op}, stride={s}, dilation={d}")
-    out = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+    out = (n - 1) * s - 2 * p + effective_kernel_size(k, d) + op
     if out < 1:
         raise ValueError(f"{func}: output size would be {out} (< 1) for size={n}, kernel_size={k}, stride={s}, "
                          f"padding={p}, output_padding={op}, dilation={d}")
@@ -127,7 +120,7 @@ def pool_output_size(size: int, kernel_size: int, stride: int | None = None, pad
     d = _int(dilation, "dilation", func, 1)
     if p > k // 2:
         raise ValueError(f"{func}: padding must be at most half of kernel_size, got padding={p}, kernel_size={k}")
-    span = d * (k - 1) + 1
+    span = effective_kernel_size(k, d)
     numerator = n + 2 * p - span + ((s - 1) if ceil_mode else 0)
     out = numerator // s + 1  # floor division, also for a negative numerator (torch's div_rtn)
     if ceil_mode and (out - 1) * s >= n + p:
@@ -148,7 +141,7 @@ def same_padding(kernel_size, dilation=1):
         return tuple(same_padding(k, d) for k, d in zip(kernel_size, dilations))
     k = _int(kernel_size, "kernel_size", "same_padding", 1)
     d = _int(dilation, "dilation", "same_padding", 1)
-    total = d * (k - 1)
+    total = effective_kernel_size(k, d) - 1
     return total // 2, total - total // 2
 
 
@@ -171,7 +164,7 @@ def receptive_field(kernel_sizes: Sequence[int], strides: Sequence[int] | None =
         k = _int(k, "kernel_sizes", func, 1)
         s = _int(s, "strides", func, 1)
         d = _int(d, "dilations", func, 1)
-        field += d * (k - 1) * jump
+        field += (effective_kernel_size(k, d) - 1) * jump
         jump *= s
     return field
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import convlab.functional as CF
-from convlab.functional import conv as conv_module
+from convlab.functional import fast
 from tests.strategies import DTYPE_TOLERANCES, conv_cases, random_tensor
 
 pytestmark = pytest.mark.kernels
@@ -29,7 +29,7 @@ def forced(path: str):
     folding = (lambda channels, kernel_size: 0) if path == "shifted" else \
         (lambda channels, kernel_size: min(1, len(kernel_size) - 1))
     # small, odd blocks of output positions: many blocks, the last one ragged
-    return patch.multiple(conv_module, _dims_to_fold=folding, _SHIFT_MIN_COLUMNS=0, _MATMUL_CHUNK=37)
+    return patch.multiple(fast, _dims_to_fold=folding, _SHIFT_MIN_COLUMNS=0, _MATMUL_CHUNK=37)
 
 
 def _assert_same(ours, theirs, dtype, what=""):

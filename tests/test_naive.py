@@ -130,7 +130,7 @@ BAD = {  # name: (call, text the message must hold)
     "conv2d channels": (lambda: naive.conv2d(torch.ones(1, 3, 5, 5), torch.ones(2, 2, 3, 3)), "3 channels"),
     "conv2d same strided": (lambda: naive.conv2d(torch.ones(1, 2, 5, 5), torch.ones(2, 2, 3, 3), stride=2,
                                                  padding="same"), "stride=(2, 2)"),
-    "conv2d too small": (lambda: naive.conv2d(torch.ones(1, 2, 2, 2), torch.ones(2, 2, 3, 3)), "weight of shape"),
+    "conv2d too small": (lambda: naive.conv2d(torch.ones(1, 2, 2, 2), torch.ones(2, 2, 3, 3)), "kernel_size=(3, 3)"),
     "conv_transpose2d output_padding": (
         lambda: naive.conv_transpose2d(torch.ones(1, 2, 3, 3), torch.ones(2, 2, 3, 3), output_padding=1),
         "output_padding"),

@@ -67,9 +67,9 @@ UNIVERSE = ("convlab.functional", "convlab.naive", "convlab.matrices", "convlab.
 
 #: The kernels' insides (private helpers, unexported ones such as ``fold.windows``) and what the
 #: figures compute with: no exercise's answer may be built on them while any of its bans holds.
-INTERNAL_MODULES = ("convlab.functional.conv", "convlab.functional.fold", "convlab.functional.pooling",
-                    "convlab.functional.padding", "convlab.functional.transposed", "convlab.naive",
-                    "convlab.matrices")
+INTERNAL_MODULES = ("convlab.functional.conv", "convlab.functional.fast", "convlab.functional.fold",
+                    "convlab.functional.pooling", "convlab.functional.padding", "convlab.functional.transposed",
+                    "convlab.naive", "convlab.matrices")
 INTERNAL_FUNCTIONS = ("convlab.viz.transposed.scatter_add",)
 _internal: dict[str, str] = {}  # key -> name shown
 

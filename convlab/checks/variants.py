@@ -5,6 +5,8 @@ Each generator yields ``(label, answer)``; ``answer`` is what torch gives for th
 """
 import torch.nn.functional as F
 
+from convlab.arguments import ntuple
+
 FLIPPED = ("kernel flipped — that is convolution; deep learning's 'convolution' slides the kernel "
            "as it is (cross-correlation)")
 BIAS_MISSING = "bias missing — add bias[c] to every position of output channel c"
@@ -27,7 +29,8 @@ def attempt(compute):
 
 
 def pair(value):
-    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    """(h, w) of a 2D argument given as an int or an (h, w) tuple, read as the kernels read it."""
+    return ntuple(value, 2, "value")
 
 
 def conv2d_mistakes(input, weight, bias=None, stride=1, padding=0, dilation=1):

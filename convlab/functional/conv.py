@@ -1,203 +1,22 @@
 """Convolution (cross-correlation) in 1, 2 and 3 dimensions: ``conv1d/2d/3d`` and ``corr2d``.
 
-One N-d implementation serves every dimension. It picks one of three ways to compute the same sum,
-by what is fastest for the shape at hand:
-
-* depthwise (one input channel per group): a multiply-add per kernel tap of an input slice and
-  that tap's weights, into the block of outputs the tap reaches; padding is never materialised;
-* shifted matmul (stride 1, large inputs): with the padded batch laid out channels-last and
-  flattened to (positions, C), the windows of tap k for every output of the whole batch are one
-  contiguous block of rows, the buffer shifted by a constant offset, so one accumulated matmul
-  per tap needs no copy; positions that wrap around a row are computed and thrown away. The taps
-  run block by block of output positions, so each block stays in cache. With few channels, the
-  taps of the last kernel dimension(s) are first copied next to the channels, for fewer, deeper
-  matmuls;
-* im2col: copy every window into a column and do one (batched over groups) matmul.
+One N-d implementation serves every dimension, the im2col algorithm of lesson 07: pad the input,
+view every window as a column, and multiply by the kernel in one (batched over groups) matmul.
+Where a shape makes the column copy the cost, ``fast.py`` computes the same sum without it.
 """
 from __future__ import annotations
 
-import itertools
 import math
 
 import torch
 
 from convlab import shapes
-from convlab.arguments import (add_batch_dim, check_bias, check_conv_weight, check_positive, check_tensor,
-                               conv_padding, ntuple)
+from convlab.arguments import (add_batch_dim, check_bias, check_conv_weight, check_tensor, conv_padding, fitted_shape,
+                               positive)
+from convlab.functional import fast
 from convlab.functional.fold import windows, zero_padded
 
 __all__ = ["conv1d", "conv2d", "conv3d", "corr2d"]
-
-# Shifted matmul pays off once the im2col buffer would stop fitting in cache; each of its matmuls
-# sums over at least _SHIFT_MIN_DEPTH values (channels times folded taps) to run efficiently.
-_SHIFT_MIN_DEPTH = 32
-_SHIFT_MIN_COLUMNS = 1 << 20
-# Output positions per block and thread: all taps of a block run back to back while its input and
-# output stay in cache, rather than each tap streaming the whole batch through memory.
-_MATMUL_CHUNK = 8192
-
-
-def _column_chunks(total: int, size: int) -> list[slice]:
-    """Consecutive slices of at most ``size`` covering range(total)."""
-    return [slice(start, min(total, start + size)) for start in range(0, total, size)]
-
-
-def _dims_to_fold(channels_per_group: int, kernel_size: tuple[int, ...]) -> int:
-    """How many trailing kernel dimensions the shifted matmul copies into its channels (see below)."""
-    folded, depth = 0, channels_per_group
-    while depth < _SHIFT_MIN_DEPTH and folded < len(kernel_size):
-        folded += 1
-        depth *= kernel_size[-folded]
-    return folded
-
-
-def _output_size(op, size, kernel_size, stride, padding, dilation) -> tuple[int, ...]:
-    """``shapes.conv_output_shape`` with an error that says which call failed."""
-    try:
-        return shapes.conv_output_shape(size, kernel_size, stride, padding, dilation)
-    except ValueError as error:
-        raise ValueError(f"{op}: input of spatial size {tuple(size)} is smaller than the kernel: "
-                         f"kernel_size={kernel_size}, dilation={dilation}, padding={padding} ({error})") from None
-
-
-def _tap_offsets(kernel_size, dilation, strides) -> list[int]:
-    """Flat offset of every kernel tap (row-major) in an image with the given element strides."""
-    return [sum(k * d * s for k, d, s in zip(tap, dilation, strides))
-            for tap in itertools.product(*(range(k) for k in kernel_size))]
-
-
-def _padded_size(input, padding):
-    """Spatial size of ``input`` (N, C, *spatial) once padded by (before, after) per dimension."""
-    return [s + a + b for s, (a, b) in zip(input.shape[2:], padding)]
-
-
-def _tap_ranges(tap, size, stride, padding, dilation, out_size):
-    """For one kernel tap: the output slice whose windows put this tap inside the (unpadded) input,
-    and the input slice it reads there; None if the tap only ever reads padding."""
-    outputs, inputs = [], []
-    for t, z, s, (before, _), d, o in zip(tap, size, stride, padding, dilation, out_size):
-        start = t * d - before  # the input index this tap reads for output 0
-        first = max(0, -(start // s))  # first output reading at >= 0
-        last = min(o - 1, (z - 1 - start) // s)  # last output reading at < size
-        if first > last:
-            return None
-        outputs.append(slice(first, last + 1))
-        inputs.append(slice(start + first * s, start + last * s + 1, s))
-    return tuple(outputs), tuple(inputs)
-
-
-def _depthwise(input, weight, groups, stride, padding, dilation, out_size):
-    """One input channel per group: a multiply-add per tap of (input) * (that tap's weights).
-
-    Padding is never materialised: each tap adds into the block of outputs whose window puts it
-    inside the input, reading the matching (strided) slice of the input. A tap that covers every
-    output (the centre tap of 'same' padding, any tap without padding) starts the sum.
-    """
-    n = input.shape[0]
-    kernel_size = tuple(weight.shape[2:])
-    dims = len(kernel_size)
-    og = weight.shape[0] // groups
-    x = input.view(n, groups, 1, *input.shape[2:])  # (N, G, 1, *spatial)
-    w = weight.reshape(groups, og, -1)  # (G, O/G, taps)
-    taps = list(itertools.product(*(range(k) for k in kernel_size)))
-    ranges = [_tap_ranges(tap, input.shape[2:], stride, padding, dilation, out_size) for tap in taps]
-    whole = tuple(slice(0, o) for o in out_size)
-    full = [t for t, r in enumerate(ranges) if r is not None and r[0] == whole]
-    everything = (slice(None),) * 3
-    if full:
-        first = full[0]
-        out = x[everything + ranges[first][1]] * w[:, :, first].reshape(groups, og, *([1] * dims))  # (N, G, O/G, *out)
-    else:
-        first = None
-        out = input.new_zeros(n, groups, og, *out_size)  # (N, G, O/G, *out)
-        # An empty multiply-add keeps out in the autograd graph even if every tap reads padding only.
-        nothing = everything + (slice(0, 0),) * dims
-        out[nothing].addcmul_(x[nothing], w[:, :, 0].reshape(groups, og, *([1] * dims)))
-    for t, r in enumerate(ranges):
-        if r is None or t == first:
-            continue
-        w_t = w[:, :, t].reshape(groups, og, *([1] * dims))  # (G, O/G, 1...)
-        out[everything + r[0]].addcmul_(x[everything + r[1]], w_t)
-    return out.view(n, groups * og, *out_size)  # (N, O, *out)
-
-
-def _channels_last_padded(input, padding, extra: int) -> torch.Tensor:
-    """``input`` (N, C, *spatial) copied into a zero buffer (N * prod(padded) + extra, C), channels innermost.
-
-    Row r is one position of the flattened (N, *padded) grid, so the windows of a kernel tap, for
-    every output position of the whole batch, are one contiguous block of rows: the buffer shifted
-    by the tap's offset. ``extra`` zero rows after the grid let the last taps read past its end.
-    """
-    n, c = input.shape[:2]
-    padded_size = _padded_size(input, padding)
-    rows = n * math.prod(padded_size)
-    flat = input.new_empty(rows + extra, c)
-    flat[rows:].zero_()
-    grid = flat[:rows].view(n, *padded_size, c)  # (N, *padded, C)
-    # Zero only the border, each element once: the inside is overwritten with the input anyway.
-    for d, (s, (before, after)) in enumerate(zip(input.shape[2:], padding)):
-        leading = (slice(None),) * (d + 1)
-        grid[leading + (slice(0, before),)].zero_()
-        grid[leading + (slice(before + s, None),)].zero_()
-    inner = tuple(slice(before, before + s) for s, (before, _) in zip(input.shape[2:], padding))
-    grid[(slice(None),) + inner] = input.movedim(1, -1)  # (N, *spatial, C)
-    return flat
-
-
-def _shifted_matmul(input, weight, groups, padding, dilation, out_size, folded_dims: int = 0):
-    """Stride 1: out[rows] += (padded rows shifted by the tap's offset) @ W[tap], one matmul per tap.
-
-    With channels innermost, a tap's operand is a contiguous (positions, C) block of the padded
-    buffer, so no window is ever copied; rows that are not outputs (past out_d in some dimension,
-    reads that wrap into the next row or sample) are computed and dropped at the end. The taps run
-    block by block of positions, so each block of input and output stays in cache.
-
-    With ``folded_dims`` > 0 the taps of the last ``folded_dims`` kernel dimensions are first copied,
-    block by block, next to the channels (a partial im2col of the block): fewer, deeper matmuls
-    when there are few channels.
-    """
-    n, c = input.shape[:2]
-    dims = weight.dim() - 2
-    kernel_size = tuple(weight.shape[2:])
-    cg, og = c // groups, weight.shape[0] // groups
-    padded_size = _padded_size(input, padding)
-    strides = [math.prod(padded_size[i + 1:]) for i in range(dims)]  # rows per step in each dimension
-    plane = math.prod(padded_size)
-    split = dims - folded_dims
-    lead = _tap_offsets(kernel_size[:split], dilation[:split], strides[:split])
-    trail = _tap_offsets(kernel_size[split:], dilation[split:], strides[split:])
-    folded = math.prod(kernel_size[split:])
-    depth = folded * cg
-    flat = _channels_last_padded(input, padding, extra=lead[-1] + trail[-1])  # (N*plane + extra, C)
-    # Weight rows ordered (folded tap, channel), as the folded operand's columns.
-    w = weight.reshape(groups, og, cg, len(lead), folded).permute(3, 0, 4, 2, 1)  # (lead, G, folded, C/G, O/G)
-    w = w.reshape(len(lead), groups, depth, og).contiguous()  # (lead, G, folded*C/G, O/G), ready for BLAS
-    total = (n - 1) * plane + out_size[0] * strides[0]  # through the last sample's last output row
-    out = input.new_empty(groups, total, og)  # (G, M, O/G)
-    trail_strides = [d * s * c for d, s in zip(dilation[split:], strides[split:])]
-    # Each thread takes its share of a block, so the block grows with the thread count.
-    for chunk in _column_chunks(total, _MATMUL_CHUNK * torch.get_num_threads()):
-        size = chunk.stop - chunk.start
-        if folded_dims == 0:
-            source, base = flat.view(-1, groups, depth), chunk.start  # (rows, G, C/G)
-        else:
-            span = size + lead[-1]  # rows that this block's remaining taps read
-            source = flat.as_strided((span, groups, *kernel_size[split:], cg), (c, cg, *trail_strides, 1),
-                                     flat.storage_offset() + chunk.start * c)  # (span, G, *trail k, C/G)
-            # The folded taps overlap in memory, so copy (reshape alone may return the overlapping view,
-            # which every matmul would then copy again).
-            source, base = source.contiguous().view(span, groups, depth), 0  # (span, G, folded*C/G)
-        for t, offset in enumerate(lead):
-            x_t = source[base + offset:base + offset + size]  # (size, G, folded*C/G)
-            beta = 0 if t == 0 else 1  # the first tap overwrites the uninitialised block
-            if groups == 1:
-                out[0, chunk].addmm_(x_t.view(size, depth), w[t, 0], beta=beta)  # (size, O)
-            else:
-                out[:, chunk].baddbmm_(x_t.transpose(0, 1), w[t], beta=beta)  # (G, size, O/G)
-    # Element [n, g, o, *p] sits at row n * plane + sum(p_d * strides_d) of group g.
-    grid = out.as_strided((n, groups, og, *out_size), (plane * og, total * og, 1, *(s * og for s in strides)),
-                          out.storage_offset())  # (N, G, O/G, *out)
-    return grid.reshape(n, groups * og, *out_size).contiguous()  # (N, O, *out), as torch lays it out
 
 
 def _im2col(padded, weight, groups, stride, dilation, out_size):
@@ -217,19 +36,13 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, dims: int, o
     out_channels = check_conv_weight(input, weight, groups, dims, op)
     check_bias(bias, input, out_channels, op)
     kernel_size = tuple(weight.shape[2:])
-    stride = check_positive(ntuple(stride, dims, "stride", op), "stride", op)
-    dilation = check_positive(ntuple(dilation, dims, "dilation", op), "dilation", op)
+    stride = positive(stride, dims, "stride", op)
+    dilation = positive(dilation, dims, "dilation", op)
     pads = conv_padding(padding, kernel_size, stride, dilation, op)
-    out_size = _output_size(op, input.shape[2:], kernel_size, stride, pads, dilation)
-    n, c = input.shape[:2]
-    cg = c // groups
-    column_count = n * c * math.prod(kernel_size) * math.prod(out_size)
-    folded_dims = _dims_to_fold(cg, kernel_size)
-    if cg == 1 and c > 1:
-        out = _depthwise(input, weight, groups, stride, pads, dilation, out_size)
-    elif all(s == 1 for s in stride) and folded_dims < dims and column_count >= _SHIFT_MIN_COLUMNS and n > 0:
-        out = _shifted_matmul(input, weight, groups, pads, dilation, out_size, folded_dims)
-    else:
+    out_size = fitted_shape(op, shapes.conv_output_shape, input.shape[2:], kernel_size=kernel_size, stride=stride,
+                            padding=pads, dilation=dilation)
+    out = fast.convolution(input, weight, groups, stride, pads, dilation, out_size)
+    if out is None:
         out = _im2col(zero_padded(input, pads), weight, groups, stride, dilation, out_size)
     if bias is not None:
         out = out.add_(bias.view(out_channels, *([1] * dims)))  # out is fresh: add in place

@@ -13,7 +13,7 @@ import math
 import torch
 
 from convlab import shapes
-from convlab.arguments import add_batch_dim, check_non_negative, check_positive, ntuple
+from convlab.arguments import add_batch_dim, fitted_shape, positive, window_args
 
 __all__ = ["unfold", "fold"]
 
@@ -50,6 +50,26 @@ def windows(padded: torch.Tensor, kernel_size: tuple[int, ...], stride: tuple[in
     )
 
 
+def tap_overlap(tap, size, stride, before, dilation, blocks):
+    """Where one kernel tap meets the (unpadded) input, over every window at once.
+
+    Tap k of window b reads input k * dilation + b * stride - before (``before``: the padding
+    ahead of each dimension). Returns (window slices, input slices), one per dimension, that pair
+    every window whose tap lands inside the input with the input it lands on; None if the tap
+    only ever lands in the padding.
+    """
+    windows_hit, inputs_hit = [], []
+    for t, z, s, p, d, b in zip(tap, size, stride, before, dilation, blocks):
+        start = t * d - p  # where window 0's tap lands
+        first = max(0, -(start // s))  # first window landing at >= 0
+        last = min(b - 1, (z - 1 - start) // s)  # last window landing at < size
+        if first > last:
+            return None
+        windows_hit.append(slice(first, last + 1))
+        inputs_hit.append(slice(start + first * s, start + last * s + 1, s))
+    return tuple(windows_hit), tuple(inputs_hit)
+
+
 def scatter_windows(columns: torch.Tensor, size: tuple[int, ...], stride: tuple[int, ...],
                     dilation: tuple[int, ...], padding: tuple[int, ...] | None = None) -> torch.Tensor:
     """Add windows (*batch, *kernel_size, *blocks) into a zero image (*batch, *size); the adjoint of ``windows``.
@@ -66,37 +86,17 @@ def scatter_windows(columns: torch.Tensor, size: tuple[int, ...], stride: tuple[
     # An empty add keeps the image in the autograd graph even if every tap lands in the padding.
     image[everything + (slice(0, 0),) * dims].add_(columns[everything + (0,) * dims + (slice(0, 0),) * dims])
     for tap in itertools.product(*(range(k) for k in kernel_size)):
-        source, target = [], []
-        for t, d, b, s, p, z in zip(tap, dilation, blocks, stride, padding, size):
-            start = t * d - p  # where block 0 of this tap lands
-            first = max(0, -(start // s))  # first block landing at >= 0
-            last = min(b - 1, (z - 1 - start) // s)  # last block landing at < size
-            if first > last:
-                break
-            source.append(slice(first, last + 1))
-            target.append(slice(start + first * s, start + last * s + 1, s))
-        else:
-            image[everything + tuple(target)].add_(columns[everything + tap + tuple(source)])
+        hit = tap_overlap(tap, size, stride, padding, dilation, blocks)
+        if hit is not None:
+            source, target = hit
+            image[everything + target].add_(columns[everything + tap + source])
     return image
 
 
-def _spatial_args(kernel_size, dilation, padding, stride, op: str):
-    """The four window arguments of unfold/fold as validated pairs."""
-    kernel_size = check_positive(ntuple(kernel_size, 2, "kernel_size", op), "kernel_size", op)
-    dilation = check_positive(ntuple(dilation, 2, "dilation", op), "dilation", op)
-    padding = check_non_negative(ntuple(padding, 2, "padding", op), "padding", op)
-    stride = check_positive(ntuple(stride, 2, "stride", op), "stride", op)
-    return kernel_size, dilation, padding, stride
-
-
-def _blocks(op: str, size, kernel_size, dilation, padding, stride) -> tuple[int, ...]:
-    """Number of windows per dimension, with an error that names every argument."""
-    try:
-        return shapes.conv_output_shape(size, kernel_size, stride, padding, dilation)
-    except ValueError as error:
-        raise ValueError(f"{op}: no complete window for spatial size {tuple(size)} with "
-                         f"kernel_size={kernel_size}, dilation={dilation}, padding={padding}, stride={stride} "
-                         f"({error})") from None
+def _blocks(op: str, size, kernel_size, stride, padding, dilation) -> tuple[int, ...]:
+    """Number of windows per dimension, or an error that names every argument."""
+    return fitted_shape(op, shapes.conv_output_shape, size, kernel_size=kernel_size, stride=stride,
+                        padding=padding, dilation=dilation)
 
 
 def unfold(input: torch.Tensor, kernel_size, dilation=1, padding=0, stride=1) -> torch.Tensor:
@@ -107,8 +107,8 @@ def unfold(input: torch.Tensor, kernel_size, dilation=1, padding=0, stride=1) ->
     """
     op = "unfold"
     input, unbatched = add_batch_dim(input, 2, op)
-    kernel_size, dilation, padding, stride = _spatial_args(kernel_size, dilation, padding, stride, op)
-    blocks = _blocks(op, input.shape[2:], kernel_size, dilation, padding, stride)
+    kernel_size, stride, padding, dilation = window_args(op, 2, kernel_size, stride, padding, dilation)
+    blocks = _blocks(op, input.shape[2:], kernel_size, stride, padding, dilation)
     padded = zero_padded(input, tuple((p, p) for p in padding))
     n, c = input.shape[:2]
     columns = windows(padded, kernel_size, stride, dilation, blocks)  # (N, C, kh, kw, bh, bw)
@@ -124,13 +124,13 @@ def fold(input: torch.Tensor, output_size, kernel_size, dilation=1, padding=0, s
     """
     op = "fold"
     input, unbatched = add_batch_dim(input, 1, op)  # (N, C*kh*kw, L); its one "spatial" dim is L
-    output_size = check_positive(ntuple(output_size, 2, "output_size", op), "output_size", op)
-    kernel_size, dilation, padding, stride = _spatial_args(kernel_size, dilation, padding, stride, op)
+    output_size = positive(output_size, 2, "output_size", op)
+    kernel_size, stride, padding, dilation = window_args(op, 2, kernel_size, stride, padding, dilation)
     taps = math.prod(kernel_size)
     if input.shape[1] % taps:
         raise RuntimeError(f"{op}: input.shape[1]={input.shape[1]} must be divisible by the product of "
                            f"kernel_size={kernel_size} ({taps})")
-    blocks = _blocks(op, output_size, kernel_size, dilation, padding, stride)
+    blocks = _blocks(op, output_size, kernel_size, stride, padding, dilation)
     if input.shape[2] != math.prod(blocks):
         raise RuntimeError(f"{op}: input.shape[2]={input.shape[2]} must equal the number of sliding blocks "
                            f"{' * '.join(map(str, blocks))} = {math.prod(blocks)} for output_size={output_size}, "

@@ -96,14 +96,9 @@ def _unbatch(out, unbatched, return_indices):
 
 def pool_arguments(op, n, kernel_size, stride, padding, dilation):
     """kernel_size, stride, padding, dilation as n-tuples, checked as torch checks them."""
-    k = arguments.check_positive(arguments.ntuple(kernel_size, n, "kernel_size", op),
-                                 "kernel_size", op)
     if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
-        s = k  # torch: an omitted stride is the kernel size
-    else:
-        s = arguments.check_positive(arguments.ntuple(stride, n, "stride", op), "stride", op)
-    p = arguments.check_non_negative(arguments.ntuple(padding, n, "padding", op), "padding", op)
-    d = arguments.check_positive(arguments.ntuple(dilation, n, "dilation", op), "dilation", op)
+        stride = kernel_size  # torch: an omitted stride is the kernel size
+    k, s, p, d = arguments.window_args(op, n, kernel_size, stride, padding, dilation)
     if any(pi > ki // 2 for pi, ki in zip(p, k)):
         raise ValueError(f"{op}: padding must be at most half of kernel_size, got padding={p} "
                          f"and kernel_size={k}")
@@ -111,14 +106,9 @@ def pool_arguments(op, n, kernel_size, stride, padding, dilation):
 
 
 def checked_pool_output_shape(x, k, s, p, d, ceil_mode, op):
-    """Output's spatial size from convlab.shapes, the error naming the op and the input's size."""
-    size = tuple(x.shape[-len(k):])
-    try:
-        return shapes.pool_output_shape(size, k, s, p, d, ceil_mode)
-    except ValueError as error:
-        raise ValueError(f"{op}: input of spatial size {size} is too small for "
-                         f"kernel_size={k}, stride={s}, padding={p}, dilation={d}, "
-                         f"ceil_mode={ceil_mode} ({error})") from None
+    """Output's spatial size from convlab.shapes, the error naming the op, the input's size and every argument."""
+    return arguments.fitted_shape(op, shapes.pool_output_shape, x.shape[-len(k):], kernel_size=k, stride=s,
+                                  padding=p, dilation=d, ceil_mode=ceil_mode)
 
 
 def _pad_to_windows(x, k, s, p, d, out_size, value):
@@ -127,7 +117,7 @@ def _pad_to_windows(x, k, s, p, d, out_size, value):
     The left/top side gets `padding`; the right/bottom side whatever the last window needs,
     which is more than `padding` in ceil_mode and may be negative when trailing input is unused.
     """
-    needed = [(o - 1) * si + di * (ki - 1) + 1 for o, si, di, ki in zip(out_size, s, d, k)]
+    needed = [(o - 1) * si + shapes.effective_kernel_size(ki, di) for o, si, di, ki in zip(out_size, s, d, k)]
     after = [need - size - pi for need, size, pi in zip(needed, x.shape[-2:], p)]
     if p == (0, 0) and after == [0, 0]:
         return x
@@ -193,7 +183,7 @@ def _max_indices(x, xp, k, s, p, d, out_size, fill):
     the last tap that took over. Rows are scanned first; a row's winner is labelled
     i * span + its column offset, which also only grows with the row i.
     """
-    span = d[1] * (k[1] - 1) + 1  # columns one window covers
+    span = shapes.effective_kernel_size(k[1], d[1])  # columns one window covers
     # Labels stay within one padded plane; int32 halves the memory traffic of int64.
     label_dtype = torch.int32 if xp.shape[-2] * xp.shape[-1] < 2**31 else torch.int64
     col_labels = (torch.tensor(j * d[1], dtype=label_dtype, device=x.device) for j in range(k[1]))

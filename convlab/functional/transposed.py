@@ -12,21 +12,10 @@ import math
 import torch
 
 from convlab import shapes
-from convlab.arguments import (add_batch_dim, check_bias, check_conv_weight, check_non_negative, check_positive,
-                               ntuple)
+from convlab.arguments import add_batch_dim, check_bias, check_conv_weight, fitted_shape, non_negative, positive
 from convlab.functional.fold import scatter_windows
 
 __all__ = ["conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
-
-
-def _output_size(op, size, kernel_size, stride, padding, output_padding, dilation) -> tuple[int, ...]:
-    """``shapes.conv_transpose_output_shape`` with an error that says which call failed."""
-    try:
-        return shapes.conv_transpose_output_shape(size, kernel_size, stride, padding, output_padding, dilation)
-    except ValueError as error:
-        raise ValueError(f"{op}: invalid arguments for input of spatial size {tuple(size)}: "
-                         f"kernel_size={kernel_size}, stride={stride}, padding={padding}, "
-                         f"output_padding={output_padding}, dilation={dilation} ({error})") from None
 
 
 def _conv_transposend(input, weight, bias, stride, padding, output_padding, groups, dilation, dims: int,
@@ -36,14 +25,13 @@ def _conv_transposend(input, weight, bias, stride, padding, output_padding, grou
     out_channels = check_conv_weight(input, weight, groups, dims, op, transposed=True)
     check_bias(bias, input, out_channels, op)
     kernel_size = tuple(weight.shape[2:])
-    stride = check_positive(ntuple(stride, dims, "stride", op), "stride", op)
-    dilation = check_positive(ntuple(dilation, dims, "dilation", op), "dilation", op)
-    if isinstance(padding, str):
-        raise ValueError(f"{op}: padding must be an int or a tuple of {dims} ints, got padding={padding!r}")
-    padding = check_non_negative(ntuple(padding, dims, "padding", op), "padding", op)
-    output_padding = check_non_negative(ntuple(output_padding, dims, "output_padding", op), "output_padding", op)
+    stride = positive(stride, dims, "stride", op)
+    dilation = positive(dilation, dims, "dilation", op)
+    padding = non_negative(padding, dims, "padding", op)  # a string ('same') is not an int: rejected, named
+    output_padding = non_negative(output_padding, dims, "output_padding", op)
     in_size = tuple(input.shape[2:])
-    out_size = _output_size(op, in_size, kernel_size, stride, padding, output_padding, dilation)
+    out_size = fitted_shape(op, shapes.conv_transpose_output_shape, in_size, kernel_size=kernel_size, stride=stride,
+                            padding=padding, output_padding=output_padding, dilation=dilation)
     n, c = input.shape[:2]
     cg, og, taps = c // groups, out_channels // groups, math.prod(kernel_size)
     # Channel-major input: one matmul per group covers the whole batch.
