@@ -19,7 +19,6 @@ Writing a check (a lesson module holds one ``Exercise`` instance per exercise)::
     from convlab.checks import Case, Exercise
 
     class Unfold(Exercise):
-        name = "lesson07.unfold"            # module.attribute: the record names it so
         arg_names = ("input", "kernel_size")  # names positional arguments in feedback
 
         def make_cases(self, draw, n):      # draw: seeded ints, choices and randn tensors
@@ -34,7 +33,10 @@ Writing a check (a lesson module holds one ``Exercise`` instance per exercise)::
         def mistakes(self, input, kernel_size, stride=1):    # (label, torch's answer if so)
             yield "stride ignored", F.unfold(input, kernel_size)
 
-    unfold = Unfold()
+    unfold = Unfold()                       # its name, lesson07.unfold, is where it is bound
+
+A new exercise is registered by being bound in its lesson module (``convlab.checks.registry``);
+run ``python -m convlab.checks.exercise_docs > docs/exercises.md`` to list it in the docs.
 
 Class attributes to adjust: ``default_cases`` (5), ``banned`` (``KERNEL_OPS``: torch's
 convolution, pooling, im2col/col2im; ``BANNED_ATEN_OPS`` also bans padding), ``use_meta``

@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import sys
 import warnings
 import zlib
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import torch
 
@@ -152,7 +154,7 @@ class Run:
 
 
 class Exercise:
-    """Base of every check. Subclass, set ``name`` and ``arg_names``, write three methods, instantiate.
+    """Base of every check. Subclass, set ``arg_names``, write three methods, bind one instance in a lesson module.
 
     ``make_cases(draw, n)`` yields ``n`` ``Case``s; ``reference(*args, **kwargs)`` receives float64
     CPU copies of the case's tensors and returns torch's answer (a tensor, a tuple, or an int);
@@ -161,12 +163,22 @@ class Exercise:
     ``convlab.checks.references``); calling them from the learner's function earns nothing.
     """
 
-    name = ""
     arg_names: tuple = ()
     default_cases = 5
     banned = KERNEL_OPS
     references: tuple = ()
     use_meta = True
+
+    @cached_property
+    def name(self) -> str:
+        """'lessonNN.attribute': the module defining this exercise's class and the name its instance has
+        there (``convlab.checks.registry`` holds a lesson to one instance per class). Records, feedback
+        and the seeds' salt use it."""
+        module = type(self).__module__
+        for attribute, value in vars(sys.modules[module]).items():
+            if type(value) is type(self):
+                return f"{module.rsplit('.', 1)[-1]}.{attribute}"
+        return type(self).__name__  # an exercise bound nowhere (a test's)
 
     # -- to write in a subclass -------------------------------------------------------------
     def make_cases(self, draw: Draw, n: int):

@@ -18,7 +18,6 @@ def corr2d_reference(X, K):
 class Corr2d(Exercise):
     """corr2d(X, K): 2D X (H, W), 2D K (kh, kw), no padding, stride 1."""
 
-    name = "lesson01.corr2d"
     arg_names = ("X", "K")
     references = (*ref.CORR2D, *ref.CONVOLUTION)
 

@@ -14,7 +14,6 @@ MODES = ("constant", "reflect", "replicate", "circular")
 class Pad(Exercise):
     """pad(input, pad, mode="constant", value=None): torch's F.pad on the last one or two dims."""
 
-    name = "lesson02.pad"
     arg_names = ("input", "pad")
     references = ref.PADDING
     banned = BANNED_ATEN_OPS  # torch's padding is the very thing to write here
@@ -62,7 +61,6 @@ class Pad(Exercise):
 class Corr2d(Exercise):
     """corr2d(X, K, stride=1, padding=0): 2D X and K, int or (h, w) stride and padding."""
 
-    name = "lesson02.corr2d"
     arg_names = ("X", "K")
     references = (*ref.CORR2D, *ref.CONVOLUTION)
 
@@ -105,7 +103,6 @@ def _torch_output_size(size, kernel_size, stride, padding):
 class ConvOutputSize(Exercise):
     """conv_output_size(size, kernel_size, stride=1, padding=0) -> int."""
 
-    name = "lesson02.conv_output_size"
     arg_names = ("size", "kernel_size")
     references = ("convlab.shapes",)
     default_cases = 8

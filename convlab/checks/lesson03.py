@@ -10,7 +10,6 @@ from convlab.checks.variants import FLIPPED, NOT_SUMMED, conv2d_mistakes, pair
 class Corr2dMultiIn(Exercise):
     """corr2d_multi_in(X, K): X (C, H, W), K (C, kh, kw) -> (H', W'), channels summed."""
 
-    name = "lesson03.corr2d_multi_in"
     arg_names = ("X", "K")
     references = ref.CONVOLUTION
 
@@ -34,7 +33,6 @@ class Corr2dMultiIn(Exercise):
 class Corr2dMultiInOut(Exercise):
     """corr2d_multi_in_out(X, K): X (C_in, H, W), K (C_out, C_in, kh, kw) -> (C_out, H', W')."""
 
-    name = "lesson03.corr2d_multi_in_out"
     arg_names = ("X", "K")
     references = ref.CONVOLUTION
 
@@ -58,9 +56,8 @@ class Corr2dMultiInOut(Exercise):
 
 
 class Conv2d(Exercise):
-    """conv2d(input, weight, bias=None, stride=1, padding=0) on NCHW input."""
+    """conv2d(input, weight, bias=None, stride=1, padding=0): NCHW input."""
 
-    name = "lesson03.conv2d"
     arg_names = ("input", "weight")
     references = ref.CONVOLUTION
 
@@ -103,7 +100,6 @@ def _torch_parameter_count(in_channels, out_channels, kernel_size, bias):
 class CountParameters(Exercise):
     """count_parameters(in_channels, out_channels, kernel_size, bias=True) -> int."""
 
-    name = "lesson03.count_parameters"
     arg_names = ("in_channels", "out_channels", "kernel_size")
     references = ("convlab.shapes.conv_parameter_count",)
     default_cases = 6

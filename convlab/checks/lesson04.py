@@ -9,7 +9,6 @@ from convlab.checks.variants import BIAS_MISSING
 class Conv1x1AsMatmul(Exercise):
     """conv1x1_as_matmul(input, weight, bias=None): weight (C_out, C_in, 1, 1); torch's conv banned."""
 
-    name = "lesson04.conv1x1_as_matmul"
     arg_names = ("input", "weight")
     references = ref.CONVOLUTION
 

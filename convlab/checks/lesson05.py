@@ -8,9 +8,8 @@ from convlab.checks.variants import conv2d_mistakes, pair
 
 
 class Conv2d(Exercise):
-    """conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1) on NCHW input."""
+    """conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1): NCHW input."""
 
-    name = "lesson05.conv2d"
     arg_names = ("input", "weight")
     references = ref.CONVOLUTION
 
@@ -61,7 +60,6 @@ def measured_receptive_field(kernel_sizes, strides=None, dilations=None) -> int:
 class ReceptiveField(Exercise):
     """receptive_field(kernel_sizes, strides=None, dilations=None) -> int."""
 
-    name = "lesson05.receptive_field"
     arg_names = ("kernel_sizes",)
     references = ("convlab.shapes.receptive_field",)
     default_cases = 8

@@ -59,7 +59,6 @@ def _pool_mistakes(pool, input, kernel_size, stride=None, padding=0, ceil_mode=F
 class MaxPool2d(Exercise):
     """max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False)."""
 
-    name = "lesson06.max_pool2d"
     arg_names = ("input", "kernel_size")
     references = ref.POOLING
     default_cases = 6
@@ -100,10 +99,8 @@ class MaxPool2d(Exercise):
 
 
 class AvgPool2d(Exercise):
-    """avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-    divisor_override=None)."""
+    """avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None)."""
 
-    name = "lesson06.avg_pool2d"
     arg_names = ("input", "kernel_size")
     references = ref.POOLING
     default_cases = 6

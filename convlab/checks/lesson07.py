@@ -16,7 +16,6 @@ ROWS_NOT_COLUMNS = "windows laid out as rows — each window is a column: shape 
 class Unfold(Exercise):
     """unfold(input, kernel_size, dilation=1, padding=0, stride=1): torch's F.unfold (im2col)."""
 
-    name = "lesson07.unfold"
     arg_names = ("input", "kernel_size")
     references = ref.CONVOLUTION
 
@@ -62,10 +61,8 @@ class Unfold(Exercise):
 
 
 class Conv2dIm2col(Conv2d):
-    """conv2d_im2col(input, weight, bias=None, stride=1, padding=0): lesson 03's conv2d, with
-    stride and padding drawn more often since im2col is where they are easiest to get wrong."""
+    """conv2d_im2col(input, weight, bias=None, stride=1, padding=0): lesson 03's conv2d, by im2col."""
 
-    name = "lesson07.conv2d_im2col"
     references = ref.CONVOLUTION_BUT_IM2COL
 
     def make_cases(self, draw, n):
@@ -98,7 +95,6 @@ def conv_matrix_reference(kernel, input_size):
 class ConvMatrix(Exercise):
     """conv_matrix(kernel, input_size): 2D kernel, (H, W) -> (H'·W', H·W)."""
 
-    name = "lesson07.conv_matrix"
     arg_names = ("kernel", "input_size")
     references = ref.CONVOLUTION
 

@@ -10,9 +10,8 @@ GROUPS_IGNORED = "groups ignored — output channel o may only read the input ch
 
 
 class Conv2dGroups(Exercise):
-    """conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) on NCHW input."""
+    """conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1): NCHW input."""
 
-    name = "lesson08.conv2d"
     arg_names = ("input", "weight")
     references = ref.GROUPED_CONVOLUTION
 
@@ -57,7 +56,6 @@ class Conv2dGroups(Exercise):
 class DepthwiseSeparableConv(Exercise):
     """depthwise_separable_conv(input, depthwise_weight, pointwise_weight, stride=1, padding=0)."""
 
-    name = "lesson08.depthwise_separable_conv"
     arg_names = ("input", "depthwise_weight", "pointwise_weight")
     references = ref.MODELS
 
@@ -111,13 +109,12 @@ def _kernel_of_rank(draw, kh, kw, rank):
 
 
 class SeparableKernel(Exercise):
-    """separable_kernel(kernel) -> (column (kh, 1), row (1, kw)) with column @ row == kernel; ValueError if rank > 1.
+    """separable_kernel(kernel) -> (column, row): column (kh, 1) @ row (1, kw) == kernel; ValueError if rank > 1.
 
     A rank-1 kernel has many factorisations (c·t, r/t), so an answer is judged by the kernel its
     factors rebuild, after their shapes are checked; a kernel of rank 2 must raise ValueError.
     """
 
-    name = "lesson08.separable_kernel"
     arg_names = ("kernel",)
     references = ref.MODELS
     default_cases = 6

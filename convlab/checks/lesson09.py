@@ -16,9 +16,8 @@ WEIGHT_SWAPPED = ("weight read as (C_out, C_in, kH, kW) — a transposed convolu
 
 
 class ConvTranspose2d(Exercise):
-    """conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0) on NCHW input."""
+    """conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0): NCHW input."""
 
-    name = "lesson09.conv_transpose2d"
     arg_names = ("input", "weight")
     references = (*ref.TRANSPOSED, *ref.AUTOGRAD, *ref.MODELS)
 
@@ -74,7 +73,6 @@ class ConvTranspose2d(Exercise):
 class ConvTranspose2dAsMatmul(Exercise):
     """conv_transpose2d_as_matmul(X, K): 2D X (h, w), 2D K (kh, kw), stride 1, no padding."""
 
-    name = "lesson09.conv_transpose2d_as_matmul"
     arg_names = ("X", "K")
     references = (*ref.TRANSPOSED, *ref.AUTOGRAD, *ref.MODELS)
 

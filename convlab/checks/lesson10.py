@@ -79,7 +79,6 @@ def autograd_gradients(input, weight, bias, grad_output, stride, padding):
 class Conv2dBackward(_NamedParts):
     """conv2d_backward(input, weight, grad_output, stride=1, padding=0) -> (grad_input, grad_weight, grad_bias)."""
 
-    name = "lesson10.conv2d_backward"
     arg_names = ("input", "weight", "grad_output")
     references = (*ref.MODELS, *ref.AUTOGRAD)
     parts = ("grad_input", "grad_weight", "grad_bias")
@@ -128,7 +127,6 @@ class Conv2dFunctionCheck(_NamedParts):
     returns (output, grad_input, grad_weight[, grad_bias]); torch's answer comes from autograd in float64.
     """
 
-    name = "lesson10.conv2d_function"
     arg_names = ("input", "weight", "bias", "grad_output", "stride", "padding")
     references = (*ref.MODELS, *ref.AUTOGRAD)
     parts = ("output", "grad_input", "grad_weight", "grad_bias")

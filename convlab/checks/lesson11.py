@@ -54,9 +54,8 @@ def _short(layer):
 
 
 class ShapeTrace(Exercise):
-    """shape_trace(layers, input_shape) -> the per-image shape after each layer, from the formulas alone."""
+    """shape_trace(layers, input_shape) -> shapes: the per-image shape after each layer, from the formulas alone."""
 
-    name = "lesson11.shape_trace"
     arg_names = ("layers", "input_shape")
     references = ref.MODELS
 
@@ -144,7 +143,6 @@ class Model(_NamedParts):
     batch and an output gradient, so the forward value and every gradient can be compared.
     """
 
-    name = "lesson11.model"
     arg_names = ("input", "grad_output")
     references = ref.MODELS
     default_cases = 2

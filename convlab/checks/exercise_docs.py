@@ -1,0 +1,79 @@
+"""docs/exercises.md, rendered from the registry so that it cannot drift from the exercises themselves.
+
+    python -m convlab.checks.exercise_docs > docs/exercises.md
+"""
+from __future__ import annotations
+
+from convlab.checks.registry import Entry, entries
+
+INTRODUCTION = '''\
+# Exercises and their checks
+
+Every exercise is an nbgrader autograded-answer cell defining a function, followed by one or more
+autograder-test cells. A test cell calls the exercise's check from `convlab.checks.lessonNN`:
+
+```python
+from convlab.checks import lesson01 as check
+check.corr2d(corr2d)                 # visible test: a few random cases
+```
+
+and the hidden test (between `### BEGIN HIDDEN TESTS` / `### END HIDDEN TESTS`) calls the same
+check with a seed that appears only there, so it draws different random cases:
+
+```python
+### BEGIN HIDDEN TESTS
+check.corr2d(corr2d, seed=831, cases=20)
+### END HIDDEN TESTS
+```
+
+Every check has the signature `check.NAME(fn, *, seed=0, cases=None)`; it returns `None` when the
+learner's function is right and raises `convlab.checks.CheckFailed` (an `AssertionError`) with short
+feedback otherwise. "Check your understanding" answers use `convlab.checks.answer(name, value,
+expected)`, with `expected` computed (usually from `convlab.shapes`) inside a hidden test.
+A check's name is where it is defined: `lesson01.corr2d` is the `corr2d` of `convlab.checks.lesson01`.
+Points are those of the exercise's test cells in `solutions/`.
+'''
+
+BANS = '''\
+## What each exercise bans
+
+Calling one of these from your function earns no points for that exercise ("uses the course's
+reference convlab.functional.conv2d — write it yourself"), however it is reached: an alias, a closure,
+`functools.partial`, a subclass or a helper of yours. torch's own kernels named in the second column
+are banned too. What is not listed — an earlier lesson's kernel, `convlab.shapes` outside the size
+exercises — you may reuse.
+The kernels' own insides (their private helpers, helpers they do not export such as
+`convlab.functional.fold.windows`, and the figures' `convlab.viz.transposed.scatter_add`) are banned in
+every exercise that bans anything, and so are torch's convolution kernels outside `aten` (oneDNN,
+quantized).
+'''
+
+
+def _learners_function(entry: Entry) -> str:
+    """'`corr2d(X, K)` — 2D X (H, W), ...' from the docstring's 'signature: what it is'."""
+    signature, _, description = entry.summary.rstrip(".").partition(": ")
+    return f"`{signature}` — {description}" if description else f"`{signature}`"
+
+
+def _references(entry: Entry) -> str:
+    """'`convlab.naive.corr2d`, `convlab.functional.conv2d` (grouped calls)': names in backticks."""
+    return ", ".join(f"`{name}`{' ' if when else ''}{when}" for name, _, when in
+                     (reference.partition(" ") for reference in entry.banned_references))
+
+
+def _points(entry: Entry) -> str:
+    return "" if entry.points is None else f"{entry.points:g}"
+
+
+def render(found: list[Entry]) -> str:
+    """The whole of docs/exercises.md."""
+    lines = [INTRODUCTION, "| lesson | check | learner's function | points |", "|---|---|---|---|"]
+    lines += [f"| {e.lesson} | `{e.name}` | {_learners_function(e)} | {_points(e)} |" for e in found]
+    lines += ["", BANS, "| check | torch's own kernels | banned references |", "|---|---|---|"]
+    lines += [f"| `{e.name}` | {', '.join(e.banned_kernels)} | {_references(e)} |"
+              for e in found]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(render(entries()), end="")
