@@ -86,20 +86,27 @@ def nbgrader_error(log: str) -> str:
 
 def ungradable_tests(solutions: Path) -> list[str]:
     """One line per test cell of `solutions` that makes no check call the grader can make itself
-    (`autograder.verification.check_calls`): such a cell would score zero for every learner."""
+    (`autograder.verification.check_calls`), or calls a check that is no registered exercise
+    (`convlab.checks.registry`): such a cell would score zero for every learner."""
     import nbformat
 
     from autograder import notebook
     from autograder.verification import check_calls
+    from convlab.checks import registry  # here, not at the top: the other commands need no torch
 
     lines = []
     for name in assignment_names(solutions):
         for path in sorted((solutions / name).glob("*.ipynb")):
             nb = nbformat.read(str(path), as_version=4)
-            lines += [f"{name}/{path.name}: test cell {notebook.grade_id(cell)!r} makes no check call the grader "
-                      "recognises (`check.NAME(fn, seed=N, cases=N)` after `from convlab.checks import lessonNN as "
-                      "check`, or `answer(\"question\", value, expected)`)"
-                      for cell in nb.cells if notebook.is_test_cell(cell) and not check_calls(cell.source)]
+            for cell in filter(notebook.is_test_cell, nb.cells):
+                where = f"{name}/{path.name}: test cell {notebook.grade_id(cell)!r}"
+                calls = check_calls(cell.source)
+                if not calls:
+                    lines.append(f"{where} makes no check call the grader recognises (`check.NAME(fn, seed=N, "
+                                 "cases=N)` after `from convlab.checks import lessonNN as check`, or "
+                                 "`answer(\"question\", value, expected)`)")
+                lines += [f"{where} calls {call.check}, which is no exercise of convlab.checks" for call in calls
+                          if not call.check.startswith("answer:") and registry.find(call.check) is None]
     return lines
 
 

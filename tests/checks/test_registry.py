@@ -54,3 +54,21 @@ def test_every_exercise_lists_its_banned_references_in_the_docs():
         for reference in exercise.references:
             reference = reference[0] if isinstance(reference, tuple) else reference
             assert f"`{reference}`" in row, f"docs/exercises.md does not list {reference} for {name}"
+
+
+@pytest.mark.parametrize("call, refused", [("check.corr2d(corr2d)", False), ("check.corr2dd(corr2d)", True),
+                                           ("check.F(corr2d)", True)])
+def test_the_build_refuses_a_test_cell_calling_no_registered_exercise(tmp_path, call, refused):
+    nbformat = pytest.importorskip("nbformat")
+    from autograder.build import ungradable_tests
+
+    test = nbformat.v4.new_code_cell(f"from convlab.checks import lesson01 as check\n{call}")
+    test.metadata["nbgrader"] = {"grade": True, "grade_id": "corr2d_test", "locked": True, "points": 1,
+                                 "schema_version": 3, "solution": False, "task": False}
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [test]
+    (tmp_path / "ps1").mkdir()
+    nbformat.write(nb, str(tmp_path / "ps1" / "ps1.ipynb"))
+    problems = ungradable_tests(tmp_path)
+    assert problems == ([f"ps1/ps1.ipynb: test cell 'corr2d_test' calls lesson01.{call[6:call.index('(')]}, "
+                         "which is no exercise of convlab.checks"] if refused else []), problems
