@@ -186,6 +186,8 @@ def convolution(input, weight, groups, stride, padding, dilation, out_size):
         return _depthwise(input, weight, groups, stride, padding, dilation, out_size)
     column_count = n * c * math.prod(kernel_size) * math.prod(out_size)
     folded_dims = _dims_to_fold(cg, kernel_size)
-    if all(s == 1 for s in stride) and folded_dims < dims and column_count >= _SHIFT_MIN_COLUMNS and n > 0:
+    # Grouped, each tap's matmul would have only O/G columns, which BLAS runs slowly: im2col's are deeper.
+    if (groups == 1 and all(s == 1 for s in stride) and folded_dims < dims and column_count >= _SHIFT_MIN_COLUMNS
+            and n > 0):
         return _shifted_matmul(input, weight, groups, padding, dilation, out_size, folded_dims)
     return None
