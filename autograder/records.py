@@ -194,7 +194,7 @@ def _verify_one(document: dict, arrays: dict) -> Judgement:
         where = "meta" if device == "meta" else "cpu"  # cuda outputs were recorded as numpy arrays
         problem = exercise.judge(run, case, expected[index], where=where)
         if problem is not None:
-            return Judgement(check, False, exercise.header(index, len(drawn), case, device) + "\n" + problem,
+            return Judgement(check, False, exercise.header(index, len(drawn), case, device) + "\n" + problem.text,
                            seed, cases)
         if device == "cpu":
             seen_cpu.add(index)

@@ -268,7 +268,7 @@ def test_compare_uses_no_method_of_the_learners_object():
         def __getattr__(self, name):
             raise AssertionError(f"the checker touched .{name}")
 
-    assert "should be a torch.Tensor" in compare(Liar(), torch.zeros(2), torch.float32, "cpu")
+    assert "should be a torch.Tensor" in compare(Liar(), torch.zeros(2), torch.float32, "cpu").text
 
 
 def test_feedback_renders_short_in_ipython():
@@ -295,3 +295,21 @@ def test_a_failing_check_in_a_notebook_is_an_error_output_with_a_short_traceback
     assert "kernel flipped" in errors[0].evalue
     assert len(errors[0].traceback) <= 4 and "Traceback" not in "".join(errors[0].traceback)
     assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"]
+
+
+def test_the_likely_mistake_is_found_from_the_problems_kind_not_its_words(monkeypatch):
+    from convlab.checks import core
+    from convlab.checks.problems import Kind, Problem
+
+    original = core.compare
+
+    def reworded(*args, **kwargs):
+        problem = original(*args, **kwargs)
+        return problem and Problem(problem.kind, "la sortie est fausse", problem.part)
+
+    monkeypatch.setattr(core, "compare", reworded)
+    message = failure_of(lesson01.corr2d, flipped)
+    assert "la sortie est fausse" in message and "Likely mistake: kernel flipped" in message
+    assert compare(torch.zeros(2), torch.ones(2), torch.float32, "cpu").kind is Kind.WRONG_VALUES
+    assert compare(torch.zeros(2).double(), torch.ones(2), torch.float32, "cpu").kind is Kind.WRONG_DTYPE
+    assert not compare([1], torch.ones(2), torch.float32, "cpu").diagnosable

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from convlab.checks.problems import Kind, Problem
+
 _Tensor = torch.Tensor
 _type = type
 _to = torch.Tensor.to
@@ -104,7 +106,7 @@ def describe_value(value) -> str:
 
 
 def compare(out, ref, dtype, device, values: bool = True, strict_dtype: bool = True, label: str = "output"):
-    """What is wrong with ``out`` against ``ref`` (one line), or None when it matches.
+    """What is wrong with ``out`` against ``ref`` (a one-line ``Problem``), or None when it matches.
 
     ``ref`` is torch's answer: a float64/int64 CPU tensor, a tuple of answers, or an int.
     ``dtype`` is the dtype under test (floating outputs must have it); ``device`` is where
@@ -112,9 +114,9 @@ def compare(out, ref, dtype, device, values: bool = True, strict_dtype: bool = T
     """
     if isinstance(ref, tuple):
         if not isinstance(out, (tuple, list)):
-            return f"should return a tuple of {len(ref)} values, got {describe_value(out)}."
+            return Problem(Kind.WRONG_RETURN, f"should return a tuple of {len(ref)} values, got {describe_value(out)}.")
         if len(out) != len(ref):
-            return f"should return {len(ref)} values, got {len(out)}."
+            return Problem(Kind.WRONG_RETURN, f"should return {len(ref)} values, got {len(out)}.")
         for i, (o, r) in enumerate(zip(out, ref)):
             problem = compare(o, r, dtype, device, values, strict_dtype, f"{label}[{i}]")
             if problem:
@@ -123,22 +125,25 @@ def compare(out, ref, dtype, device, values: bool = True, strict_dtype: bool = T
     if _type(ref) is int:
         got = as_int(out)
         if got is None:
-            return f"should return an int, got {describe_value(out)}."
-        return None if got == ref else f"wrong {label}: got {got}, expected {ref}."
+            return Problem(Kind.WRONG_RETURN, f"should return an int, got {describe_value(out)}.")
+        return None if got == ref else Problem(Kind.WRONG_VALUES, f"wrong {label}: got {got}, expected {ref}.", label)
     if _type(ref) is not _Tensor:
         raise TypeError(f"reference must be a tensor, a tuple or an int, got {_type(ref).__name__}")
     if _type(out) is not _Tensor:
         if isinstance(out, _Tensor):
-            return f"{label} should be a plain torch.Tensor, got a subclass ({_type(out).__name__})."
-        return f"{label} should be a torch.Tensor, got {describe_value(out)}."
+            return Problem(Kind.WRONG_TYPE, f"{label} should be a plain torch.Tensor, got a subclass "
+                           f"({_type(out).__name__}).", label)
+        return Problem(Kind.WRONG_TYPE, f"{label} should be a torch.Tensor, got {describe_value(out)}.", label)
     if device is not None and out.device.type != torch.device(device).type:
-        return (f"wrong device: {label} is on {out.device.type} for input on {device}. Create new tensors "
-                "on the input's device (device=input.device, or torch.zeros_like).")
+        return Problem(Kind.WRONG_DEVICE, f"wrong device: {label} is on {out.device.type} for input on {device}. "
+                       "Create new tensors on the input's device (device=input.device, or torch.zeros_like).", label)
     want = dtype if (_is_floating(ref) and dtype is not None) else ref.dtype
     if strict_dtype and out.dtype != want:
-        return f"wrong dtype: {label} is {dtype_name(out.dtype)}, expected {dtype_name(want)}."
+        return Problem(Kind.WRONG_DTYPE, f"wrong dtype: {label} is {dtype_name(out.dtype)}, expected "
+                       f"{dtype_name(want)}.", label)
     if tuple(out.shape) != tuple(ref.shape):
-        return f"wrong output size: expected {tuple(ref.shape)}, got {tuple(out.shape)}."
+        return Problem(Kind.WRONG_SHAPE, f"wrong output size: expected {tuple(ref.shape)}, got {tuple(out.shape)}.",
+                       label)
     if not values:
         return None
     cpu = _to(out, "cpu")
@@ -147,12 +152,13 @@ def compare(out, ref, dtype, device, values: bool = True, strict_dtype: bool = T
         if bool(_any(mismatch)):
             flat = int(_argmax(_to(mismatch, torch.int64)))
             index = tuple(int(i) for i in _unravel(flat, tuple(ref.shape)))
-            return (f"wrong {label} at {fmt_index(index)}: got {int(_reshape(cpu, (-1,))[flat])}, "
-                    f"expected {int(_reshape(ref, (-1,))[flat])}.")
+            return Problem(Kind.WRONG_VALUES, f"wrong {label} at {fmt_index(index)}: got "
+                           f"{int(_reshape(cpu, (-1,))[flat])}, expected {int(_reshape(ref, (-1,))[flat])}.", label)
         return None
     out64 = _to(cpu, torch.float64)
     err, index = max_error(out64, ref)
     if err <= tolerance(dtype or out.dtype, ref):
         return None
     got, exp = float(out64[index]), float(ref[index])
-    return f"wrong values: largest error {err:.3g} at {fmt_index(index)} (got {got:.4g}, expected {exp:.4g})."
+    return Problem(Kind.WRONG_VALUES, f"wrong values: largest error {err:.3g} at {fmt_index(index)} "
+                   f"(got {got:.4g}, expected {exp:.4g}).", label)

@@ -21,6 +21,7 @@ import torch
 from convlab.checks.compare import compare, describe_value
 from convlab.checks.diagnose import banned_message, first_line, likely_mistakes, normalise_answer
 from convlab.checks.guard import KERNEL_OPS, DeviceMixing, disabled_kernel_hits, forbid_builtin_kernels
+from convlab.checks.problems import Kind, Problem
 from convlab.checks.record import write_answer_record, write_record
 from convlab.checks.references import ReferenceUsed, forbid_references, reference_message
 
@@ -262,38 +263,34 @@ class Exercise:
                 for b, a in zip(before, after))
         return run
 
-    def judge(self, run: Run, case: Case, ref, where: str | None = None) -> str | None:
+    def judge(self, run: Run, case: Case, ref, where: str | None = None) -> Problem | None:
         """Feedback for ``run`` (a few short lines), or None when it is right.
 
         ``where`` is the device the output must be on (default: the run's device).
         """
         problem = self.problem(run, case, ref, where)
-        if problem is None or not self.diagnosable(problem):
+        if problem is None or not problem.diagnosable:
             return problem
-        return problem + hint_line(self.diagnose(run, case, ref))
+        return problem.hinted(self.diagnose(run, case, ref))
 
-    def problem(self, run: Run, case: Case, ref, where: str | None = None) -> str | None:
+    def problem(self, run: Run, case: Case, ref, where: str | None = None) -> Problem | None:
         """What is wrong with ``run``, without the likely mistake; None when it is right."""
         if run.not_answered:
-            return "not answered yet: replace `raise NotImplementedError()` with your code."
+            return Problem(Kind.NOT_ANSWERED, "not answered yet: replace `raise NotImplementedError()` with your code.")
         if run.banned:
             name = run.banned[0]
-            return banned_message(name) if name.startswith("aten.") else reference_message(name)
+            return Problem(Kind.BANNED, banned_message(name) if name.startswith("aten.") else reference_message(name))
         if run.mixed_devices:
-            return ("wrong device: a tensor your function creates is not on the input's device.\n"
-                    "Create new tensors on the input's device (device=input.device, or torch.zeros_like).")
+            return Problem(Kind.WRONG_DEVICE, "wrong device: a tensor your function creates is not on the input's "
+                           "device.\nCreate new tensors on the input's device (device=input.device, or "
+                           "torch.zeros_like).")
         if run.exception is not None:
             if run.device == "meta":
                 return None  # code that reads values (.item(), .numpy()) cannot run on meta; CPU judges it
-            return f"raised {run.exception}"
+            return Problem(Kind.EXCEPTION, f"raised {run.exception}")
         if run.modified_input:
-            return "changed its input in place; compute a new tensor instead."
+            return Problem(Kind.MODIFIED_INPUT, "changed its input in place; compute a new tensor instead.")
         return compare(run.output, ref, case.dtype, where or run.device, values=run.device != "meta")
-
-    @staticmethod
-    def diagnosable(problem: str) -> bool:
-        """Wrong values or sizes can be traced to a mistake; a wrong device, dtype or type cannot."""
-        return problem.startswith(("wrong values", "wrong output", "wrong indices", "should return"))
 
     def diagnose(self, run: Run, case: Case, ref, everything: bool = False) -> list[str]:
         """Labels of the mistaken variants whose answers match the learner's output (best first).
@@ -329,7 +326,7 @@ class Exercise:
             if problem is None:
                 shown = self.diagnose(run, case, ref, everything=True)
                 kept = [label for label in labels if label not in shown]
-            elif self.diagnosable(problem):
+            elif problem.diagnosable:
                 matching = self.diagnose(run, case, ref)
                 kept = [label for label in labels if label in matching]
             else:
@@ -352,12 +349,12 @@ class Exercise:
                 problem = self.problem(run, case, ref)
                 if problem is None:
                     continue
-                if self.diagnosable(problem):
+                if problem.diagnosable:
                     labels = self.diagnose(run, case, ref)
                     if len(labels) > 1:
                         labels = self.narrow(fn, drawn, index, labels)
-                    problem += hint_line(labels)
-                return runs, drawn, self.header(index, len(drawn), case, device) + "\n" + problem
+                    problem = problem.hinted(labels)
+                return runs, drawn, self.header(index, len(drawn), case, device) + "\n" + problem.text
         return runs, drawn, None
 
     def header(self, index: int, total: int, case: Case, device: str) -> str:
@@ -376,8 +373,21 @@ class Exercise:
             raise CheckFailed(failure) from None
 
 
-def hint_line(labels: list[str]) -> str:
-    return f"\nLikely mistake: {labels[0]}." if labels else ""
+class NamedParts(Exercise):
+    """An exercise answering a tuple whose feedback says which part is wrong (grad_weight, ...), not an index."""
+
+    parts: tuple = ()
+
+    def problem(self, run, case, ref, where=None):
+        problem = super().problem(run, case, ref, where)
+        if problem is None or not isinstance(ref, tuple) or not isinstance(run.output, (tuple, list)) \
+                or len(run.output) != len(ref):
+            return problem
+        for name, out, want in zip(self.parts, run.output, ref):
+            part = compare(out, want, case.dtype, where or run.device, values=run.device != "meta")
+            if part is not None:
+                return part.about(name)
+        return problem
 
 
 def answer(name: str, value, expected) -> None:

@@ -4,6 +4,7 @@ import torch.nn.functional as F
 
 from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
+from convlab.checks.problems import Kind, Problem
 from convlab.checks.variants import conv2d_mistakes, pair
 
 GROUPS_IGNORED = "groups ignored — output channel o may only read the input channels of its own group"
@@ -161,12 +162,13 @@ class SeparableKernel(Exercise):
             return super().problem(run, case, ref, where)
         raised = type(run.output) is int and run.output == RAISED_VALUE_ERROR
         if type(ref) is int:
-            return None if raised else ("returned factors for a kernel of rank 2; raise ValueError when the "
-                                        "kernel's rank is more than 1.")
+            return None if raised else Problem(Kind.NO_EXCEPTION, "returned factors for a kernel of rank 2; raise "
+                                               "ValueError when the kernel's rank is more than 1.")
         if raised:
-            return "raised ValueError for a rank-1 kernel: only kernels of rank more than 1 are not separable."
+            return Problem(Kind.EXCEPTION, "raised ValueError for a rank-1 kernel: only kernels of rank more than 1 "
+                           "are not separable.")
         problem = super().problem(run, case, ref, where)
-        return problem.replace("output", "column @ row", 1) if problem else None
+        return problem and Problem(problem.kind, problem.text.replace("output", "column @ row", 1), "column @ row")
 
 
 conv2d = Conv2dGroups()

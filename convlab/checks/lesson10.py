@@ -2,9 +2,8 @@
 import torch
 import torch.nn.functional as F
 
-from convlab.checks.compare import compare
 from convlab.checks import references as ref
-from convlab.checks.core import Case, CheckFailed, Exercise
+from convlab.checks.core import Case, CheckFailed, NamedParts
 from convlab.checks.variants import pair
 
 
@@ -42,30 +41,6 @@ def _draw_conv(draw, i, with_bias):
     return x, weight, bias, stride, padding
 
 
-class _NamedParts(Exercise):
-    """Feedback on a tuple answer says which part is wrong (grad_weight, ...), not just an index."""
-
-    parts: tuple = ()
-
-    def problem(self, run, case, ref, where=None):
-        problem = super().problem(run, case, ref, where)
-        if problem is None or not isinstance(ref, tuple) or not isinstance(run.output, (tuple, list)) \
-                or len(run.output) != len(ref):
-            return problem
-        for name, out, want in zip(self.parts, run.output, ref):
-            part = compare(out, want, case.dtype, where or run.device, values=run.device != "meta")
-            if part is not None:
-                return f"{name}: {part}"
-        return problem
-
-    def diagnosable(self, problem):
-        for name in self.parts:
-            if problem.startswith(name + ": "):
-                problem = problem[len(name) + 2:]
-                break
-        return Exercise.diagnosable(problem)
-
-
 def autograd_gradients(input, weight, bias, grad_output, stride, padding):
     """torch.autograd's gradients of conv2d in float64: (grad_input, grad_weight[, grad_bias])."""
     leaves = [t.detach().clone().requires_grad_() for t in (input, weight)]
@@ -76,7 +51,7 @@ def autograd_gradients(input, weight, bias, grad_output, stride, padding):
     return out.detach(), grads + ((b.grad,) if b is not None else ())
 
 
-class Conv2dBackward(_NamedParts):
+class Conv2dBackward(NamedParts):
     """conv2d_backward(input, weight, grad_output, stride=1, padding=0) -> (grad_input, grad_weight, grad_bias)."""
 
     arg_names = ("input", "weight", "grad_output")
@@ -120,7 +95,7 @@ class Conv2dBackward(_NamedParts):
         yield BIAS_NOT_SUMMED, (gi, gw, grad_output.sum(dim=0))
 
 
-class Conv2dFunctionCheck(_NamedParts):
+class Conv2dFunctionCheck(NamedParts):
     """Conv2dFunction.apply(input, weight, bias, stride, padding): forward value and all three gradients.
 
     The learner's class is wrapped in a function that runs forward and backward inside the guard and

@@ -5,8 +5,8 @@ from torch import nn
 
 from convlab.checks.compare import compare
 from convlab.checks import references as ref
-from convlab.checks.core import Case, CheckFailed, Exercise
-from convlab.checks.lesson10 import _NamedParts
+from convlab.checks.core import Case, CheckFailed, Exercise, NamedParts
+from convlab.checks.problems import Kind, Problem
 
 LENET_SHAPES = ((6, 1, 3, 3), (6,), (16, 6, 3, 3), (16,), (120, 576), (120,), (84, 120), (84,), (10, 84), (10,))
 LENET_NAMES = ("conv1 weight", "conv1 bias", "conv2 weight", "conv2 bias", "fc1 weight", "fc1 bias",
@@ -115,13 +115,14 @@ class ShapeTrace(Exercise):
         if not isinstance(out, (tuple, list)):
             return problem
         if len(out) != len(ref):
-            return f"should return one shape per layer: {len(ref)} layers, got {len(out)} shapes."
+            return Problem(Kind.WRONG_RETURN, f"should return one shape per layer: {len(ref)} layers, got "
+                           f"{len(out)} shapes.")
         layers, before = case.args[0], (tuple(case.args[1]),) + tuple(ref)
         for i, (got, want) in enumerate(zip(out, ref)):
             if compare(got, want, None, None) is not None:
                 shown = tuple(got) if isinstance(got, (tuple, list)) else got
-                return (f"after layer {i + 1}, {_short(layers[i])} on {before[i]}: "
-                        f"expected {want}, got {shown}.")
+                return Problem(Kind.WRONG_VALUES, f"after layer {i + 1}, {_short(layers[i])} on {before[i]}: "
+                               f"expected {want}, got {shown}.", f"layer {i + 1}")
         return problem
 
 
@@ -136,7 +137,7 @@ def lenet_reference(x, params):
     return F.linear(x, f3, g3)                          # (N, 10)
 
 
-class Model(_NamedParts):
+class Model(NamedParts):
     """LeNet: an nn.Module from the course's kernels; its output and parameter gradients against torch's.
 
     The case fixes the parameter values (copied into the learner's model in registration order), a

@@ -1,0 +1,52 @@
+"""What is wrong with a learner's answer: a kind the engine acts on, and the text the learner reads.
+
+The engine decides what to do with a problem (look for the likely mistake or not) from its
+``kind``, never from its words, so feedback can be reworded without changing what it does.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Kind(Enum):
+    NOT_ANSWERED = "not answered"        # nbgrader's placeholder still raises NotImplementedError
+    BANNED = "banned"                    # torch's kernel or the course's reference was called
+    EXCEPTION = "exception"              # the function raised (or raised where it should not)
+    NO_EXCEPTION = "no exception"        # the function returned where it should raise
+    MODIFIED_INPUT = "modified input"    # an input tensor changed in place
+    WRONG_DEVICE = "wrong device"
+    WRONG_TYPE = "wrong type"            # not a plain torch.Tensor where torch returns one
+    WRONG_RETURN = "wrong return"        # not what torch returns: a tuple of another length, no int
+    WRONG_DTYPE = "wrong dtype"
+    WRONG_SHAPE = "wrong shape"
+    WRONG_VALUES = "wrong values"
+
+
+#: What a mistaken variant's answer can explain: what comes back, its sizes and its values.
+DIAGNOSABLE = frozenset({Kind.WRONG_RETURN, Kind.WRONG_SHAPE, Kind.WRONG_VALUES})
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem with an answer; ``part`` is the output it is about ('output[1]', 'grad_weight')."""
+
+    kind: Kind
+    text: str
+    part: str | None = None
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def diagnosable(self) -> bool:
+        """Wrong values or sizes can be traced to a mistake; a wrong device, dtype or type cannot."""
+        return self.kind in DIAGNOSABLE
+
+    def about(self, part: str) -> Problem:
+        """The same problem said of a named part of a tuple answer: 'grad_weight: wrong values: ...'."""
+        return Problem(self.kind, f"{part}: {self.text}", part)
+
+    def hinted(self, labels: list[str]) -> Problem:
+        """The problem with the likely mistake, the first of ``labels``, on a line of its own."""
+        return Problem(self.kind, self.text + f"\nLikely mistake: {labels[0]}.", self.part) if labels else self
