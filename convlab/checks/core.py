@@ -24,6 +24,7 @@ from convlab.checks.guard import KERNEL_OPS, DeviceMixing, disabled_kernel_hits,
 from convlab.checks.problems import Kind, Problem
 from convlab.checks.record import write_answer_record, write_record
 from convlab.checks.references import ReferenceUsed, forbid_references, reference_message
+from convlab.checks.variants import pair
 
 _Tensor = torch.Tensor
 _type = type
@@ -64,6 +65,10 @@ class Case:
         return any(isinstance(v, _Tensor) for v in (*self.args, *self.kwargs.values()))
 
 
+#: (name, lowest, highest) of the conv2d parameters a case may draw.
+CONV_PARAMETERS = (("stride", 1, 3), ("padding", 0, 2), ("dilation", 1, 3))
+
+
 class Draw:
     """Random choices for case generation from one seeded ``torch.Generator``."""
 
@@ -88,6 +93,35 @@ class Draw:
     def dtype(self, i: int) -> torch.dtype:
         """float32 for most cases, float64 for every fourth, so both are always covered."""
         return torch.float64 if i % 4 == 3 else torch.float32
+
+    def conv_case(self, i: int, parameters=("bias", "stride", "padding"), **fixed) -> Case:
+        """Case ``i`` of a conv2d exercise: NCHW input and weight (C_out, C_in/groups, kh, kw), and
+        of ``parameters`` those drawn for it (bias; stride, padding, dilation as an int or an (h, w)
+        pair; groups). Each parameter shows in its own one of every four cases, and at random in
+        the others. ``fixed`` sets a worked example's batch, in_channels, out_channels, size,
+        kernel_size or parameters."""
+        groups = fixed.get("groups") or (self.choice((1, 2, 3, 4)) if "groups" in parameters else 1)
+        batch = fixed.get("batch") or self.int(1, 3)
+        c_in = fixed.get("in_channels") or groups * self.int(1, 3)
+        c_out = fixed.get("out_channels") or groups * self.int(1, 4)
+        kh, kw = pair(fixed.get("kernel_size") or (self.int(1, 3), self.int(1, 3)))
+        dtype = self.dtype(i)
+        kwargs = {}
+        if "bias" in parameters and fixed.get("bias", i % 2 == 0 or self.bool()):
+            kwargs["bias"] = self.randn(c_out, dtype=dtype)
+        elif "bias" in parameters and i % 3 == 0:
+            kwargs["bias"] = None  # passed, as torch allows
+        for turn, (name, low, high) in enumerate(CONV_PARAMETERS, start=1):
+            if name in fixed:
+                kwargs[name] = fixed[name]
+            elif name in parameters and (i % 4 == turn or self.bool()):  # an int is never the default
+                kwargs[name] = (self.int(low, high), self.int(low, high)) if self.bool() else self.int(low + 1, high)
+        if groups != 1 or ("groups" in parameters and self.bool()):
+            kwargs["groups"] = groups
+        dh, dw = pair(kwargs.get("dilation", 1))
+        h, w = pair(fixed.get("size") or (dh * (kh - 1) + 1 + self.int(0, 5), dw * (kw - 1) + 1 + self.int(0, 5)))
+        return Case((self.randn(batch, c_in, h, w, dtype=dtype), self.randn(c_out, c_in // groups, kh, kw,
+                                                                              dtype=dtype)), kwargs)
 
 
 def describe(names, args, kwargs) -> str:

@@ -60,30 +60,11 @@ class Conv2d(Exercise):
 
     arg_names = ("input", "weight")
     references = ref.CONVOLUTION
+    worked_example = {"batch": 2, "in_channels": 3, "stride": 2, "padding": 1}  # case 1: a batch, RGB-like
 
     def make_cases(self, draw, n):
         for i in range(n):
-            batch, c_in, c_out = draw.int(1, 3), draw.int(1, 3), draw.int(1, 4)
-            if i < 2:
-                batch, c_in = 2, 3
-            h, w = draw.int(4, 9), draw.int(4, 9)
-            kh, kw = draw.int(1, 3), draw.int(1, 3)
-            dtype = draw.dtype(i)
-            kwargs = {}
-            if i % 2 == 0 or draw.bool():
-                kwargs["bias"] = draw.randn(c_out, dtype=dtype)
-            elif i % 3 == 0:
-                kwargs["bias"] = None
-            stride = (draw.int(1, 3), draw.int(1, 3)) if i % 3 == 1 else draw.int(1, 2)
-            padding = (draw.int(0, 2), draw.int(0, 2)) if i % 3 == 2 else draw.int(0, 2)
-            if i == 0:
-                stride, padding = 2, 1
-            if stride not in (1, (1, 1)):
-                kwargs["stride"] = stride
-            if padding not in (0, (0, 0)):
-                kwargs["padding"] = padding
-            yield Case((draw.randn(batch, c_in, h, w, dtype=dtype), draw.randn(c_out, c_in, kh, kw, dtype=dtype)),
-                       kwargs)
+            yield draw.conv_case(i, **(self.worked_example if i == 0 else {}))
 
     def reference(self, input, weight, bias=None, stride=1, padding=0):
         return F.conv2d(input, weight, bias, stride=stride, padding=padding)

@@ -2,7 +2,7 @@
 import torch.nn.functional as F
 
 from convlab.checks import references as ref
-from convlab.checks.core import Case, Exercise
+from convlab.checks.core import Exercise
 from convlab.checks.variants import BIAS_MISSING
 
 
@@ -14,14 +14,8 @@ class Conv1x1AsMatmul(Exercise):
 
     def make_cases(self, draw, n):
         for i in range(n):
-            batch, c_in, c_out = draw.int(1, 3), draw.int(1, 5), draw.int(1, 5)
-            if i == 0:
-                batch, c_in, c_out = 2, 3, 3
-            h, w = draw.int(1, 7), draw.int(1, 7)
-            dtype = draw.dtype(i)
-            kwargs = {"bias": draw.randn(c_out, dtype=dtype)} if i % 2 == 1 else {}
-            yield Case((draw.randn(batch, c_in, h, w, dtype=dtype), draw.randn(c_out, c_in, 1, 1, dtype=dtype)),
-                       kwargs)
+            example = {"batch": 2, "in_channels": 3, "out_channels": 3} if i == 0 else {}
+            yield draw.conv_case(i, ("bias",), kernel_size=1, **example)
 
     def reference(self, input, weight, bias=None):
         return F.conv2d(input, weight, bias)

@@ -4,7 +4,7 @@ import torch.nn.functional as F
 
 from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
-from convlab.checks.variants import conv2d_mistakes, pair
+from convlab.checks.variants import conv2d_mistakes
 
 
 class Conv2d(Exercise):
@@ -15,24 +15,9 @@ class Conv2d(Exercise):
 
     def make_cases(self, draw, n):
         for i in range(n):
-            batch, c_in, c_out = draw.int(1, 2), draw.int(1, 3), draw.int(1, 3)
-            kh, kw = draw.int(1, 3), draw.int(2, 3)
-            dilation = (draw.int(1, 3), draw.int(2, 3)) if i % 3 == 1 else draw.int(2, 3)
-            if i % 3 == 2:
-                dilation = draw.int(1, 3)
-            d = pair(dilation)
-            h = d[0] * (kh - 1) + 1 + draw.int(0, 5)
-            w = d[1] * (kw - 1) + 1 + draw.int(0, 5)
-            dtype = draw.dtype(i)
-            kwargs = {"dilation": dilation}
-            if i % 2 == 1:
-                kwargs["bias"] = draw.randn(c_out, dtype=dtype)
-            if i % 3 == 2 or draw.bool():
-                kwargs["stride"] = draw.int(1, 2)
-            if i % 3 == 0:
-                kwargs["padding"] = (draw.int(0, 2), draw.int(1, 2))
-            yield Case((draw.randn(batch, c_in, h, w, dtype=dtype), draw.randn(c_out, c_in, kh, kw, dtype=dtype)),
-                       kwargs)
+            example = {"batch": 1, "in_channels": 1, "out_channels": 1, "size": (7, 7), "kernel_size": 3,
+                       "stride": 1, "padding": 0, "dilation": 2}  # the lesson's: (1, 1, 7, 7) -> (1, 1, 3, 3)
+            yield draw.conv_case(i, ("bias", "stride", "padding", "dilation"), **(example if i == 0 else {}))
 
     def reference(self, input, weight, bias=None, stride=1, padding=0, dilation=1):
         return F.conv2d(input, weight, bias, stride=stride, padding=padding, dilation=dilation)

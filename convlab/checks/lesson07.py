@@ -5,8 +5,7 @@ import torch.nn.functional as F
 from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
 from convlab.checks.lesson03 import Conv2d
-from convlab.checks.variants import (DILATION_IGNORED, FLIPPED, PADDING_IGNORED, STRIDE_IGNORED,
-                                     pair)
+from convlab.checks.variants import DILATION_IGNORED, FLIPPED, PADDING_IGNORED, STRIDE_IGNORED, pair
 
 CHANNELS_LAST = ("rows in the wrong order — torch orders a column as (channel, kernel row, kernel column), "
                  "the channel varying slowest")
@@ -64,24 +63,7 @@ class Conv2dIm2col(Conv2d):
     """conv2d_im2col(input, weight, bias=None, stride=1, padding=0): lesson 03's conv2d, by im2col."""
 
     references = ref.CONVOLUTION_BUT_IM2COL
-
-    def make_cases(self, draw, n):
-        for i in range(n):
-            dtype = draw.dtype(i)
-            batch, c_in, c_out = draw.int(1, 3), draw.int(1, 3), draw.int(1, 4)
-            h, w = draw.int(4, 9), draw.int(4, 9)
-            kh, kw = draw.int(1, 3), draw.int(1, 3)
-            if i == 0:
-                batch, c_in, c_out, h, w, kh, kw = 2, 3, 4, 6, 7, 3, 2
-            kwargs = {}
-            if i % 2 == 0 or draw.bool():
-                kwargs["bias"] = draw.randn(c_out, dtype=dtype)
-            if i % 3 == 1 or draw.bool():
-                kwargs["stride"] = (draw.int(1, 3), draw.int(1, 3)) if draw.bool() else draw.int(2, 3)
-            if i % 3 == 2 or draw.bool():
-                kwargs["padding"] = (draw.int(0, 2), draw.int(0, 2)) if draw.bool() else draw.int(1, 2)
-            yield Case((draw.randn(batch, c_in, h, w, dtype=dtype), draw.randn(c_out, c_in, kh, kw, dtype=dtype)),
-                       kwargs)
+    worked_example = {"batch": 2, "in_channels": 3, "out_channels": 4, "size": (6, 7), "kernel_size": (3, 2)}
 
 
 def conv_matrix_reference(kernel, input_size):

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
 from convlab.checks.problems import Kind, Problem
-from convlab.checks.variants import conv2d_mistakes, pair
+from convlab.checks.variants import conv2d_mistakes
 
 GROUPS_IGNORED = "groups ignored — output channel o may only read the input channels of its own group"
 
@@ -17,26 +17,11 @@ class Conv2dGroups(Exercise):
     references = ref.GROUPED_CONVOLUTION
 
     def make_cases(self, draw, n):
+        examples = ({"batch": 2, "in_channels": 4, "out_channels": 4, "groups": 2},  # the lesson's 4 channels in 2 groups
+                    {"groups": 3})
         for i in range(n):
-            dtype = draw.dtype(i)
-            groups = draw.choice((1, 2, 3, 4)) if i > 1 else (2 if i == 0 else 3)
-            c_in, c_out = groups * draw.int(1, 2), groups * draw.int(1, 3)
-            batch, kh, kw = draw.int(1, 3), draw.int(1, 3), draw.int(1, 3)
-            if i == 0:  # the lesson's example: 4 input channels in 2 groups
-                batch, c_in, c_out = 2, 4, 4
-            kwargs = {"groups": groups} if groups != 1 or draw.bool() else {}
-            if i % 2 == 0 or draw.bool():
-                kwargs["bias"] = draw.randn(c_out, dtype=dtype)
-            if i % 3 == 1 or draw.bool():
-                kwargs["stride"] = (draw.int(1, 2), draw.int(1, 3)) if draw.bool() else 2
-            if i % 3 == 2 or draw.bool():
-                kwargs["padding"] = (draw.int(0, 2), draw.int(0, 1)) if draw.bool() else 1
-            if i % 4 == 3:
-                kwargs["dilation"] = (2, draw.int(1, 2))
-            d = pair(kwargs.get("dilation", 1))
-            h, w = d[0] * (kh - 1) + 1 + draw.int(0, 5), d[1] * (kw - 1) + 1 + draw.int(0, 5)
-            yield Case((draw.randn(batch, c_in, h, w, dtype=dtype),
-                        draw.randn(c_out, c_in // groups, kh, kw, dtype=dtype)), kwargs)
+            yield draw.conv_case(i, ("bias", "stride", "padding", "dilation", "groups"),
+                                 **(examples[i] if i < len(examples) else {}))
 
     def reference(self, input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         return F.conv2d(input, weight, bias, stride, padding, dilation, groups)

@@ -7,7 +7,6 @@ from convlab.checks.core import Case, CheckFailed, NamedParts
 from convlab.checks.variants import pair
 
 
-
 def backward(tensor, gradient):
     """The check's own backward pass: autograd is banned only for the learner's code. Without torch
     function modes, so that torch's dispatch back into the (instrumented) public function is skipped."""
@@ -23,22 +22,20 @@ WEIGHT_STRIDE_AS_STRIDE = ("grad_weight: the forward stride becomes a dilation o
                            "(and the forward dilation a stride)")
 
 
-def _draw_conv(draw, i, with_bias):
-    """A random conv2d setting: (input, weight, bias or None, stride, padding), shapes kept small."""
-    dtype = draw.dtype(i)
-    n, c_in, c_out = draw.int(1, 3), draw.int(1, 3), draw.int(1, 4)
-    kh, kw = draw.int(1, 3), draw.int(1, 3)
-    stride = (draw.int(1, 3), draw.int(1, 2)) if i % 3 == 1 else draw.int(1, 2)
-    padding = (draw.int(0, 2), draw.int(0, 1)) if i % 3 == 2 else draw.int(0, 1)
-    h, w = kh + draw.int(0, 5), kw + draw.int(0, 5)
-    if i == 0:  # the lesson's example: (2, 3, 5, 5) -> (2, 4, 3, 3)
-        n, c_in, c_out, h, w, kh, kw, stride, padding = 2, 3, 4, 5, 5, 3, 3, 1, 0
-    elif i == 1:  # a stride that skips the last row and column: output_padding needed
-        n, c_in, c_out, h, w, kh, kw, stride, padding = 2, 2, 3, 6, 7, 3, 2, 2, 0
-    x = draw.randn(n, c_in, h, w, dtype=dtype)
-    weight = draw.randn(c_out, c_in, kh, kw, dtype=dtype)
-    bias = draw.randn(c_out, dtype=dtype) if with_bias else None
-    return x, weight, bias, stride, padding
+EXAMPLES = ({"batch": 2, "in_channels": 3, "out_channels": 4, "size": (5, 5), "kernel_size": 3, "stride": 1,
+             "padding": 0},   # the lesson's example: (2, 3, 5, 5) -> (2, 4, 3, 3)
+            {"batch": 2, "in_channels": 2, "out_channels": 3, "size": (6, 7), "kernel_size": (3, 2), "stride": 2,
+             "padding": 0})   # a stride that skips the last row and column: output_padding needed
+
+
+def _draw_conv(draw, i):
+    """Case i's conv2d: (input, weight, bias or None, stride, padding, grad_output of the output's shape)."""
+    case = draw.conv_case(i, **(EXAMPLES[i] if i < len(EXAMPLES) else {}))
+    (x, weight), kwargs = case.args, case.kwargs
+    stride, padding = kwargs.get("stride", 1), kwargs.get("padding", 0)
+    out_shape = F.conv2d(torch.empty(x.shape, device="meta"), torch.empty(weight.shape, device="meta"),
+                         stride=stride, padding=padding).shape
+    return x, weight, kwargs.get("bias"), stride, padding, draw.randn(*out_shape, dtype=x.dtype)
 
 
 def autograd_gradients(input, weight, bias, grad_output, stride, padding):
@@ -60,10 +57,7 @@ class Conv2dBackward(NamedParts):
 
     def make_cases(self, draw, n):
         for i in range(n):
-            x, weight, _, stride, padding = _draw_conv(draw, i, False)
-            out_shape = F.conv2d(torch.empty(x.shape, device="meta"), torch.empty(weight.shape, device="meta"),
-                                 stride=stride, padding=padding).shape
-            grad_output = draw.randn(*out_shape, dtype=x.dtype)
+            x, weight, _, stride, padding, grad_output = _draw_conv(draw, i)
             kwargs = {}
             if stride != 1:
                 kwargs["stride"] = stride
@@ -108,11 +102,7 @@ class Conv2dFunctionCheck(NamedParts):
 
     def make_cases(self, draw, n):
         for i in range(n):
-            with_bias = i % 3 != 2
-            x, weight, bias, stride, padding = _draw_conv(draw, i, with_bias)
-            out_shape = F.conv2d(torch.empty(x.shape, device="meta"), torch.empty(weight.shape, device="meta"),
-                                 stride=stride, padding=padding).shape
-            grad_output = draw.randn(*out_shape, dtype=x.dtype)
+            x, weight, bias, stride, padding, grad_output = _draw_conv(draw, i)
             yield Case((x, weight, bias, grad_output, stride, padding))
 
     def reference(self, input, weight, bias, grad_output, stride, padding):

@@ -3,8 +3,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convlab.checks.compare import compare
 from convlab.checks import references as ref
+from convlab.checks.compare import compare
 from convlab.checks.core import Case, CheckFailed, Exercise, NamedParts
 from convlab.checks.problems import Kind, Problem
 
