@@ -146,3 +146,14 @@ def pool_arguments(draw, max_size: int = 16) -> tuple[int, dict]:
     size = smallest + draw(st.integers(0, max_size))
     return size, {"kernel_size": kernel, "stride": stride, "padding": padding, "dilation": dilation,
                   "ceil_mode": ceil_mode}
+
+
+#: The parameters a conv2d exercise may ask ``Draw.conv_case`` to draw.
+CONV_CASE_PARAMETERS = ("bias", "stride", "padding", "dilation", "groups")
+
+
+@st.composite
+def conv_case_requests(draw) -> tuple[int, int, tuple[str, ...]]:
+    """(seed, case index, parameters) as a check asks ``convlab.checks.Draw.conv_case`` for a case."""
+    parameters = draw(st.lists(st.sampled_from(CONV_CASE_PARAMETERS), unique=True))
+    return draw(st.integers(0, 2**31 - 1)), draw(st.integers(0, 19)), tuple(parameters)
