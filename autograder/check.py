@@ -1,25 +1,27 @@
-"""`convlab check`: run one notebook as the grader would and show the points per exercise.
+"""`convlab check`: grade one notebook exactly as `convlab grade` would and show the points per exercise.
 
-The notebook runs in a fresh kernel (nbclient), errors allowed and a timeout per cell, with its
-hidden tests removed (a learner's notebook has none; an instructor's solution notebook keeps its
-solutions, so it should score full marks on the visible tests). Test cells are scored by
-nbgrader's own rule (`nbgrader.utils.determine_grade`) after dropping stderr, as the course's
-nbgrader configuration does. A test cell left with nothing but imports once its hidden tests are
-gone would pass whatever the answer, so its points are shown apart, as decided by hidden tests.
+The same stages (`autograder.grade`): the notebook run, the grader's own calls of the learner's
+functions on fresh seeds, the trusted score; with the notebook as its own source, so hidden tests
+are left out (a learner's notebook has none; an instructor's solution notebook keeps its solutions,
+so it should score full marks on the visible tests). Where no sandbox can run (a laptop without
+Bubblewrap), it runs without one and says so. A test cell left with no check once its hidden tests
+are gone earns its points from hidden tests only, so they are shown apart (with its error, if any).
 """
 from __future__ import annotations
 
-import ast
-import copy
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text  # plain text: feedback like "[2, 3]" is not rich markup
 
-from autograder import notebook
-from autograder.kernel_waits import SteadyNotebookClient
+from autograder import grade, notebook, restore, sandbox
+from autograder.protocol import Reason, Settings, Verdict
+from autograder.submissions import files_beside
+from autograder.worker import run_job
 
 FEEDBACK_LINES = 4  # a learner should read the verdict without scrolling
 FEEDBACK_CHARS = 400
@@ -36,58 +38,6 @@ class ExerciseResult:
     possible: float  # points of the test cells that test something visibly
     feedback: str  # empty when every visible test passed
     hidden: float = 0.0  # points of test cells that are hidden tests only: the grader decides
-
-
-def execute(nb: NotebookNode, cwd: Path, timeout: float) -> NotebookNode:
-    """Run `nb` in place in a fresh kernel started in `cwd`; errors become outputs, not exceptions."""
-    timeout_error = {
-        "output_type": "error",
-        "ename": "CellTimeoutError",
-        "evalue": f"the cell ran longer than {timeout:g} s and was interrupted",
-        "traceback": [],
-    }
-
-    def mark_timeout(cell, cell_index, execute_reply):
-        # The interrupt leaves a KeyboardInterrupt in the outputs; say what happened instead.
-        if execute_reply and execute_reply["content"].get("ename") == "CellTimeoutError":
-            cell.outputs = [o for o in cell.outputs if o.output_type != "error"]
-            cell.outputs.append(nbformat.from_dict(timeout_error))
-
-    client = SteadyNotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"),
-        allow_errors=True,
-        interrupt_on_timeout=True,
-        # As nbgrader's Execute: no history file; and no kernel start-up chatter on the terminal.
-        extra_arguments=["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"],
-        error_on_timeout={k: v for k, v in timeout_error.items() if k != "output_type"},
-        on_cell_executed=mark_timeout,
-        resources={"metadata": {"path": str(cwd)}},
-    )
-    previous = os.environ.get("NBGRADER_EXECUTION")
-    os.environ["NBGRADER_EXECUTION"] = "autograde"  # what nbgrader sets while autograding
-    try:
-        client.execute()
-    finally:
-        if previous is None:
-            os.environ.pop("NBGRADER_EXECUTION", None)
-        else:
-            os.environ["NBGRADER_EXECUTION"] = previous
-    return nb
-
-
-def cell_score(cell: NotebookNode) -> float:
-    """Points a test cell earned, by nbgrader's rule, with stderr output ignored."""
-    from nbgrader.utils import determine_grade
-
-    cell = copy.deepcopy(cell)
-    cell.outputs = [
-        output for output in cell.get("outputs", [])
-        if not (output.output_type == "stream" and output.get("name") == "stderr")
-    ]
-    earned, _ = determine_grade(cell)
-    return float(earned or 0.0)
 
 
 def error_message(cell: NotebookNode) -> str:
@@ -109,42 +59,32 @@ def shorten(text: str) -> str:
     return short + (" …" if short != text.strip() else "")
 
 
-def tests_nothing(source: str) -> bool:
-    """True when a cell only imports (and comments): what a hidden-tests-only cell leaves behind."""
-    try:
-        body = ast.parse(source).body
-    except SyntaxError:
-        return False
-    inert = (ast.Import, ast.ImportFrom, ast.Pass)
-    return all(
-        isinstance(node, inert) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
-        for node in body
-    )
-
-
-def score(nb: NotebookNode) -> list[ExerciseResult]:
-    """Points and feedback per exercise of an executed notebook."""
-    results = []
+def by_exercise(nb: NotebookNode, verdict: Verdict) -> list[ExerciseResult]:
+    """Points and feedback per exercise from the grader's verdict on `nb` (hidden tests removed)."""
+    results = {r.grade_id: r for r in verdict.results}
+    graded = verdict.notebook
+    exercises = []
     for exercise in notebook.exercises(nb):
         earned, possible, hidden, feedback = 0.0, 0.0, 0.0, ""
         for index in exercise.tests:
-            cell = nb.cells[index]
-            if tests_nothing(cell.source):
-                hidden += notebook.points(cell)
+            result = results[notebook.grade_id(nb.cells[index])]
+            if result.reason == Reason.NO_CHECK:  # its checks are all hidden: only the grader's run decides
+                hidden += result.max_points
+                feedback = feedback or error_message(graded.cells[index])
                 continue
-            possible += notebook.points(cell)
-            earned += cell_score(cell)
-            feedback = feedback or error_message(cell)
+            possible += result.max_points
+            earned += result.points
+            feedback = feedback or ("" if result.passed else shorten(result.message))
         if exercise.answer is not None and feedback:
             # The answer cell's own error (NotImplementedError when left blank) is the root cause.
-            cause = error_message(nb.cells[exercise.answer])
+            cause = error_message(graded.cells[exercise.answer])
             feedback = f"answer cell: {cause}" if cause else feedback
-        results.append(ExerciseResult(exercise.name, earned, possible, feedback, hidden))
-    return results
+        exercises.append(ExerciseResult(exercise.name, earned, possible, feedback, hidden))
+    return exercises
 
 
-def run_checks(path: Path, timeout: float = 300) -> list[ExerciseResult]:
-    """Execute the notebook at `path` (hidden tests removed) and score it; the file is not changed."""
+def _readable(path: Path) -> NotebookNode:
+    """The notebook at `path` without hidden tests or outputs, as a learner's release has it."""
     try:
         nb = nbformat.read(str(path), as_version=4)
     except Exception as error:  # invalid JSON, or JSON that is not a notebook
@@ -156,8 +96,20 @@ def run_checks(path: Path, timeout: float = 300) -> list[ExerciseResult]:
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    execute(nb, Path(path).resolve().parent, timeout)
-    return score(nb)
+    return nb
+
+
+def run_checks(path: Path, timeout: float = Settings.timeout) -> tuple[list[ExerciseResult], bool]:
+    """Grade the notebook at `path` as `convlab grade` does, with the notebook as its own source
+    (so without hidden tests); sandboxed where the sandbox runs here. The file is not changed.
+    Returns the per-exercise results and whether the sandbox was used."""
+    nb = _readable(Path(path))
+    settings = Settings(workers=1, timeout=timeout, sandboxed=sandbox.available())
+    source = grade.Source.of(nb)
+    planned, job = grade.planned_job(("check", Path(path).stem), restore.restore(nb, nb), source,
+                                     files_beside(str(Path(path).resolve().parent)), settings)
+    verdict = grade.score_notebook(planned, run_job(job), None, settings)
+    return by_exercise(nb, verdict), settings.sandboxed
 
 
 def _points(value: float) -> str:
@@ -166,10 +118,6 @@ def _points(value: float) -> str:
 
 def report(results: list[ExerciseResult], title: str) -> None:
     """Print the per-exercise table and the total (rich)."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text  # plain text: feedback like "[2, 3]" is not rich markup
-
     table = Table(title=title, show_footer=True)
     table.add_column("exercise", footer="total")
     earned = sum(result.earned for result in results)
@@ -185,8 +133,11 @@ def report(results: list[ExerciseResult], title: str) -> None:
     Console(width=max(Console().width, 100)).print(table)
 
 
-def check_notebook(path: Path, timeout: float = 300) -> list[ExerciseResult]:
+def check_notebook(path: Path, timeout: float = Settings.timeout) -> list[ExerciseResult]:
     """`convlab check NOTEBOOK`: run, score, print; the caller exits 0 whatever the score."""
-    results = run_checks(Path(path), timeout)
+    results, sandboxed = run_checks(Path(path), timeout)
+    if not sandboxed:
+        Console(stderr=True).print(Text(f"no grading sandbox here ({sandbox.why_unavailable()}): "
+                                        "the notebook ran with your rights, as in JupyterLab"))
     report(results, title=f"{Path(path).name} (visible tests only)")
     return results

@@ -5,6 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from autograder.protocol import Settings
+
 
 class UsageError(Exception):
     """A mistake in what the user asked for: reported on stderr as one line, exit status 2."""
@@ -143,8 +145,8 @@ def parser() -> argparse.ArgumentParser:
         "the points earned and the feedback. Exits 0 whatever the score.",
     )
     check.add_argument("notebook", metavar="NOTEBOOK", help="a lesson (or solution) notebook")
-    check.add_argument("--timeout", type=_positive_float, default=300, metavar="SECONDS",
-                       help="seconds one cell may run (default: 300)")
+    check.add_argument("--timeout", type=_positive_float, default=Settings.timeout, metavar="SECONDS",
+                       help=f"seconds the notebook may run, as under convlab grade (default: {Settings.timeout:g})")
     check.set_defaults(run=_cmd_check)
 
     new_course = sub.add_parser(
@@ -168,11 +170,12 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("--workers", type=_positive_int, metavar="N",
                        help="local worker processes (default: one more than the CPU cores)")
     grade.add_argument("--scheduler", metavar="ADDRESS",
-                       help="run on the Dask cluster at ADDRESS instead of local processes")
+                       help="run on the Dask cluster at ADDRESS instead of local processes "
+                       "(needs the grading extra: pip install 'convlab[grading]')")
     grade.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
-                       help="wall-clock seconds one notebook may run")
+                       help=f"wall-clock seconds one notebook may run (default: {Settings.timeout:g})")
     grade.add_argument("--memory-mb", type=_positive_int, metavar="MB",
-                       help="memory limit of one notebook's kernel")
+                       help=f"memory limit of one notebook's kernel (default: {Settings.memory_mb})")
     grade.add_argument("--force", action="store_true", help="regrade what is already graded")
     grade.add_argument("--no-sandbox", action="store_true",
                        help="grade where the sandbox cannot run, as plain nbgrader does: student code "

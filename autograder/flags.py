@@ -6,9 +6,8 @@ reading the learner's code (`autograder.review`) and from what the grader saw at
 """
 from __future__ import annotations
 
-import json
-
 from autograder import notebook as nbmeta
+from autograder.protocol import Outcome
 from autograder.review import Flag
 
 # What a verdict says when the grader's own run caught something no honest answer does.
@@ -16,15 +15,17 @@ _RUNTIME = {"uses torch's own": "called torch's own kernel while the grader ran 
             "malformed record": "left malformed check results"}
 
 
-def runtime_flags(outcome: dict | None) -> list[Flag]:
+def runtime_flags(outcome: Outcome | None) -> list[Flag]:
     """Flags from the verification run itself: a runner that did not finish cleanly, or learner
     code that changed the grader's safeguards while its function ran."""
-    verification = (outcome or {}).get("verification") or {}
+    verification = outcome.verification if outcome is not None else None
+    if verification is None:
+        return []
     flags = []
-    if verification and not verification.get("timed_out") and verification.get("returncode") not in (0, None):
+    if not verification.ended.timed_out and verification.ended.returncode not in (0, None):
         flags.append(Flag(-1, 0, f"the grader's run of the learner's functions exited with status "
-                                 f"{verification.get('returncode')}", None))
-    status = _status(verification)
+                                 f"{verification.ended.returncode}", None))
+    status = verification.reported()
     restored = [str(name)[:80] for name in _list(status, "restored")[:5]]
     if restored:
         flags.append(Flag(-1, 0, "the learner's cells changed the grader's engine (put back before its calls): "
@@ -34,14 +35,6 @@ def runtime_flags(outcome: dict | None) -> list[Flag]:
             flags.append(Flag(-1, 0, f"while the grader ran {str(entry.get('object'))[:60]}, the learner's code "
                                      f"{str(entry.get('what'))[:200]}", None))
     return flags
-
-
-def _status(verification: dict) -> dict:
-    try:
-        status = json.loads(verification.get("status") or "{}")
-    except ValueError:
-        return {}
-    return status if isinstance(status, dict) else {}
 
 
 def _list(status: dict, key: str) -> list:

@@ -13,6 +13,8 @@ import os
 import re
 import tempfile
 
+from autograder.coursedir import CourseDir
+
 
 def atomic_write(path: str, data: str | bytes) -> None:
     """Write the whole file or nothing (temp file, then os.replace): a killed run leaves no half file."""
@@ -53,19 +55,19 @@ pre {{ white-space: pre-wrap; margin: 0; font-size: .9em; }} .note {{ color: #9a
 """
 
 
-def write_feedback(course_dir: str, student: str, assignment: str, notebook: str,
+def write_feedback(course: CourseDir, student: str, assignment: str, notebook: str,
                    results: list[dict], note: str | None) -> str:
-    path = os.path.join(course_dir, "feedback", student, assignment, f"{notebook}.html")
+    path = course.feedback(student, assignment, notebook)
     atomic_write(path, feedback_html(student=student, assignment=assignment, notebook=notebook,
                                       results=results, note=note))
     return path
 
 
-def write_grades_csv(gb, course_dir: str) -> str:
+def write_grades_csv(gb, course: CourseDir) -> str:
     """`DIR/grades.csv` by nbgrader's own CSV exporter (the columns of `nbgrader export`)."""
     from nbgrader.plugins.export import CsvExportPlugin
 
-    path = os.path.join(course_dir, "grades.csv")
+    path = str(course.grades_csv)
     tmp = path + ".tmp"
     CsvExportPlugin(to=tmp).export(gb)
     os.replace(tmp, path)
@@ -95,7 +97,7 @@ def _cell_text(text: str) -> str:
     return re.sub(r"([\\`*\[\]|~]|(?<!\w)_|_(?!\w))", r"\\\1", text)
 
 
-def instructor_report(course_dir: str, submissions: list[dict]) -> tuple[str, str]:
+def instructor_report(course: CourseDir, submissions: list[dict]) -> tuple[str, str]:
     """`DIR/grading-report.md` and `DIR/grading-scores.png` from every stored submission."""
     import matplotlib
 
@@ -124,7 +126,7 @@ def instructor_report(course_dir: str, submissions: list[dict]) -> tuple[str, st
         totals[sub["assignment"]].append(score)
     max_scores = {sub["assignment"]: sub.get("max_score", 0.0) for sub in submissions}
 
-    png = os.path.join(course_dir, "grading-scores.png")
+    png = str(course.report_png)
     fig, axes = plt.subplots(1, max(1, len(totals)), figsize=(4 * max(1, len(totals)), 3), squeeze=False)
     for ax, (assignment, scores) in zip(axes[0], sorted(totals.items())):
         top = max_scores.get(assignment) or max(scores or [1.0])
@@ -133,7 +135,7 @@ def instructor_report(course_dir: str, submissions: list[dict]) -> tuple[str, st
         ax.set_xlabel("score")
         ax.set_ylabel("students")
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(dir=course_dir, prefix=".tmp-", suffix=".png")
+    fd, tmp = tempfile.mkstemp(dir=course.root, prefix=".tmp-", suffix=".png")
     os.close(fd)
     fig.savefig(tmp, dpi=100)
     plt.close(fig)
@@ -174,7 +176,7 @@ def instructor_report(course_dir: str, submissions: list[dict]) -> tuple[str, st
             if info.get("comment"):
                 lines.append(f"\n- {_cell_text(sub['student'])} / {_cell_text(sub['assignment'])} / "
                              f"{_cell_text(notebook)}: {_cell_text(info['comment'])}")
-    md = os.path.join(course_dir, "grading-report.md")
+    md = str(course.report_md)
     atomic_write(md, "\n".join(lines) + "\n")
     return md, png
 

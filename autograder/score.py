@@ -13,13 +13,13 @@ import copy
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
 
 import nbformat
 from nbformat import NotebookNode
 
 from autograder import learner_text
 from autograder import notebook as nbmeta
+from autograder.protocol import CellResult, NotebookRun, Outcome, Reason, Verdict, VerificationRun
 from autograder.records import trusted_expected, trusted_namespace, verify_records
 from autograder.restore import test_cells
 from autograder.verification import Plan, cell_verdict, check_calls
@@ -35,22 +35,6 @@ STATUS_MESSAGES = {
     "error": "the notebook could not be run to the end",
 }
 QUOTED_HIDDEN = "the learner's output or error quoted hidden test text (removed from the feedback)"
-
-
-@dataclass
-class CellResult:
-    """Outcome of one autograder-test cell."""
-
-    grade_id: str
-    points: float
-    max_points: float
-    passed: bool
-    message: str  # what the learner reads: short, never the test's source
-    reason: str = ""  # for the instructor: passed, failed, error, timeout, kernel_died, ...
-    review: list = field(default_factory=list)  # why a person should look (autograder.flags); score unchanged
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def _short(text: str) -> str:
@@ -112,7 +96,7 @@ def _run_assignments(source: str, namespace: dict) -> None:
                 continue
 
 
-def all_zero(nb: NotebookNode, reason: str, message: str) -> list[CellResult]:
+def all_zero(nb: NotebookNode, reason: Reason, message: str) -> list[CellResult]:
     """Every test cell scored 0 for one submission-wide reason."""
     return [CellResult(gid, 0.0, pts, False, _short(message), reason)
             for gid, (_, pts) in test_cells(nb).items()]
@@ -128,15 +112,11 @@ def _error_message(cell: NotebookNode, hidden: list[str]) -> tuple[str | None, b
     return None, False
 
 
-def _no_result(plan: Plan, cell_id: str, verification: dict, hidden: list[str]) -> str:
+def _no_result(plan: Plan, cell_id: str, verification: VerificationRun, hidden: list[str]) -> str:
     """Why a planned call left no verdict, as far as the grader can tell without trusting the sandbox."""
-    if verification.get("timed_out"):
+    if verification.ended.timed_out:
         return "the grader's run of your functions reached the time limit"
-    try:
-        status = json.loads(verification.get("status") or "{}")
-    except ValueError:
-        status = {}
-    status = status if isinstance(status, dict) else {}
+    status = verification.reported()
     errors = [e for e in status.get("errors", []) if isinstance(e, dict)][:1]
     cell = errors[0].get("cell") if errors else None
     cause = (f" (cell {cell + 1} raised {learner_text.clean(errors[0].get('error', ''), hidden)[0]})"
@@ -162,12 +142,12 @@ def _as_run(cell: NotebookNode) -> str:
         return cell.source
 
 
-def run_status(outcome: dict) -> dict:
+def run_status(run: NotebookRun) -> dict:
     """The notebook run's status as the grader states it: the kind (one of STATUS_MESSAGES) and
     the cell lists from the runner's file, with the grader's own message for the kind."""
     status = {"status": "error", "executed": [], "errored": [], "failed_cell": None}
     try:
-        loaded = json.loads(outcome.get("status") or "")
+        loaded = json.loads(run.status or "")
     except ValueError:
         loaded = None
     if isinstance(loaded, dict):
@@ -178,92 +158,106 @@ def run_status(outcome: dict) -> dict:
                 status[key] = [i for i in loaded[key][:100_000] if type(i) is int]
         if type(loaded.get("failed_cell")) is int:
             status["failed_cell"] = loaded["failed_cell"]
-    if outcome.get("timed_out"):
+    if run.ended.timed_out:
         status["status"] = "timeout"
-    if outcome.get("disk_exceeded"):
+    if run.ended.disk_exceeded:
         status["status"] = "disk"
-    if outcome.get("oom_killed") and status["status"] in ("kernel_died", "error", "ok"):
+    if run.ended.oom_killed and status["status"] in ("kernel_died", "error", "ok"):
         status["status"] = "memory"
     wrote_none = not isinstance(loaded, dict) and status["status"] == "error"
     status["message"] = "the runner wrote no status" if wrote_none else STATUS_MESSAGES[status["status"]]
     return status
 
 
-def score(restored: NotebookNode, outcome: dict, answers: dict | None = None,
-          plan: Plan | None = None) -> tuple[list[CellResult], NotebookNode, dict]:
-    """Per-test-cell results, the executed notebook (instructor sources, learner's outputs) and
-    the run's status, from the plain data a sandbox returned (see `autograder.worker.run_job`).
+def _executed(run: NotebookRun) -> NotebookNode | None:
+    try:
+        return nbformat.reads(run.executed, as_version=4) if run.executed else None
+    except Exception:
+        return None
+
+
+def _with_outputs(restored: NotebookNode, executed: NotebookNode) -> NotebookNode | None:
+    """Outputs from the run, sources and metadata from the trusted restored notebook; None when
+    the run's notebook does not have the restored one's cells."""
+    if len(executed.cells) != len(restored.cells):
+        return None
+    graded = copy.deepcopy(restored)
+    for cell, ran in zip(graded.cells, executed.cells):
+        if cell.cell_type == "code" and ran.get("source") in (cell.source, _as_run(cell)) \
+                and isinstance(ran.get("outputs"), list):
+            cell.outputs = ran.outputs
+            cell.execution_count = ran.get("execution_count")
+    return graded
+
+
+def _judgements(verification: VerificationRun, answers: dict, plan: Plan | None) -> list:
+    try:
+        by_cell = verify(verification.records, answers, plan)
+    except Exception:  # malformed records: the learner's code wrote them
+        return []
+    return [j for cell_judgements in by_cell.values() for j in cell_judgements]
+
+
+def _not_run(gid: str, index: int, pts: float, status: dict) -> CellResult:
+    """A test cell the notebook run never reached (or whose notebook came back reshaped)."""
+    failed_cell = status.get("failed_cell")
+    if status["status"] in ("timeout", "kernel_died", "memory") and (failed_cell is None or index >= failed_cell):
+        message = status.get("message", "")
+        if failed_cell is not None and index > failed_cell:
+            message = f"not run: an earlier cell stopped the notebook ({message})"
+        return CellResult(gid, 0.0, pts, False, _short(message), Reason(status["status"]))
+    return CellResult(gid, 0.0, pts, False, _short(status.get("message") or "this test cell did not run"),
+                      Reason.NOT_RUN)
+
+
+def _ran(gid: str, cell: NotebookNode, pts: float, errored: bool, plan: Plan, judgements: list,
+         verification: VerificationRun, hidden: list[str]) -> CellResult:
+    """A test cell that ran: its points need the grader's own calls passed and no error in the run."""
+    if not plan.calls_of(gid) and not plan.answers_of(gid):
+        return CellResult(gid, 0.0, pts, False, "this test has no check the grader can run", Reason.NO_CHECK)
+    passed, message = cell_verdict(plan, gid, judgements)
+    error, quoted = _error_message(cell, hidden)
+    if error is None and errored:
+        error = "the test raised an error (its traceback was hidden)"
+    if not passed:
+        return CellResult(gid, 0.0, pts, False, _short(message or _no_result(plan, gid, verification, hidden)),
+                          Reason.FAILED)
+    if error is not None:
+        return CellResult(gid, 0.0, pts, False, _short(error), Reason.ERROR, [QUOTED_HIDDEN] if quoted else [])
+    return CellResult(gid, pts, pts, True, "passed", Reason.PASSED)
+
+
+def score(restored: NotebookNode, outcome: Outcome, answers: dict | None = None,
+          plan: Plan | None = None) -> Verdict:
+    """The verdict on one notebook from the plain data its sandboxes returned
+    (`autograder.worker.run_job`): per test cell results, the graded notebook (instructor
+    sources, learner's outputs, hidden text scrubbed) and the run's status.
 
     `answers` is `trusted_answers` of the instructor's notebook, which a caller grading many
     submissions computes once; without it, it is computed from `restored`'s test cells."""
-    status = run_status(outcome)
-    executed = None
-    if outcome.get("executed"):
-        try:
-            executed = nbformat.reads(outcome["executed"], as_version=4)
-        except Exception:
-            executed = None
+    status = run_status(outcome.notebook)
+    executed = _executed(outcome.notebook)
+    graded = _with_outputs(restored, executed) if executed is not None else None
     if executed is None:
-        return all_zero(restored, status["status"] if status["status"] != "ok" else "error",
-                        status.get("message") or "the notebook did not run"), restored, status
-
-    # Outputs come from the run, sources and metadata from the trusted restored notebook.
-    graded = copy.deepcopy(restored)
-    same_shape = len(executed.cells) == len(graded.cells)
-    for index, cell in enumerate(graded.cells):
-        if cell.cell_type != "code" or not same_shape:
-            continue
-        ran = executed.cells[index]
-        if ran.get("source") in (cell.source, _as_run(cell)) and isinstance(ran.get("outputs"), list):
-            cell.outputs = ran.outputs
-            cell.execution_count = ran.get("execution_count")
-    ran_cells = {int(i) for i in status.get("executed", []) if isinstance(i, int)}
-    # Cells whose execute_reply said error: caught even when the kernel hid the traceback.
-    errored = {int(i) for i in status.get("errored", []) if isinstance(i, int)}
-
-    verification = outcome.get("verification") or {}
-    try:
-        by_cell = verify(verification.get("records", {}),
-                         answers if answers is not None else trusted_answers(graded), plan)
-        verdicts = [v for cell_verdicts in by_cell.values() for v in cell_verdicts]
-    except Exception:  # malformed records: the learner's code wrote them
-        verdicts = []
+        reason = Reason(status["status"]) if status["status"] != "ok" else Reason.ERROR
+        return Verdict(all_zero(restored, reason, status.get("message") or "the notebook did not run"),
+                       restored, status)
     plan = plan or Plan()
+    verification = outcome.verification or VerificationRun()
+    judgements = _judgements(verification, answers if answers is not None else trusted_answers(restored), plan)
     hidden = learner_text.hidden_parts(restored)
-
+    ran = set(status["executed"])
     results = []
-    failed_cell = status.get("failed_cell")
-    for gid, (index, pts) in test_cells(graded).items():
-        cell = graded.cells[index]
-        if index not in ran_cells or not same_shape:
-            if status["status"] in ("timeout", "kernel_died", "memory") and (
-                    failed_cell is None or index >= failed_cell):
-                reason, message = status["status"], status.get("message", "")
-                if failed_cell is not None and index > failed_cell:
-                    message = f"not run: an earlier cell stopped the notebook ({message})"
-            else:
-                reason, message = "not_run", status.get("message") or "this test cell did not run"
-            results.append(CellResult(gid, 0.0, pts, False, _short(message), reason))
-            continue
-        if not plan.calls_of(gid) and not plan.answers_of(gid):
-            results.append(CellResult(gid, 0.0, pts, False, "this test has no check the grader can run",
-                                      "no_check"))
-            continue
-        passed, message = cell_verdict(plan, gid, verdicts)
-        error, quoted = _error_message(cell, hidden)
-        if error is None and index in errored:
-            error = "the test raised an error (its traceback was hidden)"
-        if not passed:
-            results.append(CellResult(gid, 0.0, pts, False,
-                                      _short(message or _no_result(plan, gid, verification, hidden)), "failed"))
-        elif error is not None:
-            results.append(CellResult(gid, 0.0, pts, False, _short(error), "error",
-                                      [QUOTED_HIDDEN] if quoted else []))
+    for gid, (index, pts) in test_cells(restored).items():
+        if graded is None or index not in ran:
+            results.append(_not_run(gid, index, pts, status))
         else:
-            results.append(CellResult(gid, pts, pts, True, "passed", "passed"))
+            results.append(_ran(gid, graded.cells[index], pts, index in status["errored"], plan, judgements,
+                                verification, hidden))
+    graded = graded if graded is not None else copy.deepcopy(restored)
     learner_text.scrub_outputs(graded, hidden)
     for result in results:
         result.message, found = learner_text.redact(result.message, hidden)
         if found:
             result.review.append(QUOTED_HIDDEN)
-    return results, graded, status
+    return Verdict(results, graded, status)

@@ -9,25 +9,24 @@ either fully stored or not at all; the next run grades exactly the ones not stor
 """
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
-import os
 
+from nbgrader.api import Comment, Grade, Gradebook, MissingEntry, Student, SubmittedAssignment, SubmittedNotebook
+from nbgrader.preprocessors import ClearOutput, ClearSolutions, ComputeChecksums, SaveCells
+from nbgrader.utils import parse_utc
 from sqlalchemy import text
+
+from autograder.coursedir import CourseDir
 
 DONE_TABLE = "convlab_graded"
 
 
-def db_url(course_dir: str) -> str:
-    return "sqlite:///" + os.path.abspath(os.path.join(course_dir, "gradebook.db"))
-
-
-def open_gradebook(course_dir: str):
+def open_gradebook(course: CourseDir):
     """nbgrader's Gradebook on `DIR/gradebook.db`, with convlab's done table present."""
-    from nbgrader.api import Gradebook
-
-    gb = Gradebook(db_url(course_dir))
-    gb.convlab_db_url = db_url(course_dir)
+    gb = Gradebook(course.gradebook_url)
+    gb.convlab_db_url = course.gradebook_url
     gb.db.execute(text(
         f"CREATE TABLE IF NOT EXISTS {DONE_TABLE} ("
         "student TEXT NOT NULL, assignment TEXT NOT NULL, digest TEXT NOT NULL, "
@@ -55,9 +54,6 @@ def ensure_assignment(gb, assignment: str, notebooks: dict[str, object]) -> None
     `convlab new-course` already has them; for any other course they are saved the way
     nbgrader's generate_assignment saves them (solutions cleared, checksums computed).
     """
-    from nbgrader.api import MissingEntry
-    from nbgrader.preprocessors import ClearOutput, ClearSolutions, ComputeChecksums, SaveCells
-
     try:
         gb.find_assignment(assignment)
     except MissingEntry:
@@ -68,8 +64,6 @@ def ensure_assignment(gb, assignment: str, notebooks: dict[str, object]) -> None
             continue
         except MissingEntry:
             pass
-        import copy
-
         nb = copy.deepcopy(source)
         resources = {"nbgrader": {"assignment": assignment, "notebook": name, "db_url": gb.convlab_db_url}}
         for pre in (ClearSolutions(), ClearOutput(), ComputeChecksums(), SaveCells()):
@@ -83,10 +77,6 @@ def store_submission(gb, *, student: str, assignment: str, digest: str, timestam
     notebooks: notebook name -> list of CellResult dicts. Manual scores already given by a
     grader are kept; a cell with one is flagged for review, as nbgrader does.
     """
-    from nbgrader.api import (Comment, Grade, MissingEntry, Student, SubmittedAssignment,
-                              SubmittedNotebook)
-    from nbgrader.utils import parse_utc
-
     db = gb.db
     try:
         if db.query(Student).filter(Student.id == student).one_or_none() is None:

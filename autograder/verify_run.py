@@ -174,9 +174,9 @@ def main() -> int:
     import torch  # noqa: F401
 
     from convlab.checks import guard, references
-    from convlab.checks.references import forbid_references as forbid
     from convlab.checks.diagnose import first_line, normalise_answer
     from convlab.checks.record import write_answer_record, write_record
+    from convlab.checks.references import forbid_references as forbid
     from convlab.checks.registry import find as find_exercise
 
     # Resolved and drawn before any learner code runs, which may replace the check modules' names.

@@ -1,12 +1,14 @@
 """One unit of grading work: run a restored notebook in the sandbox and bring back plain data.
 
-`run_job` is what a local worker thread or a Dask worker calls. It takes and returns only
-strings, numbers and bytes (no pickled objects from the sandbox): the executed notebook as JSON
-text, the runner's status as JSON text, and each check record file as bytes. The trusted
-parent parses and verifies them.
+`run_job` is what a local worker thread or a Dask worker calls: a `protocol.Job` in, a
+`protocol.Outcome` out, holding only strings, numbers and bytes from the sandbox (no pickled
+objects): the executed notebook and the runner's status as JSON text, each check record file as
+bytes. The trusted parent parses and verifies them.
 """
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import shutil
@@ -15,6 +17,7 @@ import sys
 import tempfile
 
 from autograder import execute, sandbox, verify_run
+from autograder.protocol import Ended, Job, NotebookRun, Outcome, VerificationRun
 
 # Where the runner may write records: `NNNN-<check>.json` / `.npz`.
 RECORD_NAME = re.compile(r"^\d{1,8}-[A-Za-z0-9_.\-]{1,120}\.(json|npz)$")
@@ -109,22 +112,26 @@ def _read_records(record_dir: str, count: int) -> dict[str, bytes]:
     return records
 
 
-def _sandboxed(module: str, workdir: str, job: dict) -> sandbox.SandboxResult:
-    """Run `python -m module` in `workdir`: in the sandbox unless the job says `sandboxed: False`
+def _sandboxed(module: str, workdir: str, job: Job) -> sandbox.SandboxResult:
+    """Run `python -m module` in `workdir`: in the sandbox unless the job says `sandboxed=False`
     (`convlab grade --no-sandbox`); a worker that cannot sandbox raises SandboxUnavailable."""
-    limits = sandbox.Limits(timeout=float(job["timeout"]) + GRACE_SECONDS, memory_mb=int(job["memory_mb"]))
-    sandboxed = bool(job.get("sandboxed", True))
+    limits = sandbox.Limits(timeout=float(job.timeout) + GRACE_SECONDS, memory_mb=int(job.memory_mb))
     python = os.path.abspath(sys.executable)
     return sandbox.run([python, "-m", module], workdir, limits=limits,
-                       env=sandbox_env(sandbox.home(workdir, sandboxed)), sandboxed=sandboxed)
+                       env=sandbox_env(sandbox.home(workdir, job.sandboxed)), sandboxed=job.sandboxed)
 
 
-def _new_workdir(job: dict) -> str:
+@contextlib.contextmanager
+def _workdir(job: Job):
+    """A private work dir holding the files submitted beside the notebook; removed afterwards."""
     workdir = tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-")
-    _write_files(workdir, job.get("files") or {})
-    os.mkdir(os.path.join(workdir, execute.RECORD_DIR))
-    os.chmod(workdir, 0o700)
-    return workdir
+    try:
+        _write_files(workdir, job.files or {})
+        os.mkdir(os.path.join(workdir, execute.RECORD_DIR))
+        os.chmod(workdir, 0o700)
+        yield workdir
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _read_text(path: str, limit: int) -> str | None:
@@ -132,62 +139,37 @@ def _read_text(path: str, limit: int) -> str | None:
     return data.decode("utf-8", errors="replace") if data is not None else None
 
 
-def _how_it_ended(result: sandbox.SandboxResult) -> dict:
-    return {"returncode": result.returncode, "timed_out": result.timed_out, "oom_killed": result.oom_killed,
-            "disk_exceeded": result.disk_exceeded}
+def _ended(result: sandbox.SandboxResult) -> Ended:
+    return Ended(result.returncode, result.timed_out, result.oom_killed, result.disk_exceeded)
 
 
-def run_notebook(job: dict) -> dict:
+def run_notebook(job: Job) -> NotebookRun:
     """The notebook run: the executed notebook and the runner's status (for outputs and feedback only)."""
-    import json
-
-    workdir = _new_workdir(job)
-    try:
+    with _workdir(job) as workdir:
         with open(os.path.join(workdir, execute.SUBMISSION), "w") as f:
-            f.write(job["notebook"])
+            f.write(job.notebook)
         with open(os.path.join(workdir, execute.JOB), "w") as f:
-            json.dump({"timeout": float(job["timeout"])}, f)
+            json.dump({"timeout": float(job.timeout)}, f)
         result = _sandboxed("autograder.execute", workdir, job)
-        return {
-            "executed": _read_text(os.path.join(workdir, execute.EXECUTED), MAX_NOTEBOOK_BYTES),
-            "status": _read_text(os.path.join(workdir, execute.STATUS), MAX_STATUS_BYTES),
-            "wall": result.wall,
-            "stderr": result.stderr[-4000:],
-            "sandboxed": result.sandboxed,
-            **_how_it_ended(result),
-        }
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        return NotebookRun(_read_text(os.path.join(workdir, execute.EXECUTED), MAX_NOTEBOOK_BYTES),
+                           _read_text(os.path.join(workdir, execute.STATUS), MAX_STATUS_BYTES), _ended(result))
 
 
-def run_verification(job: dict) -> dict:
+def run_verification(job: Job) -> VerificationRun:
     """The verification run (`autograder.verify_run`): the records of the grader's own calls."""
-    import json
-
-    workdir = _new_workdir(job)
-    try:
+    with _workdir(job) as workdir:
         with open(os.path.join(workdir, verify_run.JOB), "w") as f:
-            json.dump(job["verify"], f)
+            json.dump(job.verify, f)
         result = _sandboxed("autograder.verify_run", workdir, job)
-        return {
-            # A call leaves a .json and at most one .npz; an answer one .json.
-            "records": _read_records(os.path.join(workdir, verify_run.RECORD_DIR),
-                                     2 * len(job["verify"]["calls"]) + len(job["verify"]["answers"])),
-            "status": _read_text(os.path.join(workdir, verify_run.STATUS), MAX_STATUS_BYTES),
-            **_how_it_ended(result),
-        }
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        # A call leaves a .json and at most one .npz; an answer one .json.
+        count = 2 * len(job.verify["calls"]) + len(job.verify["answers"])
+        return VerificationRun(_read_records(os.path.join(workdir, verify_run.RECORD_DIR), count),
+                               _read_text(os.path.join(workdir, verify_run.STATUS), MAX_STATUS_BYTES),
+                               _ended(result))
 
 
-def run_job(job: dict) -> dict:
-    """Run `job["notebook"]` (nbformat JSON text) sandboxed, then verify its functions in a fresh
-    sandbox (`job["verify"]`, a `verification.Plan` job); return both outcomes as plain data.
-
-    job keys: `key` (echoed back), `notebook`, `verify`, `files` (relative path -> bytes submitted
-    beside the notebook), `timeout` (seconds for each run), `memory_mb`, `sandboxed` (default True).
-    """
-    outcome = run_notebook(job)
-    outcome["key"] = job.get("key")
-    outcome["verification"] = run_verification(job) if job.get("verify") else None
-    return outcome
+def run_job(job: Job) -> Outcome:
+    """Run `job.notebook` sandboxed, then the grader's own calls of its functions in a fresh
+    sandbox (`job.verify`); what a local worker thread or a Dask worker calls."""
+    notebook = run_notebook(job)
+    return Outcome(job.key, notebook, run_verification(job) if job.verify else None)

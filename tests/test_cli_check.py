@@ -28,20 +28,25 @@ def grader_cell(grade_id, source, points):
     return new_code_cell(source, metadata=meta(grade_id, grade=True, points=points))
 
 
+CHECK = "from convlab.checks import lesson01 as check\n"
+CORR2D = ("def {name}(X, K):\n    kh, kw = K.shape\n    windows = X.unfold(0, kh, 1).unfold(1, kw, 1)\n"
+          "    return (windows * K{flip}).sum(dim=(-2, -1))")
+
+
 def synthetic() -> nbformat.NotebookNode:
-    """Three exercises needing nothing but Python: right, wrong and blank, plus noise and hidden tests."""
+    """Three exercises checked by the course's checks: right, wrong and blank, plus noise and hidden tests."""
     nb = new_notebook(cells=[
         new_markdown_cell("# Three exercises"),
-        answer("double", "def double(x):\n    return 2 * x"),
-        grader_cell("double_visible", "assert double(3) == 6\n### BEGIN HIDDEN TESTS\n"
-             "assert False, 'a hidden test ran'\n### END HIDDEN TESTS", 2),
-        grader_cell("double_stderr", "import sys\nprint('noise', file=sys.stderr)\nassert double(1) == 2", 1),
-        grader_cell("double_hidden", "import math\n### BEGIN HIDDEN TESTS\nassert double(5) == 10\n"
-             "### END HIDDEN TESTS", 3),
-        answer("half", "def half(x):\n    return x / 3"),
-        grader_cell("half_visible", "assert half(4) == 2, f'half(4) should be 2, got {half(4)}'", 1),
+        answer("right", CORR2D.format(name="corr2d", flip="")),
+        grader_cell("right_visible", CHECK + "check.corr2d(corr2d)\n### BEGIN HIDDEN TESTS\n"
+                    "assert False, 'a hidden test ran'\n### END HIDDEN TESTS", 2),
+        grader_cell("right_stderr", CHECK + "import sys\nprint('noise', file=sys.stderr)\ncheck.corr2d(corr2d)", 1),
+        grader_cell("right_hidden", CHECK + "### BEGIN HIDDEN TESTS\ncheck.corr2d(corr2d, seed=5, cases=3)\n"
+                    "### END HIDDEN TESTS", 3),
+        answer("flipped", CORR2D.format(name="flipped", flip=".flip(0, 1)")),
+        grader_cell("flipped_visible", CHECK + "check.corr2d(flipped)", 1),
         answer("blank", "# YOUR CODE HERE\nraise NotImplementedError()"),
-        grader_cell("blank_visible", "assert blank == 1", 1),
+        grader_cell("blank_visible", CHECK + "check.corr2d(blank)", 1),
         new_code_cell("print('a plain cell')"),
     ])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -70,7 +75,7 @@ def test_exercises_group_answers_with_the_tests_after_them():
     nb = synthetic()
     found = notebook.exercises(nb)
     assert [(e.name, e.answer, e.tests, e.points) for e in found] == [
-        ("double", 1, [2, 3, 4], 6.0), ("half", 5, [6], 1.0), ("blank", 7, [8], 1.0),
+        ("right", 1, [2, 3, 4], 6.0), ("flipped", 5, [6], 1.0), ("blank", 7, [8], 1.0),
     ]
     assert notebook.total_points(nb) == 8.0
 
@@ -101,8 +106,8 @@ def test_manually_graded_cells_count_points_but_are_not_exercises():
 def test_strip_hidden_tests_keeps_the_visible_lines():
     nb = synthetic()
     assert notebook.strip_hidden_tests(nb) == 2
-    assert nb.cells[2].source == "assert double(3) == 6"
-    assert nb.cells[4].source == "import math"
+    assert nb.cells[2].source == CHECK + "check.corr2d(corr2d)"
+    assert nb.cells[4].source == CHECK.rstrip("\n")
     assert not any(notebook.has_hidden_tests(cell) for cell in nb.cells)
 
 
@@ -125,9 +130,9 @@ def test_check_scores_each_exercise_without_hidden_tests(tmp_path):
     assert result.returncode == 0, result.stderr  # whatever the score
     rows = table(result.stdout)
     # The hidden test that would fail was removed; stderr output costs nothing.
-    assert rows["double"][:2] == ["3/3", "3"] and rows["double"][2] == "passed"
-    assert rows["half"][0] == "0/1"
-    assert "half(4) should be 2, got 1.33" in rows["half"][2]
+    assert rows["right"][:2] == ["3/3", "3"] and rows["right"][2] == "passed"
+    assert rows["flipped"][0] == "0/1"
+    assert "lesson01.corr2d" in rows["flipped"][2] and "flipped" in rows["flipped"][2]
     assert rows["blank"][0] == "0/1" and "not answered yet" in rows["blank"][2]
     assert rows["total"][:2] == ["3/5", "3"]
     assert path.read_bytes() == before  # the notebook itself is not touched
@@ -136,14 +141,14 @@ def test_check_scores_each_exercise_without_hidden_tests(tmp_path):
 def test_check_reports_a_cell_that_runs_too_long(tmp_path):
     nb = new_notebook(cells=[
         answer("slow", "def slow():\n    return 1"),
-        grader_cell("slow_test", "import time\ntime.sleep(60)", 1),
+        grader_cell("slow_test", "import time\ntime.sleep(600)", 1),
     ])
     path = tmp_path / "slow.ipynb"
     nbformat.write(nb, str(path))
-    result = convlab("check", str(path), "--timeout", "2")
+    result = convlab("check", str(path), "--timeout", "20")
     assert result.returncode == 0, result.stderr
     row = table(result.stdout)["slow"]
-    assert row[0] == "0/1" and "longer than 2 s" in row[2]
+    assert row[0] == "0/1" and "time limit" in row[2]
 
 
 def test_check_of_a_missing_notebook_is_an_error(tmp_path):
@@ -168,7 +173,8 @@ def test_check_gives_a_solution_notebook_its_visible_points():
     for exercise in notebook.exercises(source):
         assert exercise.name in rows, result.stdout
         earned, possible = rows[exercise.name][0].split("/")
-        assert earned == possible and float(possible) > 0, rows[exercise.name]
+        hidden = float(rows[exercise.name][1] or 0)  # points only hidden tests decide
+        assert earned == possible and float(possible) + hidden > 0, rows[exercise.name]
         assert rows[exercise.name][2] == "passed"
 
 

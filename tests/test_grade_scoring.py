@@ -13,6 +13,7 @@ import pytest
 
 from autograder import notebook as nbmeta
 from autograder import report, restore, score, verification
+from autograder.protocol import Ended, NotebookRun, Outcome, VerificationRun
 
 pytestmark = pytest.mark.grading
 
@@ -76,9 +77,9 @@ def outcome_for(restored_nb, records, outputs=None, status="ok", failed_cell=Non
             c.outputs = [nbformat.from_dict(o) for o in (outputs or {}).get(nbmeta.grade_id(c), [])]
             if failed_cell is None or index < failed_cell:
                 ran.append(index)
-    return {"executed": nbformat.writes(executed), "verification": {"records": records},
-            "status": json.dumps({"status": status, "message": f"{status} here", "executed": ran,
-                                  "failed_cell": failed_cell, "errored": list(errored)})}
+    status = json.dumps({"status": status, "message": f"{status} here", "executed": ran,
+                         "failed_cell": failed_cell, "errored": list(errored)})
+    return Outcome(("s", "nb"), NotebookRun(nbformat.writes(executed), status), VerificationRun(records))
 
 
 def verified_records(tmp_path, monkeypatch, plan, fn, value=(3, 3)):
@@ -161,7 +162,8 @@ def planned(source, answers=None):
 def scored(tmp_path, monkeypatch, source, fn, outputs=None, **status):
     nb, plan = planned(source)
     records = verified_records(tmp_path, monkeypatch, plan, fn)
-    results, graded, _ = score.score(nb, outcome_for(nb, records, outputs, **status), None, plan)
+    verdict = score.score(nb, outcome_for(nb, records, outputs, **status), None, plan)
+    results, graded = verdict.results, verdict.notebook
     return {r.grade_id: r for r in results}, graded
 
 
@@ -194,7 +196,7 @@ def test_an_error_reply_with_its_traceback_hidden_still_costs_the_points(tmp_pat
     nb, plan = planned(source)
     visible = [nbmeta.grade_id(c) for c in nb.cells].index("corr2d_visible")
     records = verified_records(tmp_path, monkeypatch, plan, corr2d_right)
-    results, _, _ = score.score(nb, outcome_for(nb, records, errored=[visible]), None, plan)
+    results = score.score(nb, outcome_for(nb, records, errored=[visible]), None, plan).results
     by_id = {r.grade_id: r for r in results}
     assert by_id["corr2d_visible"].points == 0 and by_id["corr2d_visible"].reason == "error"
     assert by_id["corr2d_hidden"].points == 2.0
@@ -205,7 +207,7 @@ def test_records_the_notebook_made_itself_earn_nothing(tmp_path, monkeypatch, so
     the grader's own calls: nothing is earned without the verification run's records."""
     nb, plan = planned(source)
     records = make_records(tmp_path, monkeypatch, kernel_calls(corr2d_right))
-    results, _, _ = score.score(nb, outcome_for(nb, records), None, plan)
+    results = score.score(nb, outcome_for(nb, records), None, plan).results
     by_id = {r.grade_id: r for r in results}
     assert by_id["corr2d_visible"].points == 0 and by_id["corr2d_hidden"].points == 0
     assert "no result came back" in by_id["corr2d_visible"].message
@@ -222,7 +224,7 @@ def test_each_grading_draws_fresh_seeds(source):
 def test_malformed_records_earn_nothing(tmp_path, monkeypatch, source):
     nb = restore.restore(submission_from(source, {}), source).nb
     records = {"0001-lesson01.corr2d.json": b"{not json", "0002-answer.json": b"\x00" * 10}
-    results, _, _ = score.score(nb, outcome_for(nb, records), None, verification.plan(nb, source))
+    results = score.score(nb, outcome_for(nb, records), None, verification.plan(nb, source)).results
     assert all(r.points == 0 for r in results)
 
 
@@ -230,7 +232,7 @@ def test_timeout_zeroes_the_cell_it_hit_and_everything_after(tmp_path, monkeypat
     nb, plan = planned(source)
     hidden = [nbmeta.grade_id(c) for c in nb.cells].index("corr2d_hidden")
     records = verified_records(tmp_path, monkeypatch, plan, corr2d_right)
-    results, _, _ = score.score(nb, outcome_for(nb, records, status="timeout", failed_cell=hidden), None, plan)
+    results = score.score(nb, outcome_for(nb, records, status="timeout", failed_cell=hidden), None, plan).results
     by_id = {r.grade_id: r for r in results}
     assert by_id["corr2d_visible"].points == 1.0
     assert by_id["corr2d_hidden"].reason == "timeout" and by_id["output_shape_test"].reason == "timeout"
@@ -241,8 +243,9 @@ def test_a_kernel_killed_by_the_memory_cgroup_is_reported_as_memory(tmp_path, mo
     nb, plan = planned(source)
     hidden = [nbmeta.grade_id(c) for c in nb.cells].index("corr2d_hidden")
     records = verified_records(tmp_path, monkeypatch, plan, corr2d_right)
-    outcome = {**outcome_for(nb, records, status="kernel_died", failed_cell=hidden), "oom_killed": True}
-    results, _, _ = score.score(nb, outcome, None, plan)
+    outcome = outcome_for(nb, records, status="kernel_died", failed_cell=hidden)
+    outcome.notebook.ended.oom_killed = True
+    results = score.score(nb, outcome, None, plan).results
     by_id = {r.grade_id: r for r in results}
     assert by_id["corr2d_visible"].points == 1.0
     assert by_id["corr2d_hidden"].reason == "memory" and "memory limit" in by_id["corr2d_hidden"].message
@@ -250,8 +253,9 @@ def test_a_kernel_killed_by_the_memory_cgroup_is_reported_as_memory(tmp_path, mo
 
 def test_nothing_came_back_means_zero_with_the_reason(source):
     nb = restore.restore(submission_from(source, {}), source).nb
-    results, _, status = score.score(nb, {"executed": None, "status": None, "records": {}, "timed_out": True})
-    assert all(r.points == 0 and r.reason == "timeout" for r in results)
+    verdict = score.score(nb, Outcome(("s", "nb"), NotebookRun(ended=Ended(timed_out=True))))
+    assert all(r.points == 0 and r.reason == "timeout" for r in verdict.results)
+    assert verdict.status["status"] == "timeout"
 
 
 def test_expected_calls_are_read_from_the_test_source():
@@ -298,9 +302,9 @@ def test_a_forged_expected_value_does_not_earn_the_answer(tmp_path, monkeypatch)
     # The learner answers 4; the grader computes the expected 5 itself.
     plan = verification.plan(nb, nb)
     records = verified_records(tmp_path, monkeypatch, plan, None, value=4)
-    results, _, _ = score.score(nb, outcome_for(nb, records), None, plan)
+    results = score.score(nb, outcome_for(nb, records), None, plan).results
     assert results[0].points == 0 and not results[0].passed
     (tmp_path / "honest").mkdir()
     honest = verified_records(tmp_path / "honest", monkeypatch, plan, None, value=5)
-    results, _, _ = score.score(nb, outcome_for(nb, honest), None, plan)
+    results = score.score(nb, outcome_for(nb, honest), None, plan).results
     assert results[0].points == 1

@@ -153,7 +153,7 @@ HOSTILE = {
     "compile": ("compile(s, 'x', 'exec')", "calls compile"),
     "computed_getattr": ('conv = getattr(torch.nn.functional, "con" + "v2d")', "getattr with a computed name"),
     "getattr_dunder": ('getattr(f, "__globals__")', "reads __globals__"),
-    "getattr_private": ('getattr(torch, "_C")', "torch internals: torch._C"),
+    "getattr_torch_c": ('getattr(torch, "_C")', "torch internals: torch._C"),
     "setattr_module": ('setattr(torch, "allclose", f)', "calls setattr on something other than self"),
     "importlib": ('importlib.import_module("x")', "uses importlib"),
     "importlib_import": ("import importlib", "imports importlib"),
