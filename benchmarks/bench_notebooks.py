@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 import nbformat
+
 from autograder.kernel_waits import SteadyNotebookClient as NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]

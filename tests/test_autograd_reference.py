@@ -1,7 +1,8 @@
 """convlab.autograd: conv2d_backward and Conv2dFunction against torch.autograd in float64."""
 import pytest
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from convlab.autograd import Conv2dFunction, conv2d_backward
 from convlab.checks.guard import KERNEL_OPS, forbid_builtin_kernels

@@ -4,7 +4,12 @@ import torch
 import torch.nn.functional as F
 
 from convlab.checks.guard import (
-    BANNED_ATEN_OPS, CONVOLUTION_OPS, IM2COL_OPS, KERNEL_OPS, PADDING_OPS, POOLING_OPS,
+    BANNED_ATEN_OPS,
+    CONVOLUTION_OPS,
+    IM2COL_OPS,
+    KERNEL_OPS,
+    PADDING_OPS,
+    POOLING_OPS,
     forbid_builtin_kernels,
 )
 

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from coursekit import FIXTURE, convlab
 
 from autograder import notebook
-from coursekit import FIXTURE, convlab
 
 pytestmark = pytest.mark.grading
 

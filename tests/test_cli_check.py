@@ -3,11 +3,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from coursekit import FIXTURE, convlab
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder import notebook
 from autograder.build import generate
-from coursekit import FIXTURE, convlab
 
 pytestmark = pytest.mark.grading
 

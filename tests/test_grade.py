@@ -9,12 +9,12 @@ import json
 import socket
 import sqlite3
 
+import coursekit as ck
 import nbformat
 import pytest
 
-import coursekit as ck
-from autograder import sandbox
 from autograder import notebook as nbmeta
+from autograder import sandbox
 from autograder.grade import grade
 
 pytestmark = [

@@ -4,9 +4,9 @@ bad arguments."""
 import csv
 import shutil
 
+import coursekit as ck
 import pytest
 
-import coursekit as ck
 from autograder import sandbox
 from autograder.grade import grade
 

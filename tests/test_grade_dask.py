@@ -1,8 +1,8 @@
 """`convlab grade --scheduler`: the same work on a real Dask cluster (a scheduler and two worker
 processes on 127.0.0.1), with the same grades as a local run."""
+import coursekit as ck
 import pytest
 
-import coursekit as ck
 from autograder import sandbox
 from autograder.grade import grade
 

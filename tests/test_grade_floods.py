@@ -4,9 +4,9 @@ of the same run keep their grades."""
 import subprocess
 import sys
 
+import coursekit as ck
 import pytest
 
-import coursekit as ck
 from autograder import sandbox
 
 pytestmark = [

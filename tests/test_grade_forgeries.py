@@ -6,10 +6,10 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import coursekit as ck
 import nbformat
 import pytest
 
-import coursekit as ck
 from autograder import sandbox
 from autograder.grade import grade
 

@@ -10,10 +10,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import coursekit as ck
 import nbformat
 import pytest
 
-import coursekit as ck
 from autograder import cgroup, sandbox
 from autograder.grade import grade
 

@@ -291,7 +291,6 @@ def test_every_lesson_answer_is_judged_by_an_expected_value_computed_by_the_grad
 
 
 def test_a_forged_expected_value_does_not_earn_the_answer(tmp_path, monkeypatch):
-    from convlab.checks import answer
 
     nb = nbformat.v4.new_notebook()
     test = nbformat.v4.new_code_cell(

@@ -3,11 +3,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from coursekit import FIXTURE, convlab
 from traitlets.config import Config, PyFileConfigLoader
 
 from autograder import notebook
 from autograder.config import SETTINGS
-from coursekit import FIXTURE, convlab
 
 pytestmark = pytest.mark.grading
 

@@ -1,5 +1,6 @@
 """Packaging stays in step: pyproject.toml, environment.yml and constraints.txt agree with each other."""
 import importlib.metadata
+import subprocess
 import sys
 from pathlib import Path
 
@@ -34,10 +35,10 @@ def _requirements(lines):
     return reqs
 
 
-def _runtime_requirements():
-    """What a learner or a grader needs: pyproject's `dependencies` plus the `grading` extra."""
-    project = _pyproject()["project"]
-    return _requirements(project["dependencies"] + project["optional-dependencies"]["grading"])
+def _learner_requirements():
+    """What a learner needs (nbgrader included: Validate and the Assignment List serve learners):
+    pyproject's `dependencies`; grading at scale (dask) is the `grading` extra."""
+    return _requirements(_pyproject()["project"]["dependencies"])
 
 
 def _direct_requirements():
@@ -86,7 +87,7 @@ def test_environment_yml_lists_the_same_dependencies_as_pyproject():
     editable = [line for line in pip if line.startswith("-e")]
     assert editable == ["-e ."], f"environment.yml should install the package itself with '-e .', has {editable}"
     env = _requirements([line for line in pip if not line.startswith("-")])
-    project = _runtime_requirements()
+    project = _learner_requirements()
     assert sorted(env) == sorted(project), (
         f"only in environment.yml: {sorted(set(env) - set(project))}; "
         f"only in pyproject.toml: {sorted(set(project) - set(env))}"
@@ -169,3 +170,10 @@ def test_every_base_dependency_is_used(name):
                        for path in (ROOT / package).rglob("*.py"))
     assert any(f"import {m}" in source or f"from {m}" in source for m in modules), \
         f"{name} is declared in pyproject.toml but convlab and autograder import none of {sorted(modules)}"
+
+
+def test_the_base_install_grades_without_the_grading_extra():
+    """Without dask, `convlab check` and local `convlab grade` still import; only --scheduler needs it."""
+    code = ("import sys; sys.modules['distributed'] = None; sys.modules['dask'] = None\n"
+            "import autograder.cli, autograder.grade, autograder.check, convlab.checks\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

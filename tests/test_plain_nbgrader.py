@@ -6,11 +6,11 @@ hidden test source.
 """
 import shutil
 
+import coursekit as ck
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-import coursekit as ck
 from autograder import notebook
 from autograder.config import HideHiddenTests
 

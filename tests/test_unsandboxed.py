@@ -7,9 +7,9 @@ import os
 import sqlite3
 import sys
 
+import coursekit as ck
 import pytest
 
-import coursekit as ck
 from autograder import cli, sandbox
 from autograder.grade import grade
 

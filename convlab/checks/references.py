@@ -28,6 +28,7 @@ import types
 
 import torch
 
+
 def when(name: str, condition):
     """A reference banned only for the calls ``condition(arguments)`` accepts (``arguments`` are bound,
     defaults applied), e.g. ``convlab.functional.conv2d`` only with ``groups`` other than 1."""

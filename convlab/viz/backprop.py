@@ -38,6 +38,7 @@ def one_output_figure(input_size=6, kernel_size=3, stride=1, row=0, col=0):
 def gradient_explorer(input_size=6, kernel_size=3):
     """Sliders for stride and the chosen output: the input gradient moves with the window, the weight gradient copies it."""
     import ipywidgets as widgets
+
     from convlab.shapes import conv_output_size
 
     def show(stride=1, row=0, col=0):

@@ -1,8 +1,8 @@
 """Lesson 05 pictures: a dilated kernel's taps, and the receptive field of a stack of layers."""
 import matplotlib.pyplot as plt
-from matplotlib.ticker import MaxNLocator
 import numpy as np
 import torch
+from matplotlib.ticker import MaxNLocator
 
 from convlab.viz.grid import draw_grid, figure, mark_cells, outline
 

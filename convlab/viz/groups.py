@@ -64,6 +64,7 @@ def singular_values_figure(kernels):
 def groups_explorer(in_channels=8, out_channels=8, kernel_size=3):
     """A slider over the valid group counts: the connectivity matrix thins out and the parameter count drops."""
     import ipywidgets as widgets
+
     from convlab.shapes import conv_parameter_count
 
     valid = [g for g in range(1, min(in_channels, out_channels) + 1)

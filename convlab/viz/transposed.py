@@ -57,6 +57,7 @@ def checkerboard_figure(size=4, stride=2, kernel_sizes=(3, 4)):
 def output_size_explorer():
     """Sliders for n, k, s, p, output_padding: the formula, the size, and where each input pixel's kernel lands."""
     import ipywidgets as widgets
+
     from convlab.shapes import conv_output_size, conv_transpose_output_size
 
     def show(n=3, kernel_size=3, stride=2, padding=0, output_padding=0):
