@@ -93,6 +93,7 @@ def ungradable_tests(solutions: Path) -> list[str]:
     from autograder import notebook
     from autograder.verification import check_calls
     from convlab.checks import registry  # here, not at the top: the other commands need no torch
+    from convlab.checks.record import question_of
 
     lines = []
     for name in assignment_names(solutions):
@@ -106,7 +107,7 @@ def ungradable_tests(solutions: Path) -> list[str]:
                                  "cases=N)` after `from convlab.checks import lessonNN as check`, or "
                                  "`answer(\"question\", value, expected)`)")
                 lines += [f"{where} calls {call.check}, which is no exercise of convlab.checks" for call in calls
-                          if not call.check.startswith("answer:") and registry.find(call.check) is None]
+                          if question_of(call.check) is None and registry.find(call.check) is None]
     return lines
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import time
 import zipfile
 from dataclasses import dataclass
@@ -25,13 +24,12 @@ from convlab import shapes
 from convlab.checks import registry
 from convlab.checks.core import Run
 from convlab.checks.diagnose import normalise_answer
-from convlab.checks.record import FORMAT
+from convlab.checks.record import ANSWER, FILE_NAME, FORMAT, answer_check
 
 MAX_JSON_BYTES = 2_000_000
 MAX_NPZ_BYTES = 64_000_000
 MAX_ARRAYS = 20_000
 MAX_RECORDS = 5_000
-_FILE_NAME = re.compile(r"^(\d{4,})-([A-Za-z0-9_.]+)\.json$")
 _DTYPES = {str(d).replace("torch.", ""): d for d in (
     torch.float64, torch.float32, torch.float16, torch.bfloat16, torch.int64, torch.int32,
     torch.int16, torch.int8, torch.uint8, torch.bool, torch.complex64, torch.complex128)}
@@ -49,6 +47,12 @@ class Judgement:
     seed: int | None = None
     cases: int | None = None
 
+
+
+def _json_name(name: str):
+    """The file name's (number, check) match for a record's JSON file, else None."""
+    match = FILE_NAME.match(name)
+    return match if match is not None and match.group(3) == "json" else None
 
 
 class _Malformed(Exception):
@@ -210,7 +214,7 @@ def _verify_answer(document: dict, answers: dict | None) -> Judgement:
     value, expected = document.get("value"), document.get("expected")
     if answers is not None and question in answers:
         expected = json.loads(json.dumps(normalise_answer(answers[question])))  # tuples as lists, like the record
-    name = f"answer:{question}"
+    name = answer_check(question)
     if value is None:
         return Judgement(name, False, f"{question}: not answered yet.")
     if json.dumps(value) != json.dumps(expected):
@@ -253,7 +257,7 @@ def verify_records(record_dir, answers: dict | None = None, planned: set | None 
     directory = Path(record_dir)
     verdicts: dict[str, list[Judgement]] = {}
     def order(path: Path):
-        match = _FILE_NAME.match(path.name)
+        match = _json_name(path.name)
         return (0, int(match.group(1)), path.name) if match else (1, 0, path.name)
 
     files = sorted(directory.glob("*.json"), key=order)[:MAX_RECORDS]
@@ -263,7 +267,7 @@ def verify_records(record_dir, answers: dict | None = None, planned: set | None 
             verdicts.setdefault("", []).append(Judgement("", False, "verification time limit reached"))
             break
         cell = ""
-        match = _FILE_NAME.match(path.name)
+        match = _json_name(path.name)
         try:
             if match is None:
                 raise _Malformed("unexpected file name")
@@ -276,7 +280,7 @@ def verify_records(record_dir, answers: dict | None = None, planned: set | None 
             if not isinstance(document, dict) or document.get("format") != FORMAT:
                 raise _Malformed("not a convlab record")
             cell = document.get("cell_id") if isinstance(document.get("cell_id"), str) else ""
-            if document.get("check") == "answer" and match.group(2) == "answer":
+            if document.get("check") == ANSWER and match.group(2) == ANSWER:
                 verdict = _verify_answer(document, answers)
             elif document.get("check") != match.group(2):
                 raise _Malformed("the file name and the check it records differ")

@@ -23,6 +23,7 @@ from autograder.protocol import CellResult, NotebookRun, Outcome, Reason, Verdic
 from autograder.records import trusted_expected, trusted_namespace, verify_records
 from autograder.restore import test_cells
 from autograder.verification import Plan, cell_verdict, check_calls
+from convlab.checks.record import question_of
 
 MAX_MESSAGE = 600
 #: What each run status means, as the grader words it: nothing a sandbox wrote is shown as is.
@@ -75,7 +76,7 @@ def trusted_answers(nb: NotebookNode) -> dict:
         _run_assignments(nb.cells[index].source, namespace)
         for call in calls:
             try:
-                answers[call.check[len("answer:"):]] = trusted_expected(call.expected, namespace)
+                answers[question_of(call.check)] = trusted_expected(call.expected, namespace)
             except Exception:
                 continue
     return answers

@@ -17,6 +17,7 @@ from nbformat import NotebookNode
 
 from autograder import notebook as nbmeta
 from autograder.review import learner_cells
+from convlab.checks.record import answer_check, question_of
 
 _UNKNOWN = object()
 
@@ -82,7 +83,7 @@ def check_calls(source: str) -> list[Call]:
         elif isinstance(func, ast.Name) and func.id in answers and len(call.args) >= 3:
             question = call.args[0]
             if isinstance(question, ast.Constant) and isinstance(question.value, str):
-                calls.append(Call(f"answer:{question.value[:200]}", ast.unparse(call.args[1]),
+                calls.append(Call(answer_check(question.value[:200]), ast.unparse(call.args[1]),
                                   expected=ast.unparse(call.args[2])))
     return calls
 
@@ -120,8 +121,8 @@ def plan(restored: NotebookNode, source: NotebookNode) -> Plan:
             continue
         cell_id = nbmeta.grade_id(cell)
         for call in check_calls(cell.source):
-            if call.check.startswith("answer:"):
-                result.answers.append({"question": call.check[len("answer:"):], "expression": call.argument,
+            if question_of(call.check) is not None:
+                result.answers.append({"question": question_of(call.check), "expression": call.argument,
                                        "cell_id": cell_id})
             else:
                 result.calls.append({"check": call.check, "object": call.argument, "seed": secrets.randbits(62),
@@ -138,7 +139,7 @@ def cell_verdict(plan: Plan, cell_id: str, verdicts: list) -> tuple[bool, str]:
         if not all(v.passed for v in mine):
             return False, next(v.message for v in mine if not v.passed)
     for item in plan.answers_of(cell_id):
-        mine = [v for v in verdicts if v.check == f"answer:{item['question']}"]
+        mine = [v for v in verdicts if v.check == answer_check(item["question"])]
         if not mine:
             return False, ""
         if not all(v.passed for v in mine):

@@ -18,9 +18,8 @@ import tempfile
 
 from autograder import execute, sandbox, verify_run
 from autograder.protocol import Ended, Job, NotebookRun, Outcome, VerificationRun
+from convlab.checks import record
 
-# Where the runner may write records: `NNNN-<check>.json` / `.npz`.
-RECORD_NAME = re.compile(r"^\d{1,8}-[A-Za-z0-9_.\-]{1,120}\.(json|npz)$")
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
 MAX_STATUS_BYTES = 1024 * 1024
 MAX_RECORD_BYTES = 32 * 1024 * 1024
@@ -100,7 +99,7 @@ def _read_records(record_dir: str, count: int) -> dict[str, bytes]:
     records: dict[str, bytes] = {}
     if not os.path.isdir(record_dir) or os.path.islink(record_dir):
         return records
-    names = sorted(n for n in os.listdir(record_dir) if RECORD_NAME.match(n))[:count]
+    names = sorted(n for n in os.listdir(record_dir) if record.FILE_NAME.match(n))[:count]
     total = 0
     for name in names:
         data = _read_regular(os.path.join(record_dir, name), MAX_RECORD_BYTES)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,20 @@ import torch
 from convlab.checks.compare import as_int, describe_value
 
 FORMAT = "convlab-record/1"
+#: ``<NNNN>-<check>.json`` and its ``.npz``: the only names the grader reads back.
+FILE_NAME = re.compile(r"^(\d{4,8})-([A-Za-z0-9_.]{1,120})\.(json|npz)$")
+#: The check name of a 'check your understanding' answer record.
+ANSWER = "answer"
+
+
+def answer_check(question: str) -> str:
+    """How a test cell's ``answer(question, ...)`` call and its verdict are named: 'answer:<question>'."""
+    return f"{ANSWER}:{question}"
+
+
+def question_of(check: str) -> str | None:
+    """The question of an ``answer_check`` name, None for an exercise's check."""
+    return check[len(ANSWER) + 1:] if check.startswith(f"{ANSWER}:") else None
 _Tensor = torch.Tensor
 _type = type
 
