@@ -24,6 +24,7 @@ from convlab import shapes
 from convlab.checks import registry
 from convlab.checks.core import Run
 from convlab.checks.diagnose import normalise_answer
+from convlab.checks.problems import Kind
 from convlab.checks.record import ANSWER, FILE_NAME, FORMAT, answer_check
 
 MAX_JSON_BYTES = 2_000_000
@@ -46,7 +47,12 @@ class Judgement:
     message: str
     seed: int | None = None
     cases: int | None = None
+    review: str | None = None  # why a person should look: what no honest answer does
 
+
+#: Review reasons a judgement can carry (autograder.flags puts them in the gradebook).
+CALLED_KERNEL = "called torch's own kernel while the grader ran it"
+MALFORMED = "left malformed check results"
 
 
 def _json_name(name: str):
@@ -159,7 +165,7 @@ def _verify_one(document: dict, arrays: dict) -> Judgement:
     try:
         drawn = exercise.cases(seed, cases)
     except (ValueError, TypeError) as exc:
-        return Judgement(check, False, f"malformed record: {exc}")
+        return Judgement(check, False, f"malformed record: {exc}", review=MALFORMED)
     runs = document.get("runs")
     if not isinstance(runs, list):
         raise _Malformed("runs is not a list")
@@ -198,8 +204,9 @@ def _verify_one(document: dict, arrays: dict) -> Judgement:
         where = "meta" if device == "meta" else "cpu"  # cuda outputs were recorded as numpy arrays
         problem = exercise.judge(run, case, expected[index], where=where)
         if problem is not None:
+            review = CALLED_KERNEL if problem.kind is Kind.BANNED_KERNEL else None
             return Judgement(check, False, exercise.header(index, len(drawn), case, device) + "\n" + problem.text,
-                           seed, cases)
+                             seed, cases, review)
         if device == "cpu":
             seen_cpu.add(index)
     missing = [i + 1 for i in range(len(drawn)) if i not in seen_cpu]
@@ -291,7 +298,7 @@ def verify_records(record_dir, answers: dict | None = None, planned: set | None 
                 verdict = _verify_one(document, _load_arrays(path.with_suffix(".npz")))
         except _Malformed as exc:
             name = match.group(2) if match else path.name[:80]
-            verdict = Judgement(name, False, f"malformed record {path.name}: {exc}")
+            verdict = Judgement(name, False, f"malformed record {path.name}: {exc}", review=MALFORMED)
         except Exception as exc:  # never let one record stop the grading of the others
             name = match.group(2) if match else path.name[:80]
             verdict = Judgement(name, False, f"record {path.name} could not be verified ({type(exc).__name__})")

@@ -130,18 +130,16 @@ def plan(restored: NotebookNode, source: NotebookNode) -> Plan:
     return result
 
 
-def cell_verdict(plan: Plan, cell_id: str, verdicts: list) -> tuple[bool, str]:
-    """(passed, message) for one test cell: every planned call of it needs a passing verdict of its own."""
-    for call in plan.calls_of(cell_id):
-        mine = [v for v in verdicts if v.check == call["check"] and v.seed == call["seed"]]
-        if not mine:
-            return False, ""
-        if not all(v.passed for v in mine):
-            return False, next(v.message for v in mine if not v.passed)
-    for item in plan.answers_of(cell_id):
-        mine = [v for v in verdicts if v.check == answer_check(item["question"])]
-        if not mine:
-            return False, ""
-        if not all(v.passed for v in mine):
-            return False, next(v.message for v in mine if not v.passed)
-    return True, "passed"
+def cell_verdict(plan: Plan, cell_id: str, verdicts: list) -> tuple[bool, str, list[str]]:
+    """(passed, message, review reasons) for one test cell: every planned call of it needs a passing
+    judgement of its own; the reasons are those its calls' judgements carry (`records.Judgement.review`)."""
+    wanted = [lambda v, call=call: v.check == call["check"] and v.seed == call["seed"] for call in plan.calls_of(cell_id)]
+    wanted += [lambda v, item=item: v.check == answer_check(item["question"]) for item in plan.answers_of(cell_id)]
+    passed, message, reviews = True, "passed", set()
+    for matches in wanted:
+        mine = [v for v in verdicts if matches(v)]
+        reviews |= {v.review for v in mine if getattr(v, "review", None)}
+        failed = [v.message for v in mine if not v.passed]
+        if passed and (not mine or failed):
+            passed, message = False, failed[0] if failed else ""
+    return passed, message, sorted(reviews)

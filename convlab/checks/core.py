@@ -313,7 +313,9 @@ class Exercise:
             return Problem(Kind.NOT_ANSWERED, "not answered yet: replace `raise NotImplementedError()` with your code.")
         if run.banned:
             name = run.banned[0]
-            return Problem(Kind.BANNED, banned_message(name) if name.startswith("aten.") else reference_message(name))
+            if name.startswith("aten."):
+                return Problem(Kind.BANNED_KERNEL, banned_message(name))
+            return Problem(Kind.BANNED, reference_message(name))
         if run.mixed_devices:
             return Problem(Kind.WRONG_DEVICE, "wrong device: a tensor your function creates is not on the input's "
                            "device.\nCreate new tensors on the input's device (device=input.device, or "

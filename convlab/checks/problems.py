@@ -11,7 +11,8 @@ from enum import Enum
 
 class Kind(Enum):
     NOT_ANSWERED = "not answered"        # nbgrader's placeholder still raises NotImplementedError
-    BANNED = "banned"                    # torch's kernel or the course's reference was called
+    BANNED = "banned"                    # the course's reference was called
+    BANNED_KERNEL = "banned kernel"      # torch's own convolution, pooling, im2col or col2im kernel ran
     EXCEPTION = "exception"              # the function raised (or raised where it should not)
     NO_EXCEPTION = "no exception"        # the function returned where it should raise
     MODIFIED_INPUT = "modified input"    # an input tensor changed in place
