@@ -13,7 +13,6 @@ import contextlib
 import copy
 import os
 import shutil
-import sys
 from dataclasses import dataclass, field
 
 import nbformat
@@ -326,14 +325,3 @@ def grade(course_dir, *, workers=None, scheduler=None, timeout=Settings.timeout,
     finally:
         gb.close()
     return 2 if refused else 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m autograder.grade DIR [options]`, the same as `convlab grade`."""
-    from autograder.cli import main as cli_main
-
-    return cli_main(["grade", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

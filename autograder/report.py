@@ -12,6 +12,10 @@ import html
 import os
 import re
 import tempfile
+from dataclasses import dataclass, field
+
+import matplotlib
+import matplotlib.pyplot as plt
 
 from autograder.coursedir import CourseDir
 
@@ -81,7 +85,8 @@ def _review_section(submissions: list[dict]) -> list[str]:
         for notebook, info in sorted(sub.get("notebooks", {}).items()):
             for r in info.get("results", []):
                 for why in r.get("review", []):
-                    rows.append(f"| {sub['student']} | {sub['assignment']} | {r['grade_id']} | {_cell_text(why)} |")
+                    rows.append(f"| {_cell_text(sub['student'])} | {_cell_text(sub['assignment'])} | "
+                                f"{_cell_text(r['grade_id'])} | {_cell_text(why)} |")
     if not rows:
         return []
     return ["## To review (needs manual grade)", "",
@@ -97,39 +102,45 @@ def _cell_text(text: str) -> str:
     return re.sub(r"([\\`*\[\]|~]|(?<!\w)_|_(?!\w))", r"\\\1", text)
 
 
-def instructor_report(course: CourseDir, submissions: list[dict]) -> tuple[str, str]:
-    """`DIR/grading-report.md` and `DIR/grading-scores.png` from every stored submission."""
-    import matplotlib
+@dataclass
+class _Tally:
+    """What the report counts over every stored submission."""
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    per_test: dict = field(default_factory=lambda: collections.defaultdict(list))  # (assignment, test) -> [passed]
+    per_exercise: dict = field(default_factory=lambda: collections.defaultdict(list))
+    totals: dict = field(default_factory=lambda: collections.defaultdict(list))  # assignment -> [score]
+    max_scores: dict = field(default_factory=dict)
+    failures: list = field(default_factory=list)  # (student, assignment, test, reason, first line)
 
-    per_test: dict[tuple[str, str], list[bool]] = collections.defaultdict(list)
-    per_exercise: dict[tuple[str, str], list[bool]] = collections.defaultdict(list)
-    totals: dict[str, list[float]] = collections.defaultdict(list)
-    failures = []
+
+def _tally(submissions: list[dict]) -> _Tally:
+    tally = _Tally()
     for sub in submissions:
-        score = 0.0
-        for notebook, info in sorted(sub.get("notebooks", {}).items()):
+        assignment, score = sub["assignment"], 0.0
+        tally.max_scores[assignment] = sub.get("max_score", 0.0)
+        for _, info in sorted(sub.get("notebooks", {}).items()):
             exercise_passed: dict[str, bool] = {}
             for r in info.get("results", []):
                 exercise = r.get("exercise", r["grade_id"])
                 exercise_passed[exercise] = exercise_passed.get(exercise, True) and bool(r["passed"])
-            for exercise, passed in exercise_passed.items():
-                per_exercise[(sub["assignment"], exercise)].append(passed)
-            for r in info.get("results", []):
-                per_test[(sub["assignment"], r["grade_id"])].append(bool(r["passed"]))
+                tally.per_test[(assignment, r["grade_id"])].append(bool(r["passed"]))
                 score += r["points"]
                 if not r["passed"]:
-                    failures.append((sub["student"], sub["assignment"], r["grade_id"], r["reason"],
-                                     r["message"].splitlines()[0][:120] if r["message"] else ""))
-        totals[sub["assignment"]].append(score)
-    max_scores = {sub["assignment"]: sub.get("max_score", 0.0) for sub in submissions}
+                    first = r["message"].splitlines()[0][:120] if r["message"] else ""
+                    tally.failures.append((sub["student"], assignment, r["grade_id"], r["reason"], first))
+            for exercise, passed in exercise_passed.items():
+                tally.per_exercise[(assignment, exercise)].append(passed)
+        tally.totals[assignment].append(score)
+    return tally
 
-    png = str(course.report_png)
-    fig, axes = plt.subplots(1, max(1, len(totals)), figsize=(4 * max(1, len(totals)), 3), squeeze=False)
-    for ax, (assignment, scores) in zip(axes[0], sorted(totals.items())):
-        top = max_scores.get(assignment) or max(scores or [1.0])
+
+def _score_figure(course: CourseDir, tally: _Tally) -> str:
+    """`DIR/grading-scores.png`: the score distribution of each assignment."""
+    matplotlib.use("Agg")
+    count = max(1, len(tally.totals))
+    fig, axes = plt.subplots(1, count, figsize=(4 * count, 3), squeeze=False)
+    for ax, (assignment, scores) in zip(axes[0], sorted(tally.totals.items())):
+        top = tally.max_scores.get(assignment) or max(scores or [1.0])
         ax.hist(scores, bins=min(20, max(5, int(top) + 1)), range=(0, top), color="#4c72b0")
         ax.set_title(f"{assignment} ({len(scores)} submissions)")
         ax.set_xlabel("score")
@@ -139,46 +150,61 @@ def instructor_report(course: CourseDir, submissions: list[dict]) -> tuple[str, 
     os.close(fd)
     fig.savefig(tmp, dpi=100)
     plt.close(fig)
-    os.replace(tmp, png)
+    os.replace(tmp, course.report_png)
+    return str(course.report_png)
 
-    reasons = collections.Counter(reason for *_, reason, _ in failures)
-    lines = ["# Grading report", ""]
+
+def _pass_rates(title: str, column: str, rates: dict, note: str = "") -> list[str]:
+    lines = [note, ""] if note else []
+    lines += [f"| assignment | {column} | passed | pass rate |", "|---|---|---|---|"]
+    for (assignment, name), outcomes in sorted(rates.items()):
+        lines.append(f"| {_cell_text(assignment)} | {_cell_text(name)} | {sum(outcomes)}/{len(outcomes)} | "
+                     f"{100 * sum(outcomes) / len(outcomes):.0f}% |")
+    return [f"## {title}", "", *lines, ""]
+
+
+def _unsandboxed_banner(submissions: list[dict]) -> list[str]:
     unsandboxed = sorted(f"{sub['student']}/{sub['assignment']}" for sub in submissions
                          if sub.get("sandboxed") is False)
-    if unsandboxed:
-        lines += [f"**{len(unsandboxed)} of {len(submissions)} submissions were GRADED WITHOUT A SANDBOX** "
-                  "(`--no-sandbox`): their code ran with the grader's rights, files and network: "
-                  + ", ".join(_cell_text(name) for name in unsandboxed), ""]
-    lines += [f"{len(submissions)} submissions graded.", ""]
-    lines += _review_section(submissions)
-    lines += ["## Pass rate per exercise", "", "(an exercise passes when all its tests pass)", "",
-             "| assignment | exercise | passed | pass rate |", "|---|---|---|---|"]
-    for (assignment, exercise), outcomes in sorted(per_exercise.items()):
-        lines.append(f"| {assignment} | {exercise} | {sum(outcomes)}/{len(outcomes)} | "
-                     f"{100 * sum(outcomes) / len(outcomes):.0f}% |")
-    lines += ["", "## Pass rate per test", "", "| assignment | test | passed | pass rate |", "|---|---|---|---|"]
-    for (assignment, gid), outcomes in sorted(per_test.items()):
-        lines.append(f"| {assignment} | {gid} | {sum(outcomes)}/{len(outcomes)} | "
-                     f"{100 * sum(outcomes) / len(outcomes):.0f}% |")
-    lines += ["", "## Scores", "", f"![score distribution]({os.path.basename(png)})", "",
-              "| assignment | mean | min | max | out of |", "|---|---|---|---|---|"]
-    for assignment, scores in sorted(totals.items()):
-        lines.append(f"| {assignment} | {sum(scores) / len(scores):.2f} | {min(scores):g} | "
-                     f"{max(scores):g} | {max_scores.get(assignment, 0):g} |")
-    lines += ["", "## Why tests failed", "", "| reason | tests |", "|---|---|"]
+    if not unsandboxed:
+        return []
+    return [f"**{len(unsandboxed)} of {len(submissions)} submissions were GRADED WITHOUT A SANDBOX** "
+            "(`--no-sandbox`): their code ran with the grader's rights, files and network: "
+            + ", ".join(_cell_text(name) for name in unsandboxed), ""]
+
+
+def _failures(tally: _Tally, submissions: list[dict]) -> list[str]:
+    reasons = collections.Counter(reason for *_, reason, _ in tally.failures)
+    lines = ["## Why tests failed", "", "| reason | tests |", "|---|---|"]
     lines += [f"| {reason} | {count} |" for reason, count in reasons.most_common()]
     lines += ["", "| student | assignment | test | reason | message |", "|---|---|---|---|---|"]
-    for student, assignment, gid, reason, message in sorted(failures):
-        lines.append(f"| {_cell_text(student)} | {_cell_text(assignment)} | {_cell_text(gid)} | {reason} | "
-                     f"{_cell_text(message)} |")
+    lines += [f"| {_cell_text(student)} | {_cell_text(assignment)} | {_cell_text(gid)} | {reason} | "
+              f"{_cell_text(message)} |" for student, assignment, gid, reason, message in sorted(tally.failures)]
     for sub in submissions:
         for notebook, info in sorted(sub.get("notebooks", {}).items()):
             if info.get("comment"):
                 lines.append(f"\n- {_cell_text(sub['student'])} / {_cell_text(sub['assignment'])} / "
                              f"{_cell_text(notebook)}: {_cell_text(info['comment'])}")
-    md = str(course.report_md)
-    atomic_write(md, "\n".join(lines) + "\n")
-    return md, png
+    return lines
+
+
+def instructor_report(course: CourseDir, submissions: list[dict]) -> tuple[str, str]:
+    """`DIR/grading-report.md` and `DIR/grading-scores.png` from every stored submission."""
+    tally = _tally(submissions)
+    png = _score_figure(course, tally)
+    lines = ["# Grading report", "", *_unsandboxed_banner(submissions), f"{len(submissions)} submissions graded.", ""]
+    lines += _review_section(submissions)
+    lines += _pass_rates("Pass rate per exercise", "exercise", tally.per_exercise,
+                         "(an exercise passes when all its tests pass)")
+    lines += _pass_rates("Pass rate per test", "test", tally.per_test)
+    lines += ["## Scores", "", f"![score distribution]({os.path.basename(png)})", "",
+              "| assignment | mean | min | max | out of |", "|---|---|---|---|---|"]
+    for assignment, scores in sorted(tally.totals.items()):
+        lines.append(f"| {_cell_text(assignment)} | {sum(scores) / len(scores):.2f} | {min(scores):g} | "
+                     f"{max(scores):g} | {tally.max_scores.get(assignment, 0):g} |")
+    lines += ["", *_failures(tally, submissions)]
+    atomic_write(str(course.report_md), "\n".join(lines) + "\n")
+    return str(course.report_md), png
 
 
 def summary_table(submissions: list[dict], console=None) -> None:
