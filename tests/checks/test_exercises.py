@@ -1,8 +1,9 @@
 """Every registered exercise: the course's answer passes, each recognisable mistake fails and is named,
 torch's own kernel and the course's references earn nothing, and records are judged the same outside.
 
-Parametrised over ``registry.exercises()``: an exercise is covered as soon as it lands, once its
-answers are in tests/checks/answers.py.
+Parametrised over ``registry.exercises()``: an exercise is covered as soon as it lands (its
+solution notebook must call it from a graded test cell), and more deeply once answers to it are in
+tests/checks/answers.py.
 """
 import pytest
 
@@ -16,16 +17,29 @@ EXERCISES = registry.exercises()
 ALL_MISTAKES = [(name, fn, fragment) for name in EXERCISES for fn, fragment in MISTAKES.get(name, ())]
 
 
+POINTS = registry.points()
+
+
 @pytest.mark.parametrize("name", EXERCISES)
-def test_every_exercise_has_answers_to_test_it_with(name):
-    assert name in RIGHT and MISTAKES.get(name), f"write {name}'s right and mistaken answers in tests/checks/answers.py"
-    assert name in BANNED or not EXERCISES[name].references, f"write an answer to {name} that uses a banned reference"
+def test_every_exercise_is_tested(name):
+    """By its solution notebook's graded test cells (tests/test_grade_forgeries.py grades every lesson's
+    answers and forgeries), and here by the answers written for it in tests/checks/answers.py, if any."""
+    assert POINTS.get(name), f"no graded test cell of solutions/ calls {name}"
+    if name in RIGHT:
+        assert MISTAKES.get(name), f"write {name}'s mistaken answers in tests/checks/answers.py"
+        assert name in BANNED or not EXERCISES[name].references, f"write an answer to {name} using a banned reference"
+
+
+def right(name):
+    if name not in RIGHT:
+        pytest.skip(f"{name} is answered by its solution notebook only (tests/test_grade_forgeries.py)")
+    return RIGHT[name]
 
 
 @pytest.mark.parametrize("seed, cases", [(0, None), (831, 12), (4242, 4)])
 @pytest.mark.parametrize("name", EXERCISES)
 def test_the_courses_answer_passes(name, seed, cases):
-    lifted(EXERCISES[name])(RIGHT[name], seed=seed, cases=cases)
+    lifted(EXERCISES[name])(right(name), seed=seed, cases=cases)
 
 
 @pytest.mark.parametrize("name, fn, fragment", ALL_MISTAKES, ids=[f"{n}-{f}" for n, _, f in ALL_MISTAKES])
@@ -51,7 +65,7 @@ def test_a_banned_reference_earns_the_ban_message(name):
 
 @pytest.mark.parametrize("name", EXERCISES)
 def test_an_answer_built_on_the_banned_references_earns_nothing(name):
-    check, fn = EXERCISES[name], RIGHT[name]
+    check, fn = EXERCISES[name], right(name)
     if not check.references:
         pytest.skip(f"{name} bans no reference")
     uses = set()
@@ -87,8 +101,9 @@ def record_dir(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("name", EXERCISES)
 def test_records_verify_outside_the_kernel(record_dir, name):
-    check, (wrong, _) = lifted(EXERCISES[name]), MISTAKES[name][0]
-    check(RIGHT[name], seed=3, cases=3)
+    check, answer = lifted(EXERCISES[name]), right(name)
+    (wrong, _) = MISTAKES[name][0]
+    check(answer, seed=3, cases=3)
     with pytest.raises(CheckFailed) as failure:
         check(wrong, seed=3, cases=12)
     verdicts = verify_records(record_dir)["cell"]
