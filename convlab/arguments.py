@@ -10,8 +10,6 @@ import operator
 
 import torch
 
-from convlab import shapes
-
 __all__ = [
     "ntuple",
     "positive",
@@ -21,7 +19,6 @@ __all__ = [
     "check_tensor",
     "check_input_dim",
     "add_batch_dim",
-    "conv_padding",
     "check_conv_weight",
     "check_bias",
 ]
@@ -118,28 +115,6 @@ def add_batch_dim(input: torch.Tensor, spatial_dims: int, op: str, name: str = "
     if input.dim() == spatial_dims + 1:
         return input.unsqueeze(0), True  # (1, C, *spatial)
     return input, False
-
-
-def conv_padding(padding, kernel_size: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...],
-                 op: str) -> tuple[tuple[int, int], ...]:
-    """Convolution ``padding`` (int, tuple, ``'valid'`` or ``'same'``) as one (before, after) pair per dimension.
-
-    ``'same'`` is only defined at stride 1 (torch rejects it otherwise); an even dilated kernel
-    gets its extra padding after, as torch does.
-    """
-    n = len(kernel_size)
-    if isinstance(padding, str):
-        if padding == "valid":
-            return ((0, 0),) * n
-        if padding == "same":
-            if any(s != 1 for s in stride):
-                raise ValueError(f"{op}: padding='same' is not supported for strided convolutions, "
-                                 f"got stride={stride!r}")
-            return tuple(shapes.same_padding(k, d) for k, d in zip(kernel_size, dilation))
-        raise ValueError(f"{op}: padding must be an int, a tuple of {n} ints, 'valid' or 'same', "
-                         f"got padding={padding!r}")
-    pads = non_negative(padding, n, "padding", op)
-    return tuple((p, p) for p in pads)
 
 
 def check_conv_weight(input: torch.Tensor, weight: torch.Tensor, groups: int, spatial_dims: int, op: str,

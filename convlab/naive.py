@@ -8,8 +8,7 @@ import torch
 
 from convlab import arguments, shapes
 from convlab.functional.padding import pad
-from convlab.functional.pooling import (batched_pool_input, checked_pool_output_shape,
-                                        pool_arguments)
+from convlab.functional.pooling import batched_pool_input, checked_pool_output_shape, pool_arguments
 
 __all__ = ["corr2d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d"]
 
@@ -41,7 +40,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     kh, kw = weight.shape[2:]
     sh, sw = arguments.positive(stride, 2, "stride", op)
     dh, dw = arguments.positive(dilation, 2, "dilation", op)
-    (top, bottom), (left, right) = arguments.conv_padding(padding, (kh, kw), (sh, sw), (dh, dw), op)
+    (top, bottom), (left, right) = shapes.conv_padding(padding, (kh, kw), (sh, sw), (dh, dw), op)
     h_out, w_out = arguments.fitted_shape(op, shapes.conv_output_shape, x.shape[2:], kernel_size=(kh, kw),
                                           stride=(sh, sw), padding=((top, bottom), (left, right)),
                                           dilation=(dh, dw))

@@ -10,7 +10,7 @@ import math
 import operator
 from typing import Sequence
 
-from convlab import arguments  # arguments asks this module for 'same' padding: import the module, not names
+from convlab import arguments
 
 __all__ = [
     "effective_kernel_size",
@@ -250,3 +250,25 @@ def pool_output_shape(input_size, kernel_size, stride=None, padding=0, dilation=
     ps = _expand(padding, n, "padding", func)
     ds = _expand(dilation, n, "dilation", func)
     return tuple(pool_output_size(z, k, s, p, d, ceil_mode) for z, k, s, p, d in zip(size, ks, ss, ps, ds))
+
+
+def conv_padding(padding, kernel_size: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...],
+                 op: str) -> tuple[tuple[int, int], ...]:
+    """Convolution ``padding`` (int, tuple, ``'valid'`` or ``'same'``) as one (before, after) pair per dimension.
+
+    ``'same'`` is only defined at stride 1 (torch rejects it otherwise); an even dilated kernel
+    gets its extra padding after, as torch does.
+    """
+    n = len(kernel_size)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * n
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{op}: padding='same' is not supported for strided convolutions, "
+                                 f"got stride={stride!r}")
+            return tuple(same_padding(k, d) for k, d in zip(kernel_size, dilation))
+        raise ValueError(f"{op}: padding must be an int, a tuple of {n} ints, 'valid' or 'same', "
+                         f"got padding={padding!r}")
+    pads = arguments.non_negative(padding, n, "padding", op)
+    return tuple((p, p) for p in pads)

@@ -45,7 +45,7 @@ class PoolCase:
         s = k if s is None else s
         out = shapes.pool_output_shape(size, k, s, p, d, self.kwargs.get("ceil_mode", False))
         return any(all(not 0 <= o * si - pi + t * di < n for t in range(ki))
-                   for n, O, ki, si, pi, di in zip(size, out, k, s, p, d) for o in range(O))
+                   for n, count, ki, si, pi, di in zip(size, out, k, s, p, d) for o in range(count))
 
     @property
     def dims(self):

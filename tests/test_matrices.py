@@ -1,7 +1,8 @@
 """convlab.matrices: the three views of lesson 07 and the transposed matrix of lesson 09 agree with torch."""
 import pytest
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from convlab.matrices import conv_matrix, conv_transpose_via_matrix, im2col, windows
 

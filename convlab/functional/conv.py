@@ -11,8 +11,14 @@ import math
 import torch
 
 from convlab import shapes
-from convlab.arguments import (add_batch_dim, check_bias, check_conv_weight, check_tensor, conv_padding, fitted_shape,
-                               positive)
+from convlab.arguments import (
+    add_batch_dim,
+    check_bias,
+    check_conv_weight,
+    check_tensor,
+    fitted_shape,
+    positive,
+)
 from convlab.functional import fast
 from convlab.functional.fold import windows, zero_padded
 
@@ -48,7 +54,7 @@ def _convnd(input, weight, bias, stride, padding, dilation, groups, dims: int, o
     kernel_size = tuple(weight.shape[2:])
     stride = positive(stride, dims, "stride", op)
     dilation = positive(dilation, dims, "dilation", op)
-    pads = conv_padding(padding, kernel_size, stride, dilation, op)
+    pads = shapes.conv_padding(padding, kernel_size, stride, dilation, op)
     out_size = fitted_shape(op, shapes.conv_output_shape, input.shape[2:], kernel_size=kernel_size, stride=stride,
                             padding=pads, dilation=dilation)
     out = fast.convolution(input, weight, groups, stride, pads, dilation, out_size)
