@@ -31,6 +31,7 @@ lab: python-venv $(BIN)/.installed
 	$(BIN)/jupyter lab --allow-root --ServerApp.root_dir=lessons
 
 test: system-deps $(BIN)/.installed
+	$(BIN)/ruff check convlab autograder tests benchmarks
 	$(BIN)/python -m pytest -n $${PYTEST_WORKERS:-auto} $(PYTEST_ARGS)
 
 lessons: $(BIN)/.installed
