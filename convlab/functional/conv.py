@@ -26,24 +26,15 @@ __all__ = ["conv1d", "conv2d", "conv3d", "corr2d"]
 
 
 def _im2col(input, weight, groups, stride, padding, dilation, out_size):
-    """Copy every window into a column, then one matmul per group for the whole batch.
-
-    Channels go first and the batch second, so the columns of every sample sit side by side:
-    (G, C/G*taps, N*L). The matmul runs as (N*L, C/G*taps) @ (C/G*taps, O/G), the long dimension
-    first, the order in which BLAS runs this shape fastest.
-    """
+    """Copy every window into a column, then one matmul per sample and group: (O/G, C/G*taps) @ (C/G*taps, L)."""
     n, c = input.shape[:2]
     kernel_size = tuple(weight.shape[2:])
-    dims = len(kernel_size)
     cg, og = c // groups, weight.shape[0] // groups
-    depth, positions = cg * math.prod(kernel_size), n * math.prod(out_size)
-    padded = zero_padded(input.transpose(0, 1), padding)  # (C, N, *padded)
-    view = windows(padded, kernel_size, stride, dilation, out_size)  # (C, N, *k, *out), no copy yet
-    columns = view.movedim(1, 1 + dims).reshape(groups, depth, positions)  # (G, C/G*taps, N*L): the copy
+    depth = cg * math.prod(kernel_size)
+    view = windows(zero_padded(input, padding), kernel_size, stride, dilation, out_size)  # (N, C, *k, *out)
+    columns = view.reshape(n, groups, depth, math.prod(out_size))  # (N, G, C/G*taps, L): the copy
     w = weight.reshape(groups, og, depth)  # (G, O/G, C/G*taps)
-    out = torch.matmul(columns.transpose(1, 2), w.transpose(1, 2))  # (G, N*L, O/G)
-    out = out.view(groups, n, math.prod(out_size), og).permute(1, 0, 3, 2)  # (N, G, O/G, L)
-    return out.reshape(n, groups * og, *out_size).contiguous()  # (N, O, *out), laid out as torch lays it out
+    return torch.matmul(w, columns).view(n, groups * og, *out_size)  # (N, O, *out)
 
 
 def _convnd(input, weight, bias, stride, padding, dilation, groups, dims: int, op: str) -> torch.Tensor:
