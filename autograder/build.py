@@ -13,6 +13,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from autograder.coursedir import CourseDir
+
 # Never part of a lesson: Jupyter's and Python's caches, wherever they appear.
 IGNORED = (".ipynb_checkpoints", "__pycache__", "*.pyc", ".DS_Store")
 
@@ -118,11 +120,11 @@ def generate(solutions: Path, dest: Path) -> list[str]:
     if problems:
         raise BuildError("\n".join(problems))
     with tempfile.TemporaryDirectory(prefix="convlab-build-") as tmp:
-        course = Path(tmp)
-        names = copy_sources(solutions, course / "source")
-        release(course, names)
+        course = CourseDir(tmp)
+        names = copy_sources(solutions, course.source())
+        release(course.root, names)
         for name in names:
-            shutil.copytree(course / "release" / name, dest / name,
+            shutil.copytree(course.release(name), dest / name,
                             ignore=shutil.ignore_patterns(*IGNORED))
     return names
 

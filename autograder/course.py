@@ -11,6 +11,7 @@ from pathlib import Path
 
 from autograder.build import assignment_names, copy_sources, release
 from autograder.config import config_text
+from autograder.coursedir import CourseDir
 
 
 class CourseError(ValueError):
@@ -31,9 +32,10 @@ def new_course(course: Path, solutions: Path) -> Path:
     created = not course.exists()
     course.mkdir(parents=True, exist_ok=True)
     course = course.resolve()
+    layout = CourseDir(course)
     try:
-        (course / "nbgrader_config.py").write_text(config_text())
-        release(course, copy_sources(Path(solutions), course / "source"))
+        layout.config.write_text(config_text())
+        release(course, copy_sources(Path(solutions), layout.source()))
     except BaseException:
         # Half a course would be refused next time as "not empty": leave the folder as it was.
         for entry in course.iterdir():

@@ -137,7 +137,7 @@ def _sources(course: CourseDir, gb, assignments: list[str], console: Console) ->
         if notebooks:
             store.ensure_assignment(gb, assignment, notebooks)
         else:
-            console.print(f"[yellow]no source/{assignment}/: its submissions are skipped[/]")
+            console.print(Text(f"no source/{assignment}/: its submissions are skipped", style="yellow"))
         sources[assignment] = {name: Source.of(nb) for name, nb in notebooks.items()}
     return sources
 
