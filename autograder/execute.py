@@ -22,6 +22,8 @@ STATUS = "status.json"
 JOB = "job.json"
 PREPARE = "__import__('convlab.checks.guard', fromlist=['_']).skip_dynamo_import()"
 MAX_OUTPUT_CHARS = 20_000  # per output; a learner should not scroll, the gradebook should not swell
+MAX_FIGURE_CHARS = 2_000_000  # one image (base64): every figure of the lessons fits
+MAX_FIGURES_CHARS = 16_000_000  # all images of one notebook together
 
 
 def _client_class():
@@ -71,20 +73,33 @@ def _client_class():
     return GradingClient
 
 
+def _limit_rich(data: dict, budget: list[int]) -> None:
+    """Drop rich data past its limit: a figure up to MAX_FIGURE_CHARS while the notebook's figures
+    stay within `budget[0]` (a lesson's own plots survive, a flood of them does not); other rich
+    data past 10 * MAX_OUTPUT_CHARS."""
+    for mime in list(data):
+        size = len(str(data[mime]))
+        if mime.startswith("image/"):
+            if size > MAX_FIGURE_CHARS or size > budget[0]:
+                del data[mime]
+            else:
+                budget[0] -= size
+        elif size > 10 * MAX_OUTPUT_CHARS:
+            if mime.startswith("text"):
+                data[mime] = "(output too large, removed)"
+            else:
+                del data[mime]
+
+
 def _limit_outputs(nb) -> None:
     """Truncate long text outputs and drop oversized rich data."""
+    budget = [MAX_FIGURES_CHARS]
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream" and len(output.get("text", "")) > MAX_OUTPUT_CHARS:
                 output["text"] = output["text"][:MAX_OUTPUT_CHARS] + "\n... (output truncated)\n"
-            data = output.get("data")
-            if isinstance(data, dict):
-                for mime in list(data):
-                    if len(str(data[mime])) > 10 * MAX_OUTPUT_CHARS:
-                        if mime.startswith("text"):
-                            data[mime] = "(output too large, removed)"
-                        else:
-                            del data[mime]
+            if isinstance(output.get("data"), dict):
+                _limit_rich(output["data"], budget)
             if output.get("output_type") == "error":
                 output["traceback"] = [line[:MAX_OUTPUT_CHARS] for line in output.get("traceback", [])[-40:]]
 
