@@ -141,6 +141,7 @@ class CellResult:
     message: str  # what the learner reads: short, never the test's source
     reason: Reason = Reason.FAILED  # for the instructor
     review: list = field(default_factory=list)  # why a person should look (autograder.flags); score unchanged
+    mistake: str | None = None  # what the grader's calls found wrong: the likely mistake, else the problem's kind
 
     def as_dict(self) -> dict:
         return {**asdict(self), "reason": str(self.reason)}

@@ -48,6 +48,7 @@ class Judgement:
     seed: int | None = None
     cases: int | None = None
     review: str | None = None  # why a person should look: what no honest answer does
+    what: str | None = None  # what went wrong, for the class's tally: the likely mistake, else the problem's kind
 
 
 #: Review reasons a judgement can carry (autograder.flags puts them in the gradebook).
@@ -193,11 +194,13 @@ def _verify_one(document: dict, arrays: dict) -> Judgement:
             wrong_device = _find(output, _WrongDevice)
             if wrong_device is not None:
                 return Judgement(check, False, exercise.header(index, len(drawn), case, device) + "\nwrong device: "
-                               f"output is on {wrong_device.device} for input on {device}.", seed, cases)
+                               f"output is on {wrong_device.device} for input on {device}.", seed, cases,
+                                 what=Kind.WRONG_DEVICE.value)
             other = _find(output, _Other)
             if other is not None:
                 return Judgement(check, False, exercise.header(index, len(drawn), case, device)
-                               + f"\noutput should be a torch.Tensor, got {other.text}.", seed, cases)
+                                 + f"\noutput should be a torch.Tensor, got {other.text}.", seed, cases,
+                                 what=Kind.WRONG_TYPE.value)
             run.output = output
         if index not in expected:
             expected[index] = exercise.expected(case)
@@ -206,7 +209,7 @@ def _verify_one(document: dict, arrays: dict) -> Judgement:
         if problem is not None:
             review = CALLED_KERNEL if problem.kind is Kind.BANNED_KERNEL else None
             return Judgement(check, False, exercise.header(index, len(drawn), case, device) + "\n" + problem.text,
-                             seed, cases, review)
+                             seed, cases, review, problem.mistake or problem.kind.value)
         if device == "cpu":
             seen_cpu.add(index)
     missing = [i + 1 for i in range(len(drawn)) if i not in seen_cpu]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import matplotlib
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
 from autograder.coursedir import CourseDir
 
@@ -110,7 +111,9 @@ class _Tally:
     per_exercise: dict = field(default_factory=lambda: collections.defaultdict(list))
     totals: dict = field(default_factory=lambda: collections.defaultdict(list))  # assignment -> [score]
     max_scores: dict = field(default_factory=dict)
-    failures: list = field(default_factory=list)  # (student, assignment, test, reason, first line)
+    failures: list = field(default_factory=list)  # (student, assignment, test, reason, message)
+    # (assignment, exercise) -> Counter of what its failed tests got wrong (likely mistake, problem or reason)
+    wrong: dict = field(default_factory=lambda: collections.defaultdict(collections.Counter))
 
 
 def _tally(submissions: list[dict]) -> _Tally:
@@ -126,8 +129,9 @@ def _tally(submissions: list[dict]) -> _Tally:
                 tally.per_test[(assignment, r["grade_id"])].append(bool(r["passed"]))
                 score += r["points"]
                 if not r["passed"]:
-                    first = r["message"].splitlines()[0][:120] if r["message"] else ""
-                    tally.failures.append((sub["student"], assignment, r["grade_id"], r["reason"], first))
+                    message = " / ".join(line.strip() for line in (r["message"] or "").splitlines() if line.strip())
+                    tally.failures.append((sub["student"], assignment, r["grade_id"], r["reason"], message[:300]))
+                    tally.wrong[(assignment, exercise)][r.get("mistake") or r["reason"]] += 1
             for exercise, passed in exercise_passed.items():
                 tally.per_exercise[(assignment, exercise)].append(passed)
         tally.totals[assignment].append(score)
@@ -145,6 +149,7 @@ def _score_figure(course: CourseDir, tally: _Tally) -> str:
         ax.set_title(f"{assignment} ({len(scores)} submissions)")
         ax.set_xlabel("score")
         ax.set_ylabel("students")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # students come whole
     fig.tight_layout()
     fd, tmp = tempfile.mkstemp(dir=course.root, prefix=".tmp-", suffix=".png")
     os.close(fd)
@@ -161,6 +166,17 @@ def _pass_rates(title: str, column: str, rates: dict, note: str = "") -> list[st
         lines.append(f"| {_cell_text(assignment)} | {_cell_text(name)} | {sum(outcomes)}/{len(outcomes)} | "
                      f"{100 * sum(outcomes) / len(outcomes):.0f}% |")
     return [f"## {title}", "", *lines, ""]
+
+
+def _what_went_wrong(tally: _Tally) -> list[str]:
+    """Per exercise, what the class's failed tests got wrong and how often, from the grader's own verdicts."""
+    lines = ["## What the class got wrong", "", "(per failed test: the likely mistake the grader recognised, "
+             "else what was wrong or why the test earned nothing)", "",
+             "| assignment | exercise | failed tests | what, how often |", "|---|---|---|---|"]
+    for (assignment, exercise), counts in sorted(tally.wrong.items()):
+        what = ", ".join(f"{count} {_cell_text(name)}" for name, count in counts.most_common())
+        lines.append(f"| {_cell_text(assignment)} | {_cell_text(exercise)} | {sum(counts.values())} | {what} |")
+    return [*lines, ""] if tally.wrong else []
 
 
 def _unsandboxed_banner(submissions: list[dict]) -> list[str]:
@@ -196,6 +212,7 @@ def instructor_report(course: CourseDir, submissions: list[dict]) -> tuple[str, 
     lines += _review_section(submissions)
     lines += _pass_rates("Pass rate per exercise", "exercise", tally.per_exercise,
                          "(an exercise passes when all its tests pass)")
+    lines += _what_went_wrong(tally)
     lines += _pass_rates("Pass rate per test", "test", tally.per_test)
     lines += ["## Scores", "", f"![score distribution]({os.path.basename(png)})", "",
               "| assignment | mean | min | max | out of |", "|---|---|---|---|---|"]

@@ -216,13 +216,13 @@ def _ran(gid: str, cell: NotebookNode, pts: float, errored: bool, plan: Plan, ju
     """A test cell that ran: its points need the grader's own calls passed and no error in the run."""
     if not plan.calls_of(gid) and not plan.answers_of(gid):
         return CellResult(gid, 0.0, pts, False, "this test has no check the grader can run", Reason.NO_CHECK)
-    passed, message, reviews = cell_verdict(plan, gid, judgements)
+    verdict = cell_verdict(plan, gid, judgements)
     error, quoted = _error_message(cell, hidden)
     if error is None and errored:
         error = "the test raised an error (its traceback was hidden)"
-    if not passed:
-        return CellResult(gid, 0.0, pts, False, _short(message or _no_result(plan, gid, verification, hidden)),
-                          Reason.FAILED, reviews)
+    if not verdict.passed:
+        message = verdict.message or _no_result(plan, gid, verification, hidden)
+        return CellResult(gid, 0.0, pts, False, _short(message), Reason.FAILED, verdict.reviews, verdict.what)
     if error is not None:
         return CellResult(gid, 0.0, pts, False, _short(error), Reason.ERROR, [QUOTED_HIDDEN] if quoted else [])
     return CellResult(gid, pts, pts, True, "passed", Reason.PASSED)

@@ -130,16 +130,27 @@ def plan(restored: NotebookNode, source: NotebookNode) -> Plan:
     return result
 
 
-def cell_verdict(plan: Plan, cell_id: str, verdicts: list) -> tuple[bool, str, list[str]]:
-    """(passed, message, review reasons) for one test cell: every planned call of it needs a passing
-    judgement of its own; the reasons are those its calls' judgements carry (`records.Judgement.review`)."""
+@dataclass
+class CellVerdict:
+    """What the grader's own calls say of one test cell."""
+
+    passed: bool
+    message: str  # the first failing judgement's message ("" when a call left none)
+    what: str | None = None  # that judgement's likely mistake or problem kind
+    reviews: list[str] = field(default_factory=list)  # review reasons its calls' judgements carry
+
+
+def cell_verdict(plan: Plan, cell_id: str, verdicts: list) -> CellVerdict:
+    """Every planned call of the test cell needs a passing judgement of its own (`records.Judgement`)."""
     wanted = [lambda v, call=call: v.check == call["check"] and v.seed == call["seed"] for call in plan.calls_of(cell_id)]
     wanted += [lambda v, item=item: v.check == answer_check(item["question"]) for item in plan.answers_of(cell_id)]
-    passed, message, reviews = True, "passed", set()
+    result, reviews = CellVerdict(True, "passed"), set()
     for matches in wanted:
         mine = [v for v in verdicts if matches(v)]
         reviews |= {v.review for v in mine if getattr(v, "review", None)}
-        failed = [v.message for v in mine if not v.passed]
-        if passed and (not mine or failed):
-            passed, message = False, failed[0] if failed else ""
-    return passed, message, sorted(reviews)
+        failed = [v for v in mine if not v.passed]
+        if result.passed and (not mine or failed):
+            result = CellVerdict(False, failed[0].message, getattr(failed[0], "what", None)) if failed \
+                else CellVerdict(False, "")
+    result.reviews = sorted(reviews)
+    return result

@@ -6,6 +6,7 @@ test source, grades.csv and the instructor report.
 """
 import csv
 import json
+import re
 import socket
 import sqlite3
 
@@ -427,6 +428,12 @@ def test_instructor_report(graded):
     for reason in ("timeout", "kernel_died", "invalid_notebook", "failed"):
         assert f"| {reason} |" in text
     assert (course / "grading-scores.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # What the class got wrong, from the grader's own verdicts: three students flipped the kernel
+    # (s03, s09, s10), each failing corr2d's visible and hidden test.
+    row = re.search(r"^\| ps1 \| corr2d \| (\d+) \| (.*) \|$", text.split("## What the class got wrong")[1], re.M)
+    flipped = re.search(r"(\d+) kernel flipped", row.group(2))
+    assert flipped and int(flipped.group(1)) >= 6, row.group(0)
+    assert "Likely mistake: kernel flipped" in text  # the failure table carries the whole diagnosis
 
 
 def test_nbgraders_own_export_sees_the_same_grades(graded):

@@ -35,6 +35,7 @@ class Problem:
     kind: Kind
     text: str
     part: str | None = None
+    mistake: str | None = None  # the likely mistake, once diagnosed ('kernel flipped')
 
     def __str__(self) -> str:
         return self.text
@@ -46,8 +47,11 @@ class Problem:
 
     def about(self, part: str) -> Problem:
         """The same problem said of a named part of a tuple answer: 'grad_weight: wrong values: ...'."""
-        return Problem(self.kind, f"{part}: {self.text}", part)
+        return Problem(self.kind, f"{part}: {self.text}", part, self.mistake)
 
     def hinted(self, labels: list[str]) -> Problem:
         """The problem with the likely mistake, the first of ``labels``, on a line of its own."""
-        return Problem(self.kind, self.text + f"\nLikely mistake: {labels[0]}.", self.part) if labels else self
+        if not labels:
+            return self
+        name = labels[0].split(" — ")[0]  # 'kernel flipped — that is convolution; ...': its name only
+        return Problem(self.kind, self.text + f"\nLikely mistake: {labels[0]}.", self.part, name)
