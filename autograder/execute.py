@@ -73,33 +73,34 @@ def _client_class():
     return GradingClient
 
 
-def _limit_rich(data: dict, budget: list[int]) -> None:
-    """Drop rich data past its limit: a figure up to MAX_FIGURE_CHARS while the notebook's figures
-    stay within `budget[0]` (a lesson's own plots survive, a flood of them does not); other rich
-    data past 10 * MAX_OUTPUT_CHARS."""
+def _limit_rich(data: dict, budget: int) -> int:
+    """Drop rich data past its limit and return the figure budget left: a figure up to
+    MAX_FIGURE_CHARS while the notebook's figures stay within the budget (a lesson's own plots
+    survive, a flood of them does not); other rich data past 10 * MAX_OUTPUT_CHARS."""
     for mime in list(data):
         size = len(str(data[mime]))
         if mime.startswith("image/"):
-            if size > MAX_FIGURE_CHARS or size > budget[0]:
+            if size > MAX_FIGURE_CHARS or size > budget:
                 del data[mime]
             else:
-                budget[0] -= size
+                budget -= size
         elif size > 10 * MAX_OUTPUT_CHARS:
             if mime.startswith("text"):
                 data[mime] = "(output too large, removed)"
             else:
                 del data[mime]
+    return budget
 
 
 def _limit_outputs(nb) -> None:
     """Truncate long text outputs and drop oversized rich data."""
-    budget = [MAX_FIGURES_CHARS]
+    budget = MAX_FIGURES_CHARS
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream" and len(output.get("text", "")) > MAX_OUTPUT_CHARS:
                 output["text"] = output["text"][:MAX_OUTPUT_CHARS] + "\n... (output truncated)\n"
             if isinstance(output.get("data"), dict):
-                _limit_rich(output["data"], budget)
+                budget = _limit_rich(output["data"], budget)
             if output.get("output_type") == "error":
                 output["traceback"] = [line[:MAX_OUTPUT_CHARS] for line in output.get("traceback", [])[-40:]]
 

@@ -141,16 +141,18 @@ class CellVerdict:
 
 
 def cell_verdict(plan: Plan, cell_id: str, verdicts: list) -> CellVerdict:
-    """Every planned call of the test cell needs a passing judgement of its own (`records.Judgement`)."""
-    wanted = [lambda v, call=call: v.check == call["check"] and v.seed == call["seed"] for call in plan.calls_of(cell_id)]
-    wanted += [lambda v, item=item: v.check == answer_check(item["question"]) for item in plan.answers_of(cell_id)]
+    """Every planned call of the test cell needs a passing judgement of its own (`records.Judgement`):
+    a check call's has its (check, seed), an answer's its name and no seed."""
+    keys = [(call["check"], call["seed"]) for call in plan.calls_of(cell_id)]
+    keys += [(answer_check(item["question"]), None) for item in plan.answers_of(cell_id)]
     result, reviews = CellVerdict(True, "passed"), set()
-    for matches in wanted:
-        mine = [v for v in verdicts if matches(v)]
-        reviews |= {v.review for v in mine if getattr(v, "review", None)}
+    for key in keys:
+        mine = [v for v in verdicts if (v.check, v.seed) == key]
+        reviews |= {v.review for v in mine if v.review}
         failed = [v for v in mine if not v.passed]
-        if result.passed and (not mine or failed):
-            result = CellVerdict(False, failed[0].message, getattr(failed[0], "what", None)) if failed \
-                else CellVerdict(False, "")
+        if result.passed and failed:
+            result = CellVerdict(False, failed[0].message, failed[0].what)
+        elif result.passed and not mine:
+            result = CellVerdict(False, "")
     result.reviews = sorted(reviews)
     return result
