@@ -180,3 +180,19 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
                     else:
                         out[n, c, i, j] = window.sum().div(divisor, rounding_mode="trunc")
     return out.squeeze(0) if unbatched else out
+
+
+def scatter_add(X, K, stride=1):
+    """2D transposed convolution by its definition, for lesson 09's figure: add X[i, j] * K at
+    (i*stride, j*stride); returns the sum and every step. Not exported: no exercise may use it."""
+    X, K = torch.as_tensor(X, dtype=torch.float64), torch.as_tensor(K, dtype=torch.float64)
+    (h, w), (kh, kw) = X.shape, K.shape
+    out = torch.zeros((h - 1) * stride + kh, (w - 1) * stride + kw, dtype=torch.float64)
+    pieces = []
+    for i in range(h):
+        for j in range(w):
+            piece = torch.zeros_like(out)
+            piece[i * stride:i * stride + kh, j * stride:j * stride + kw] = X[i, j] * K
+            pieces.append(((i, j), piece))
+            out += piece
+    return out, pieces

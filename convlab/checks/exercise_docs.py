@@ -43,7 +43,7 @@ reference convlab.functional.conv2d — write it yourself"), however it is reach
 are banned too. What is not listed — an earlier lesson's kernel, `convlab.shapes` outside the size
 exercises — you may reuse.
 The kernels' own insides (their private helpers, helpers they do not export such as
-`convlab.functional.fold.windows`, and the figures' `convlab.viz.transposed.scatter_add`) are banned in
+`convlab.functional.fold.windows` and `convlab.naive.scatter_add`, which draws lesson 09's figure) are banned in
 every exercise that bans anything, and so are torch's convolution kernels outside `aten` (oneDNN,
 quantized).
 '''

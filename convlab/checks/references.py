@@ -71,13 +71,12 @@ UNIVERSE = ("convlab.functional", "convlab.naive", "convlab.matrices", "convlab.
 INTERNAL_MODULES = ("convlab.functional.conv", "convlab.functional.fast", "convlab.functional.fold",
                     "convlab.functional.pooling", "convlab.functional.padding", "convlab.functional.transposed",
                     "convlab.naive", "convlab.matrices")
-INTERNAL_FUNCTIONS = ("convlab.viz.transposed.scatter_add",)
 _internal: dict[str, str] = {}  # key -> name shown
 
 
 def _internals() -> dict[str, types.FunctionType]:
     """Name -> function of every function defined in INTERNAL_MODULES but not exported (private, or
-    left out of the module's ``__all__``), and INTERNAL_FUNCTIONS."""
+    left out of the module's ``__all__``)."""
     found = {}
     for dotted in INTERNAL_MODULES:
         module = importlib.import_module(dotted)
@@ -87,8 +86,6 @@ def _internals() -> dict[str, types.FunctionType]:
             if (isinstance(value, types.FunctionType) and value.__module__ == dotted and hidden
                     and not (name.startswith("__") and name.endswith("__"))):
                 found[f"{dotted}.{name}"] = value
-    for dotted in INTERNAL_FUNCTIONS:
-        found.update(functions(dotted))
     return found
 
 

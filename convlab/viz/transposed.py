@@ -3,22 +3,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from convlab.naive import scatter_add
 from convlab.viz.grid import draw_grid, figure, outline
-
-
-def scatter_add(X, K, stride=1):
-    """2D transposed convolution by its definition: add X[i, j] * K at (i*stride, j*stride); returns every step."""
-    X, K = torch.as_tensor(X, dtype=torch.float64), torch.as_tensor(K, dtype=torch.float64)
-    (h, w), (kh, kw) = X.shape, K.shape
-    out = torch.zeros((h - 1) * stride + kh, (w - 1) * stride + kw, dtype=torch.float64)
-    pieces = []
-    for i in range(h):
-        for j in range(w):
-            piece = torch.zeros_like(out)
-            piece[i * stride:i * stride + kh, j * stride:j * stride + kw] = X[i, j] * K
-            pieces.append(((i, j), piece))
-            out += piece
-    return out, pieces
 
 
 def scatter_figure(X, K, stride=1):
