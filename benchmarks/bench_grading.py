@@ -6,10 +6,12 @@ copies of it four ways, each in one run:
 1. plain sequential `nbgrader autograde` (no sandbox, one notebook at a time);
 2. `convlab grade` (sandbox on, default workers);
 3. bare nbclient: each restored notebook executed in this process, one after another;
-4. `convlab grade --workers 1`, for the per-notebook overhead of sandbox + trusted scoring.
+4. `convlab grade --workers 1`, for the per-notebook overhead of sandbox + trusted scoring;
+5. `convlab grade` with the grader's own calls skipped (scores are then zero), for what the
+   verification run costs.
 
-Prints seconds per submission for each, the throughput ratio (1)/(2) and the overhead ratio
-(4)/(3). Usage: python benchmarks/bench_grading.py [--submissions 20] [--keep DIR]
+Prints seconds per submission for each, the throughput ratio (1)/(2), the overhead ratio (4)/(3)
+and the share of throughput the verification run costs, 1 - (5)/(2). Usage: python benchmarks/bench_grading.py [--submissions 20] [--keep DIR]
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -94,8 +97,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bare nbclient (sequential):      {t_bare:7.1f} s  {t_bare / n:5.2f} s/notebook", flush=True)
         t_one = timed(lambda: grade(copy_course(base, "convlab1"), workers=1, timeout=300))
         print(f"convlab grade --workers 1:       {t_one:7.1f} s  {t_one / n:5.2f} s/submission", flush=True)
+        with mock.patch("autograder.worker.run_verification", lambda job: None):
+            t_unverified = timed(lambda: grade(copy_course(base, "unverified"), timeout=300))
+        print(f"convlab grade, no verification:  {t_unverified:7.1f} s  {t_unverified / n:5.2f} s/submission",
+              flush=True)
         print(f"throughput vs nbgrader autograde: {t_nbgrader / t_convlab:.2f}x (target >= 1.8x)")
         print(f"per-notebook overhead vs bare nbclient: {t_one / t_bare:.2f}x (target <= 1.3x)")
+        print(f"throughput the verification run costs: {1 - t_unverified / t_convlab:.0%} (target <= 33%)")
     finally:
         if not args.keep:
             shutil.rmtree(where, ignore_errors=True)
