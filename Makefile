@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: lab test system-deps python-venv lessons
+.PHONY: lab lab-instructor test system-deps python-venv lessons
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,15 @@ system-deps: python-venv
 	  if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi; \
 	else echo "not root: skipping apt-get (tests needing bwrap/chromium skip with a reason)"; fi
 
+# The learner's lab: nbgrader's Assignment List and Validate, not its instructor tools (jupyter-config/).
 lab: python-venv $(BIN)/.installed
-	$(BIN)/jupyter lab --allow-root --ServerApp.root_dir=lessons
+	JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter-config/learner $(BIN)/jupyter lab --allow-root --ServerApp.root_dir=lessons
+
+# The instructor's lab on a course directory (convlab new-course DIR): Formgrader, Create Assignment, Course List.
+lab-instructor: python-venv $(BIN)/.installed
+	@test -n "$(COURSE)" && test -f "$(COURSE)/nbgrader_config.py" || \
+	  { echo "usage: make lab-instructor COURSE=DIR, DIR a course made by convlab new-course" >&2; exit 2; }
+	cd "$(COURSE)" && JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter-config/instructor $(CURDIR)/$(BIN)/jupyter lab --allow-root
 
 test: system-deps $(BIN)/.installed
 	$(BIN)/ruff check convlab autograder tests benchmarks

@@ -60,5 +60,7 @@ class CourseDir:
         folder = self.root / "autograded" / student / assignment
         return folder / f"{notebook}.ipynb" if notebook else folder
 
-    def feedback(self, student: str, assignment: str, notebook: str) -> Path:
-        return self.root / "feedback" / student / assignment / f"{notebook}.html"
+    def feedback(self, student: str, assignment: str, notebook: str | None = None) -> Path:
+        """Written by `nbgrader generate_feedback`, never by convlab grade."""
+        folder = self.root / "feedback" / student / assignment
+        return folder / f"{notebook}.html" if notebook else folder

@@ -4,7 +4,7 @@ Five stages, each a function a test can call alone:
 `plan` (restore each submitted notebook against its source, plan the grader's own calls, read
 the learner's code for review flags) → `run` (both sandboxed runs on a local worker or a Dask
 cluster, `autograder.pool`) → `score` (in this trusted process, `autograder.score`) → `store`
-(autograded notebook, feedback page, one gradebook transaction per submission) → `report`
+(autograded/ as nbgrader lays it out, one gradebook transaction per submission) → `report`
 (`grades.csv`, the instructor report, a summary table). Only this process writes.
 """
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
-import shutil
 from dataclasses import dataclass, field
 
 import nbformat
@@ -21,11 +20,30 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from autograder import cgroup, learner_text, pool, report, restore, review, sandbox, score, store, verification
+from autograder import (
+    cgroup,
+    feedback,
+    learner_text,
+    pool,
+    report,
+    restore,
+    review,
+    sandbox,
+    score,
+    store,
+    verification,
+)
 from autograder import flags as flags_
 from autograder.coursedir import CourseDir
 from autograder.protocol import Job, Outcome, Reason, Settings, Verdict, default_workers
-from autograder.submissions import MAX_SUBMISSION_BYTES, Submission, discover, files_beside, source_notebooks
+from autograder.submissions import (
+    MAX_SUBMISSION_BYTES,
+    Submission,
+    discover,
+    files_beside,
+    lay_out_autograded,
+    source_notebooks,
+)
 from autograder.worker import remove_stale_workdirs
 
 __all__ = ["default_workers", "grade", "plan", "planned_job", "report_run", "score_notebook", "store_submission"]
@@ -210,18 +228,19 @@ def _results(verdict: Verdict, source: Source) -> list[dict]:
 
 
 def store_submission(course: CourseDir, gb, work: Work, index: int, settings: Settings) -> dict:
-    """Write one finished submission: autograded notebooks, feedback pages, one gradebook transaction."""
+    """Write one finished submission: autograded/ as nbgrader's autograde lays it out (the notebooks
+    with the grader's verdicts in their test cells), then one gradebook transaction."""
     sub = work.submissions[index]
     target = course.autograded(sub.student, sub.assignment)
-    os.makedirs(target, exist_ok=True)
-    if sub.timestamp is not None:
-        shutil.copyfile(os.path.join(sub.path, "timestamp.txt"), target / "timestamp.txt")
+    lay_out_autograded(sub.path, str(course.source(sub.assignment)), str(target))
     notebooks = {}
     for name, verdict in sub.verdicts.items():
-        if verdict.notebook is not None:
-            report.atomic_write(course.autograded(sub.student, sub.assignment, name), nbformat.writes(verdict.notebook))
-        results = _results(verdict, work.sources[sub.assignment][name])
-        report.write_feedback(course, sub.student, sub.assignment, name, results, verdict.comment)
+        source = work.sources[sub.assignment][name]
+        results = _results(verdict, source)
+        graded = verdict.notebook if verdict.notebook is not None else report.stand_in(
+            source.nb, verdict.status.get("message") or "unreadable")
+        graded = report.with_verdicts(graded, results)
+        report.atomic_write(course.autograded(sub.student, sub.assignment, name), nbformat.writes(graded))
         notebooks[name] = {"results": results, "status": verdict.status.get("status"), "comment": verdict.comment}
     summary = {"student": sub.student, "assignment": sub.assignment, "sandboxed": settings.sandboxed,
                "score": sum(r["points"] for info in notebooks.values() for r in info["results"]),
@@ -241,14 +260,26 @@ def report_run(course: CourseDir, gb, graded: list[dict], refused: dict[int, str
         sub = work.submissions[index]
         Console(stderr=True).print(Text(f"not graded, the worker's sandbox cannot run: {sub.student}/"
                                         f"{sub.assignment}: {why}", style="bold red"))
+    stored = store.details(gb)
+    _feedback(course, stored, console)
     report.write_grades_csv(gb, course)
-    report.instructor_report(course, store.details(gb))
+    report.instructor_report(course, stored)
     if graded:
         report.summary_table(graded, console=console)
     else:
         console.print("nothing to grade")
     if not settings.sandboxed:
         console.print(Text(UNSANDBOXED, style="bold red"))
+
+
+def _feedback(course: CourseDir, stored: list[dict], console: Console) -> None:
+    """nbgrader's feedback pages for every stored submission whose grade is newer than its feedback."""
+    made = feedback.generate(course, [(s["student"], s["assignment"]) for s in stored])
+    if made.made:
+        console.print(f"feedback (nbgrader generate_feedback) made for {len(made.made)} submission(s)"
+                      + (f", replacing older feedback of {', '.join(made.replaced)}" if made.replaced else ""))
+    for name, why in made.failed.items():
+        Console(stderr=True).print(Text(f"feedback not made for {name}: {why}", style="bold red"))
 
 
 # -- the run ---------------------------------------------------------------------------------

@@ -1,13 +1,15 @@
-"""What grading writes for people: the learner's feedback page, grades.csv, the instructor's
-report (pass rate per exercise, score distribution figure, reasons for failures) and the summary
-table printed at the end of a run.
+"""What grading writes for people: the grader's verdict in each autograded test cell, grades.csv,
+the instructor's report (pass rate per exercise, what the class got wrong, score figure, reasons
+for failures) and the summary table printed at the end of a run.
 
-Feedback shows, per test cell, the outcome, the points and the check's message, and never a
-test cell's source: hidden tests stay hidden (nbgrader issue #917).
+Learners' feedback is nbgrader's own (`nbgrader generate_feedback`), made from the autograded
+notebooks: each test cell shows the verdict's outcome, points and message, and never a hidden
+test's source (`autograder.config.HideHiddenTests`, nbgrader issue #917).
 """
 from __future__ import annotations
 
 import collections
+import copy
 import html
 import os
 import re
@@ -16,9 +18,12 @@ from dataclasses import dataclass, field
 
 import matplotlib
 import matplotlib.pyplot as plt
+import nbformat
 from matplotlib.ticker import MaxNLocator
+from nbgrader.preprocessors import ClearOutput, ClearSolutions
 
 from autograder.coursedir import CourseDir
+from autograder.notebook import grade_id
 
 
 def atomic_write(path: str, data: str | bytes) -> None:
@@ -30,42 +35,43 @@ def atomic_write(path: str, data: str | bytes) -> None:
     os.replace(tmp, path)
 
 
-def feedback_html(*, student: str, assignment: str, notebook: str, results: list[dict],
-                  note: str | None) -> str:
-    """The learner's feedback page for one notebook: outcome, points and message per test."""
-    score = sum(r["points"] for r in results)
-    total = sum(r["max_points"] for r in results)
-    rows = "\n".join(
-        f"<tr class='{'pass' if r['passed'] else 'fail'}'><td>{html.escape(r['grade_id'])}</td>"
-        f"<td>{'passed' if r['passed'] else 'failed'}</td>"
-        f"<td>{r['points']:g} / {r['max_points']:g}</td>"
-        f"<td><pre>{html.escape(r['message'])}</pre></td></tr>"
-        for r in results)
-    banner = f"<p class='note'>{html.escape(note)}</p>" if note else ""
-    return f"""<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>{html.escape(assignment)}: {html.escape(notebook)}</title>
-<style>
-body {{ font-family: sans-serif; max-width: 60em; margin: 2em auto; }}
-table {{ border-collapse: collapse; width: 100%; }}
-td, th {{ border: 1px solid #ccc; padding: .3em .6em; vertical-align: top; text-align: left; }}
-tr.pass td:nth-child(2) {{ color: #1a7f37; }} tr.fail td:nth-child(2) {{ color: #cf222e; }}
-pre {{ white-space: pre-wrap; margin: 0; font-size: .9em; }} .note {{ color: #9a6700; }}
-</style></head><body>
-<h1>{html.escape(assignment)} / {html.escape(notebook)}</h1>
-<p>Student: {html.escape(student)} &mdash; score: <b>{score:g} / {total:g}</b></p>
-{banner}
-<table><tr><th>test</th><th>outcome</th><th>points</th><th>feedback</th></tr>
-{rows}
-</table></body></html>
-"""
+def verdict_output(result: dict) -> nbformat.NotebookNode:
+    """The grader's verdict on one test cell, as an output of that cell: nbgrader's feedback and
+    formgrader show it under what the cell printed (its points come from the gradebook)."""
+    outcome = "passed" if result["passed"] else "failed"
+    text = f"convlab grade: {outcome}, {result['points']:g} / {result['max_points']:g} points"
+    message = "" if result["passed"] else (result["message"] or "")
+    colour = "#1a7f37" if result["passed"] else "#cf222e"
+    page = (f"<div class='convlab-verdict' style='border-left: 4px solid {colour}; padding: .3em .6em'>"
+            f"<b style='color: {colour}'>{html.escape(text)}</b>"
+            + (f"<pre style='white-space: pre-wrap; margin: .3em 0 0'>{html.escape(message)}</pre>" if message else "")
+            + "</div>")
+    return nbformat.v4.new_output("display_data", data={"text/plain": text + ("\n" + message if message else ""),
+                                                        "text/html": page})
 
 
-def write_feedback(course: CourseDir, student: str, assignment: str, notebook: str,
-                   results: list[dict], note: str | None) -> str:
-    path = course.feedback(student, assignment, notebook)
-    atomic_write(path, feedback_html(student=student, assignment=assignment, notebook=notebook,
-                                      results=results, note=note))
-    return path
+def stand_in(source: nbformat.NotebookNode, why: str) -> nbformat.NotebookNode:
+    """What autograded/ holds for a notebook the grader could not read: the assignment as released
+    (solutions cleared by nbgrader, outputs removed), headed by why, to carry the verdicts."""
+    nb = copy.deepcopy(source)
+    resources = {}
+    for preprocessor in (ClearSolutions(), ClearOutput()):
+        nb, resources = preprocessor.preprocess(nb, resources)
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(
+        f"**This notebook could not be graded:** {_cell_text(why)}. Below is the assignment as released, "
+        "with the grader's verdicts."))
+    return nb
+
+
+def with_verdicts(nb: nbformat.NotebookNode, results: list[dict]) -> nbformat.NotebookNode:
+    """`nb` with each graded test cell's verdict appended to its outputs."""
+    by_cell = {r["grade_id"]: r for r in results}
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        result = by_cell.get(grade_id(cell)) if cell.cell_type == "code" else None
+        if result is not None:
+            cell.outputs = [*cell.get("outputs", []), verdict_output(result)]
+    return nb
 
 
 def write_grades_csv(gb, course: CourseDir) -> str:
@@ -111,9 +117,17 @@ class _Tally:
     per_exercise: dict = field(default_factory=lambda: collections.defaultdict(list))
     totals: dict = field(default_factory=lambda: collections.defaultdict(list))  # assignment -> [score]
     max_scores: dict = field(default_factory=dict)
-    failures: list = field(default_factory=list)  # (student, assignment, test, reason, message)
+    failures: list = field(default_factory=list)  # (student, assignment, test, reason, message, review flags)
     # (assignment, exercise) -> Counter of what its failed tests got wrong (likely mistake, problem or reason)
     wrong: dict = field(default_factory=lambda: collections.defaultdict(collections.Counter))
+    # (assignment, exercise) -> Counter, one per student who failed it: what its first failed test got wrong
+    failed_by: dict = field(default_factory=lambda: collections.defaultdict(collections.Counter))
+
+
+def _what_was_wrong(result: dict) -> str:
+    """The likely mistake the grader recognised; else why the test earned nothing ('unrecognised'
+    for a wrong answer whose mistake it could not name)."""
+    return result.get("mistake") or ("unrecognised" if result["reason"] == "failed" else result["reason"])
 
 
 def _tally(submissions: list[dict]) -> _Tally:
@@ -125,32 +139,75 @@ def _tally(submissions: list[dict]) -> _Tally:
             exercise_passed: dict[str, bool] = {}
             for r in info.get("results", []):
                 exercise = r.get("exercise", r["grade_id"])
+                if not r["passed"] and exercise_passed.get(exercise, True):
+                    tally.failed_by[(assignment, exercise)][_what_was_wrong(r)] += 1
                 exercise_passed[exercise] = exercise_passed.get(exercise, True) and bool(r["passed"])
                 tally.per_test[(assignment, r["grade_id"])].append(bool(r["passed"]))
                 score += r["points"]
                 if not r["passed"]:
                     message = " / ".join(line.strip() for line in (r["message"] or "").splitlines() if line.strip())
-                    tally.failures.append((sub["student"], assignment, r["grade_id"], r["reason"], message[:300]))
-                    tally.wrong[(assignment, exercise)][r.get("mistake") or r["reason"]] += 1
+                    tally.failures.append((sub["student"], assignment, r["grade_id"], r["reason"], message[:300],
+                                           "; ".join(r.get("review", []))))
+                    tally.wrong[(assignment, exercise)][_what_was_wrong(r)] += 1
             for exercise, passed in exercise_passed.items():
                 tally.per_exercise[(assignment, exercise)].append(passed)
         tally.totals[assignment].append(score)
     return tally
 
 
+TOP_MISTAKES = 3
+PASSED_COLOUR = "#2da44e"
+
+
+def _bars(tally: _Tally, assignment: str) -> list[tuple[str, int, list[tuple[str, int]]]]:
+    """Per exercise of `assignment`: its name, how many passed, and its top failures (what, how many)."""
+    bars = []
+    for (name, exercise), outcomes in sorted(tally.per_exercise.items()):
+        if name != assignment:
+            continue
+        counts = tally.failed_by[(name, exercise)].most_common()
+        top = counts[:TOP_MISTAKES] + ([("other", sum(n for _, n in counts[TOP_MISTAKES:]))]
+                                       if len(counts) > TOP_MISTAKES else [])
+        bars.append((exercise, sum(outcomes), top))
+    return bars
+
+
+def _draw_assignment(ax, assignment: str, tally: _Tally, colours: dict, palette) -> None:
+    """One bar per exercise: passed, then each top mistake, in whole students."""
+    bars = _bars(tally, assignment)
+    for row, (exercise, passed, top) in enumerate(bars):
+        left = 0
+        for what, count in [("passed", passed), *top]:
+            new = what not in colours
+            colour = colours.setdefault(what, PASSED_COLOUR if what == "passed" else next(palette))
+            ax.barh(row, count, left=left, color=colour, label=what if new else None)
+            left += count
+        ax.text(left + 0.1, row, f"{passed}/{len(tally.per_exercise[(assignment, exercise)])} passed",
+                va="center", fontsize=8)
+    ax.set_yticks(range(len(bars)), [exercise for exercise, _, _ in bars])
+    ax.invert_yaxis()
+    ax.set_title(f"{assignment} ({len(tally.totals.get(assignment, []))} submissions)", loc="left", fontsize=10)
+    ax.set_xlabel("students")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # students come whole
+    ax.set_xlim(0, max([len(tally.per_exercise[(assignment, e)]) for e, _, _ in bars] or [1]) * 1.3)
+
+
 def _score_figure(course: CourseDir, tally: _Tally) -> str:
-    """`DIR/grading-scores.png`: the score distribution of each assignment."""
+    """`DIR/grading-scores.png`: per assignment, one bar per exercise — the students who passed it,
+    then those who failed it split by their most common mistakes."""
     matplotlib.use("Agg")
-    count = max(1, len(tally.totals))
-    fig, axes = plt.subplots(1, count, figsize=(4 * count, 3), squeeze=False)
-    for ax, (assignment, scores) in zip(axes[0], sorted(tally.totals.items())):
-        top = tally.max_scores.get(assignment) or max(scores or [1.0])
-        ax.hist(scores, bins=min(20, max(5, int(top) + 1)), range=(0, top), color="#4c72b0")
-        ax.set_title(f"{assignment} ({len(scores)} submissions)")
-        ax.set_xlabel("score")
-        ax.set_ylabel("students")
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # students come whole
-    fig.tight_layout()
+    assignments = sorted(tally.totals) or [""]
+    heights = [max(1, len(_bars(tally, a))) * 0.45 + 0.9 for a in assignments]
+    fig, axes = plt.subplots(len(assignments), 1, figsize=(10, sum(heights)), squeeze=False,
+                             gridspec_kw={"height_ratios": heights})
+    tab10 = plt.get_cmap("tab10").colors
+    colours, palette = {}, iter([c for i, c in enumerate(tab10) if i != 2] * 10)  # green means passed
+    for ax, assignment in zip(axes[:, 0], assignments):
+        _draw_assignment(ax, assignment, tally, colours, palette)
+    handles = [h for ax in axes[:, 0] for h in ax.get_legend_handles_labels()[0]]
+    if handles:
+        fig.legend(handles=handles, loc="upper right", fontsize=8, title="what went wrong")
+    fig.tight_layout(rect=(0, 0, 0.75, 1))
     fd, tmp = tempfile.mkstemp(dir=course.root, prefix=".tmp-", suffix=".png")
     os.close(fd)
     fig.savefig(tmp, dpi=100)
@@ -190,12 +247,13 @@ def _unsandboxed_banner(submissions: list[dict]) -> list[str]:
 
 
 def _failures(tally: _Tally, submissions: list[dict]) -> list[str]:
-    reasons = collections.Counter(reason for *_, reason, _ in tally.failures)
+    reasons = collections.Counter(reason for _, _, _, reason, _, _ in tally.failures)
     lines = ["## Why tests failed", "", "| reason | tests |", "|---|---|"]
     lines += [f"| {reason} | {count} |" for reason, count in reasons.most_common()]
-    lines += ["", "| student | assignment | test | reason | message |", "|---|---|---|---|---|"]
+    lines += ["", "| student | assignment | test | reason | message | review flag |", "|---|---|---|---|---|---|"]
     lines += [f"| {_cell_text(student)} | {_cell_text(assignment)} | {_cell_text(gid)} | {reason} | "
-              f"{_cell_text(message)} |" for student, assignment, gid, reason, message in sorted(tally.failures)]
+              f"{_cell_text(message)} | {_cell_text(flags)} |"
+              for student, assignment, gid, reason, message, flags in sorted(tally.failures)]
     for sub in submissions:
         for notebook, info in sorted(sub.get("notebooks", {}).items()):
             if info.get("comment"):
@@ -210,12 +268,12 @@ def instructor_report(course: CourseDir, submissions: list[dict]) -> tuple[str, 
     png = _score_figure(course, tally)
     lines = ["# Grading report", "", *_unsandboxed_banner(submissions), f"{len(submissions)} submissions graded.", ""]
     lines += _review_section(submissions)
+    lines += [f"![pass rate and mistakes per exercise]({os.path.basename(png)})", ""]
     lines += _pass_rates("Pass rate per exercise", "exercise", tally.per_exercise,
                          "(an exercise passes when all its tests pass)")
     lines += _what_went_wrong(tally)
     lines += _pass_rates("Pass rate per test", "test", tally.per_test)
-    lines += ["## Scores", "", f"![score distribution]({os.path.basename(png)})", "",
-              "| assignment | mean | min | max | out of |", "|---|---|---|---|---|"]
+    lines += ["## Scores", "", "| assignment | mean | min | max | out of |", "|---|---|---|---|---|"]
     for assignment, scores in sorted(tally.totals.items()):
         lines.append(f"| {_cell_text(assignment)} | {sum(scores) / len(scores):.2f} | {min(scores):g} | "
                      f"{max(scores):g} | {tally.max_scores.get(assignment, 0):g} |")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from dataclasses import dataclass, field
 
 import nbformat
@@ -13,6 +14,8 @@ MAX_SUBMISSION_BYTES = 64 * 2**20
 # Files a learner may submit beside the notebook (a helper module, a small data file).
 MAX_FILES_BESIDE = 50
 MAX_FILES_BESIDE_BYTES = 16 * 2**20
+# What nbgrader's exchange writes beside a submitted notebook; release_feedback reads both.
+NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")
 
 
 @dataclass
@@ -62,6 +65,41 @@ def files_beside(path: str) -> dict[str, bytes]:
                 found[relative] = f.read()
             total += size
     return found
+
+
+def _regular_files(folder: str) -> dict[str, str]:
+    """relative path -> full path of every regular, non-notebook file under `folder` (no links,
+    no hidden folders): what nbgrader's autograde copies from a submission or a source folder."""
+    found = {}
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__pycache__"
+                   and not os.path.islink(os.path.join(root, d))]
+        for name in names:
+            full = os.path.join(root, name)
+            if not name.endswith((".ipynb", ".pyc")) and os.path.isfile(full) and not os.path.islink(full):
+                found[os.path.relpath(full, folder)] = full
+    return found
+
+
+def lay_out_autograded(submitted: str, source: str, target: str) -> None:
+    """Make `target` (autograded/<student>/<assignment>/) hold what nbgrader's autograde puts there
+    besides the notebooks: nbgrader's own files and the files graded beside the notebook, then the
+    instructor's files of source/<assignment>/ over them. What an earlier grading left is removed."""
+    shutil.rmtree(target, ignore_errors=True)
+    os.makedirs(target)
+    beside = files_beside(submitted)
+    for name in NBGRADER_FILES:
+        full = os.path.join(submitted, name)
+        if os.path.isfile(full) and not os.path.islink(full) and os.path.getsize(full) <= 2**16:
+            with open(full, "rb") as f:
+                beside[name] = f.read()
+    for relative, data in beside.items():
+        os.makedirs(os.path.dirname(os.path.join(target, relative)), exist_ok=True)
+        with open(os.path.join(target, relative), "wb") as f:
+            f.write(data)
+    for relative, full in _regular_files(source).items():
+        os.makedirs(os.path.dirname(os.path.join(target, relative)), exist_ok=True)
+        shutil.copyfile(full, os.path.join(target, relative))
 
 
 def discover(course: CourseDir) -> list[Submission]:

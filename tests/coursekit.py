@@ -37,18 +37,24 @@ def solution_answers(course: Path, assignment: str = ASSIGNMENT) -> dict[str, st
     }
 
 
+def fill_answers(nb: nbformat.NotebookNode, answers: dict[str, str]) -> nbformat.NotebookNode:
+    """`nb` with the answer cells named in `answers` (grade_id -> source) written."""
+    answers = dict(answers)
+    for cell in nb.cells:
+        if notebook.is_answer_cell(cell) and notebook.grade_id(cell) in answers:
+            cell.source = answers.pop(notebook.grade_id(cell))
+    if answers:
+        raise KeyError(f"answers: no answer cell with grade_id {sorted(answers)}")
+    return nb
+
+
 def write_submission(
     course: Path, student: str, answers: dict[str, str] | None = None,
     assignment: str = ASSIGNMENT,
 ) -> Path:
     """Write `submitted/<student>/<assignment>/<assignment>.ipynb`: the release with `answers` filled in."""
     nb = nbformat.read(str(course / "release" / assignment / f"{assignment}.ipynb"), as_version=4)
-    answers = dict(answers or {})
-    for cell in nb.cells:
-        if notebook.is_answer_cell(cell) and notebook.grade_id(cell) in answers:
-            cell.source = answers.pop(notebook.grade_id(cell))
-    if answers:
-        raise KeyError(f"answers: no answer cell with grade_id {sorted(answers)} in {assignment}")
+    fill_answers(nb, answers or {})
     path = course / "submitted" / student / assignment / f"{assignment}.ipynb"
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(path))
@@ -64,10 +70,14 @@ def user_environment() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if name != "PYTEST_CURRENT_TEST"}
 
 
-def nbgrader(course: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run the plain `nbgrader` command line in the course directory (its nbgrader_config.py applies)."""
+def nbgrader(course: Path, *args: str, timeout: float = 600, user: str | None = None) -> subprocess.CompletedProcess:
+    """Run the plain `nbgrader` command line in `course` (its nbgrader_config.py applies), as the
+    instructor, or as student `user` in their own folder `course` (for nbgrader's exchange, which
+    otherwise takes the name of this process's user, and a cache shared by all its students)."""
     bin_dir = str(Path(sys.executable).parent)
     env = {**user_environment(), "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
+    if user is not None:
+        args = (*args, f"--student={user}", f"--Exchange.cache={Path(course) / '.nbgrader-cache'}")
     return subprocess.run(
         [sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
         capture_output=True, text=True, timeout=timeout,

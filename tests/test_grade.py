@@ -284,6 +284,7 @@ def graded(tmp_path_factory):
     (course / "submitted" / "s20_helper_module" / "ps1" / "helper.py").write_text(
         "import torch\n\n\ndef corr2d(X, K):\n" + "".join(f"    {line}\n" for line in right.splitlines()[1:]))
     (course / "submitted" / "s01_correct" / "ps1" / "timestamp.txt").write_text("2026-01-02 03:04:05.000000 UTC")
+    (course / "submitted" / "s01_correct" / "ps1" / "submission_secret.txt").write_text("s01-secret")
 
     code = grade(course, workers=2, timeout=TIMEOUT, memory_mb=MEMORY_MB)
     try:
@@ -317,6 +318,19 @@ def test_run_completes_with_exit_code_zero(graded):
     "s27_kernels_back", "s28_twin"])
 def test_exact_points_in_the_gradebook(graded, student):
     assert ck.scores(graded["course"], student) == graded["expected"][student]
+
+
+def test_autograded_holds_what_nbgraders_autograde_copies(graded):
+    autograded = graded["course"] / "autograded"
+    assert (autograded / "s01_correct" / "ps1" / "submission_secret.txt").read_text() == "s01-secret"
+    assert (autograded / "s20_helper_module" / "ps1" / "helper.py").exists()  # submitted beside the notebook
+    assert (autograded / "s02_blank" / "ps1" / "data.csv").exists()  # the instructor's file from source/
+    # An unreadable notebook: the assignment as released stands in, to carry why and the verdicts.
+    stand_in = (autograded / "s07_invalid_json" / "ps1" / "ps1.ipynb").read_text()
+    assert "could not be graded" in stand_in and "BEGIN SOLUTION" not in stand_in
+    # The feedback is nbgrader's own page, made from it, with nbgrader's files beside it.
+    feedback = graded["course"] / "feedback" / "s01_correct" / "ps1"
+    assert (feedback / "submission_secret.txt").exists() and (feedback / "timestamp.txt").exists()
 
 
 def test_feedback_names_the_likely_mistake(graded):
@@ -399,7 +413,7 @@ def test_autograded_notebooks_run_the_instructors_tests(graded):
     visible = next(c for c in nb.cells if nbmeta.grade_id(c) == "corr2d_visible")
     # The instructor's cells are back; the visible test ran in the notebook (and failed: kernel
     # flipped); the hidden one is the grader's own call, so its cell ran without its hidden part.
-    assert "seed=831" in hidden.source and not hidden.outputs
+    assert "seed=831" in hidden.source and ["convlab-verdict" in json.dumps(o) for o in hidden.outputs] == [True]
     assert any(o.get("output_type") == "error" for o in visible.outputs)
     assert (graded["course"] / "autograded" / "s01_correct" / "ps1" / "timestamp.txt").exists()
 
@@ -471,7 +485,8 @@ def test_nothing_hidden_and_no_raw_markup_reaches_what_anyone_reads(graded, stud
         for part in hidden:
             assert part not in text, f"{part!r} reached {text[:200]!r}"
     feedback, report = texts[0], texts[1]
-    assert "<script>" not in feedback and "<img" not in feedback and "<script>" not in report and "<img" not in report
+    for markup in ("<script>alert", "<img src=x"):
+        assert markup not in feedback and markup not in report
     assert "A" * 1000 not in report and "**forged**" not in report
 
 

@@ -28,4 +28,4 @@ def test_grading_on_a_dask_cluster(tmp_path):
     assert len(ran) == 2, "each notebook should run as one task on the cluster"
     assert ck.scores(course, "right") == {"corr2d_visible": 1.0, "corr2d_hidden": 2.0, "output_shape_test": 1.0}
     assert ck.scores(course, "flipped") == {"corr2d_visible": 0.0, "corr2d_hidden": 0.0, "output_shape_test": 1.0}
-    assert (course / "feedback" / "flipped" / "ps1" / "ps1.html").exists()
+    assert "flipped" in (course / "autograded" / "flipped" / "ps1" / "ps1.ipynb").read_text()

@@ -267,13 +267,15 @@ def test_expected_calls_are_read_from_the_test_source():
         verification.Call("answer:q", "q", expected="3")]
 
 
-def test_feedback_shows_outcome_points_and_message_but_no_test_source(tmp_path, monkeypatch, source):
+def test_each_test_cell_shows_the_graders_verdict_but_no_test_source(tmp_path, monkeypatch, source):
     results, _ = scored(tmp_path, monkeypatch, source, corr2d_flipped)
-    page = report.feedback_html(student="s1", assignment="ps1", notebook="ps1",
-                                results=[r.as_dict() for r in results.values()], note=None)
-    assert "flipped" in page and "0 / 2" in page and "1 / 1" in page
+    nb = report.with_verdicts(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        metadata={"nbgrader": {"grade_id": gid}}) for gid in results]), [r.as_dict() for r in results.values()])
+    shown = {cell.metadata.nbgrader.grade_id: cell.outputs[-1].data for cell in nb.cells}
+    assert "flipped" in shown["corr2d_visible"]["text/plain"] and "0 / 2" in shown["corr2d_hidden"]["text/plain"]
+    assert shown["output_shape_test"]["text/plain"] == "convlab grade: passed, 1 / 1 points"
     for secret in ("seed=831", "BEGIN HIDDEN", "check.corr2d(", "torch.zeros(1, 1, 5, 5)"):
-        assert secret not in page
+        assert secret not in json.dumps(shown)
 
 
 # -- trusted answers -------------------------------------------------------------------------

@@ -73,7 +73,7 @@ def test_with_no_sandbox_grades_are_right_and_said_to_be_unsandboxed(course, no_
     assert "WITHOUT A SANDBOX" in out.err and "WITHOUT A SANDBOX" in out.out
     report = (course / "grading-report.md").read_text()
     assert "GRADED WITHOUT A SANDBOX" in report.split("## ")[0], "the report must say so at the top"
-    assert "flipped" in (course / "feedback" / "ben" / "ps1" / "ps1.html").read_text()
+    assert "flipped" in (course / "autograded" / "ben" / "ps1" / "ps1.ipynb").read_text()
     assert not os.path.exists(course / "submitted" / "ana" / "ps1" / "records")
 
 
