@@ -12,7 +12,8 @@ from pathlib import Path
 
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat import NotebookNode
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.api import MissingEntry
+from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor, OverwriteCells
 from traitlets.config import Config
 
 from autograder import learner_text, notebook
@@ -41,6 +42,17 @@ SETTINGS: dict[str, dict[str, object]] = {
             "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
         ],
     },
+    # nbgrader warns "Attribute 'checksum' ... has changed" for every test cell with hidden tests,
+    # touched or not; RestoreHiddenTests puts them back silently where the cell is as released.
+    "Autograde": {
+        "sanitize_preprocessors": [
+            "nbgrader.preprocessors.ClearOutput",
+            "nbgrader.preprocessors.DeduplicateIds",
+            "nbgrader.preprocessors.OverwriteKernelspec",
+            "autograder.config.RestoreHiddenTests",
+            "nbgrader.preprocessors.CheckCellMetadata",
+        ],
+    },
     "ClearSolutions": {
         "code_stub": {"python": "# YOUR CODE HERE\nraise NotImplementedError()"},
     },
@@ -53,6 +65,7 @@ WHY = {
     "IgnorePattern": "Output on stderr (warnings, progress bars) must not zero a correct answer;\n"
     "# errors are not stderr output, so a failing test still scores zero.",
     "GenerateFeedback": "Feedback keeps the verdict of hidden tests, never their source.",
+    "Autograde": "Hidden tests come back without a warning where a learner left the test cell as released.",
     "ClearSolutions": "What a learner finds in place of each solution.",
 }
 
@@ -71,6 +84,28 @@ class HideHiddenTests(NbGraderPreprocessor):
                 cell.source, notebook.BEGIN_HIDDEN, notebook.END_HIDDEN
             )
         return cell, resources
+
+
+class RestoreHiddenTests(OverwriteCells):
+    """nbgrader's OverwriteCells, quiet about what nbgrader itself removed: a locked cell whose source
+    is the instructor's with its hidden tests cleared (as released) gets them back before the check,
+    so the "checksum has changed" warning is left for cells a learner really edited."""
+
+    def preprocess_cell(self, cell: NotebookNode, resources: ResourcesDict, index: int):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id is not None:
+            try:
+                source = self.gradebook.find_source_cell(grade_id, self.notebook_id, self.assignment_id)
+            except MissingEntry:
+                source = None
+            if source is not None and source.locked and cell.source == self._as_released(source.source):
+                cell.source = source.source
+        return super().preprocess_cell(cell, resources, index)
+
+    def _as_released(self, source: str) -> str:
+        released = NotebookNode(cell_type="code", source=source, metadata={})
+        ClearHiddenTests(parent=self)._remove_hidden_test_region(released)
+        return released.source
 
 
 def nbgrader_config(root: str | os.PathLike) -> Config:

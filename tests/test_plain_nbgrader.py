@@ -52,9 +52,35 @@ def graded(tmp_path_factory):
     ck.write_submission(course, "right", answers)
     ck.write_submission(course, "blank")
     ck.write_submission(course, "noisy", noisy(answers))
+    path = ck.write_submission(course, "editor", answers)
+    nb = nbformat.read(str(path), as_version=4)
+    edited = next(c for c in nb.cells if notebook.grade_id(c) == "corr2d_hidden")
+    edited.source += "\nprint('edited')"
+    nbformat.write(nb, str(path))
     result = ck.nbgrader(course, "autograde", ck.ASSIGNMENT)
     assert result.returncode == 0, result.stderr[-3000:]
+    (course / "autograde.log").write_text(result.stderr)
     return course
+
+
+def _warnings_about(graded, student):
+    """The 'has changed' warnings nbgrader's autograde logged while sanitizing `student`'s notebook."""
+    parts = [part for part in (graded / "autograde.log").read_text().split("Sanitizing ")
+             if part.startswith(str(graded / "submitted" / student))]
+    assert len(parts) == 1, f"no log for {student}"
+    return [line for line in parts[0].splitlines() if "has changed" in line]
+
+
+@pytest.mark.parametrize("student", ["right", "blank", "noisy"])
+def test_untouched_test_cells_raise_no_checksum_warning(graded, student):
+    assert _warnings_about(graded, student) == []
+
+
+def test_an_edited_test_cell_is_still_reported_and_restored(graded):
+    assert any("corr2d_hidden" in line and "checksum" in line for line in _warnings_about(graded, "editor"))
+    autograded = nbformat.read(str(graded / "autograded/editor/ps1/ps1.ipynb"), as_version=4)
+    restored = next(c for c in autograded.cells if notebook.grade_id(c) == "corr2d_hidden")
+    assert "seed=831" in restored.source and "edited" not in restored.source
 
 
 def test_correct_submission_gets_full_marks(graded):
