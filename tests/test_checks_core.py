@@ -276,6 +276,14 @@ def test_feedback_renders_short_in_ipython():
     assert failure._render_traceback_() == ["CheckFailed: lesson01.corr2d, case 1 of 5 (X (5, 9)):", "wrong values"]
 
 
+def test_feedback_wraps_whole_words_to_a_narrow_view():
+    mistake = ("Likely mistake: kernel flipped - that is convolution; deep learning's 'convolution' "
+               "slides K as it is (cross-correlation).")
+    lines = CheckFailed(f"lesson01.corr2d, case 1 of 5 (X (5, 9)):\n{mistake}")._render_traceback_()
+    assert all(len(line) <= 78 for line in lines) and len(lines) == 3
+    assert " ".join(line.strip() for line in lines[1:]) == mistake
+
+
 def test_a_failing_check_in_a_notebook_is_an_error_output_with_a_short_traceback():
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
@@ -293,7 +301,8 @@ def test_a_failing_check_in_a_notebook_is_an_error_output_with_a_short_traceback
     assert len(errors) == 1, outputs
     assert errors[0].ename == "CheckFailed"
     assert "kernel flipped" in errors[0].evalue
-    assert len(errors[0].traceback) <= 4 and "Traceback" not in "".join(errors[0].traceback)
+    assert len(errors[0].traceback) <= 8 and "Traceback" not in "".join(errors[0].traceback)
+    assert all(len(line) <= 78 for line in errors[0].traceback)
     assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"]
 
 

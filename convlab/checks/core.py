@@ -11,6 +11,7 @@ import contextlib
 import io
 import os
 import sys
+import textwrap
 import warnings
 import zlib
 from dataclasses import dataclass, field
@@ -36,12 +37,20 @@ _equal = torch.equal
 MAX_CASES = 1000
 
 
+#: The widest line a failing check shows in a notebook.
+WIDTH = 78
+
+
 class CheckFailed(AssertionError):
     """A learner's function gave a wrong answer; the message says which case and, if known, why."""
 
     def _render_traceback_(self):
-        # IPython shows this instead of a long traceback; the cell still records an error output.
-        return [f"CheckFailed: {line}" if i == 0 else line for i, line in enumerate(str(self).splitlines())]
+        """What IPython shows instead of a long traceback (the cell still records an error output):
+        the message in lines of at most WIDTH characters, so that a narrow view (nbgrader's
+        Validate dialog, a feedback page) shows every word without scrolling."""
+        lines = [f"CheckFailed: {line}" if i == 0 else line for i, line in enumerate(str(self).splitlines())]
+        return [piece for line in lines for piece in textwrap.wrap(
+            line, WIDTH, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False) or [""]]
 
 
 @dataclass
