@@ -9,34 +9,21 @@ import inspect
 import json
 import os
 import re
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import nbformat
 import pytest
+from labkit import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, LEARNER_CONFIG, ROOT, Lab, skip_without_a_browser
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
-ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 # What a test cell says when the learner has not written the function yet (convlab.checks).
 UNANSWERED = re.compile(r"not answered yet", re.IGNORECASE)
 WIDGET_HINT = re.compile(r"ipywidgets|\binteract(ive)?\b|Slider")
 
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is missing (Debian package `chromium`; `make system-deps` installs it)",
-                allow_module_level=True)
-playwright_api = pytest.importorskip("playwright.sync_api")
+playwright_api = skip_without_a_browser()
 sync_playwright, PlaywrightTimeout = playwright_api.sync_playwright, playwright_api.TimeoutError
 
 
@@ -124,70 +111,8 @@ def harness_notebook(path):
 
 # ----------------------------------------------------------------------------- JupyterLab
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Lab:
-    """A JupyterLab server in its own process group, with its own config, settings and workspace dirs."""
-
-    def __init__(self, root_dir, home):
-        self.root_dir, self.token, self.port = root_dir, secrets.token_hex(16), _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        settings = home / "settings"
-        for plugin, values in {
-            # every cell in the DOM, so the n-th .jp-Cell is the n-th notebook cell
-            "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
-            # no news or update pop-ups over the notebook (there is no network anyway)
-            "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
-        }.items():
-            target = settings / f"{plugin}.jupyterlab-settings"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(json.dumps(values))
-        env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-                   JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
-                   IPYTHONDIR=str(home / "ipython"), MPLBACKEND="module://matplotlib_inline.backend_inline",
-                   PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-        self.log = home / "jupyterlab.log"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={self.port}",
-             "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0", f"--ServerApp.token={self.token}",
-             f"--ServerApp.root_dir={root_dir}", "--LabApp.news_url=None",
-             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-            stdout=self.log.open("w"), stderr=subprocess.STDOUT, env=env, start_new_session=True,
-        )
-
-    def log_tail(self, chars=3000):
-        return self.log.read_text(errors="replace")[-chars:]
-
-    def wait_ready(self, timeout=180):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"JupyterLab exited with {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/api/status?token={self.token}", timeout=5) as reply:
-                    if reply.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.5)
-        raise AssertionError(f"JupyterLab not ready after {timeout}s:\n{self.log_tail()}")
-
-    def stop(self):
-        """Terminate the whole process group (server and kernels), then kill what is left."""
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        try:  # kernels share the group; make sure none outlives the server
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+# Every cell in the DOM, so the n-th .jp-Cell is the n-th notebook cell.
+ALL_CELLS = {"@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"}}
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +120,7 @@ def lab(tmp_path_factory):
     home = tmp_path_factory.mktemp("jupyterlab")
     root = home / "root"
     root.mkdir()
-    server = Lab(root, home)
+    server = Lab(root, home, config_path=LEARNER_CONFIG, settings=ALL_CELLS)  # as `make lab` starts it
     try:
         server.wait_ready()
         yield server
