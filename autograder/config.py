@@ -39,6 +39,7 @@ SETTINGS: dict[str, dict[str, object]] = {
         "preprocessors": [
             "nbgrader.preprocessors.GetGrades",
             "autograder.config.HideHiddenTests",
+            "autograder.offline_math.MathToMathML",
             "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
         ],
     },
@@ -64,7 +65,7 @@ WHY = {
     "Execute": f"Each cell may run {CELL_TIMEOUT} s; then it is interrupted and scores zero.",
     "IgnorePattern": "Output on stderr (warnings, progress bars) must not zero a correct answer;\n"
     "# errors are not stderr output, so a failing test still scores zero.",
-    "GenerateFeedback": "Feedback keeps the verdict of hidden tests, never their source.",
+    "GenerateFeedback": "Feedback keeps the verdict of hidden tests, never their source; its math reads offline.",
     "Autograde": "Hidden tests come back without a warning where a learner left the test cell as released.",
     "ClearSolutions": "What a learner finds in place of each solution.",
 }
