@@ -25,6 +25,7 @@ from convlab.checks import registry
 from convlab.checks.core import Run
 from convlab.checks.diagnose import normalise_answer
 from convlab.checks.problems import Kind
+from convlab.checks.questions import Question
 from convlab.checks.record import ANSWER, FILE_NAME, FORMAT, answer_check
 
 MAX_JSON_BYTES = 2_000_000
@@ -222,9 +223,13 @@ def _verify_one(document: dict, arrays: dict) -> Judgement:
 def _verify_answer(document: dict, answers: dict | None) -> Judgement:
     question = str(document.get("question", ""))[:200]
     value, expected = document.get("value"), document.get("expected")
+    name = answer_check(question)
+    if answers is not None and isinstance(answers.get(question), Question):  # the lesson's own question
+        problem, slip = answers[question].verdict(value)
+        short = answers[question].short
+        return Judgement(name, problem is None, f"{short}: {problem}." if problem else f"{short}: right", what=slip)
     if answers is not None and question in answers:
         expected = json.loads(json.dumps(normalise_answer(answers[question])))  # tuples as lists, like the record
-    name = answer_check(question)
     if value is None:
         return Judgement(name, False, f"{question}: not answered yet.")
     if json.dumps(value) != json.dumps(expected):

@@ -23,6 +23,7 @@ from autograder.protocol import CellResult, NotebookRun, Outcome, Reason, Verdic
 from autograder.records import trusted_expected, trusted_namespace, verify_records
 from autograder.restore import test_cells
 from autograder.verification import Plan, cell_verdict, check_calls
+from convlab.checks import registry
 from convlab.checks.record import question_of
 
 MAX_MESSAGE = 600
@@ -61,7 +62,9 @@ def verify(records: dict[str, bytes], answers: dict | None = None, plan: Plan | 
 
 def trusted_answers(nb: NotebookNode) -> dict:
     """{question: expected} for every `answer(question, value, expected)` in the instructor's test
-    cells, evaluated here so a patched kernel cannot choose what counts as right.
+    cells, evaluated here so a patched kernel cannot choose what counts as right; {question:
+    Question} for every lesson question a test cell calls (`convlab.checks.questions`), the
+    grader's own import of it.
 
     An expected expression that needs the notebook's own variables cannot be evaluated outside
     the kernel; its question keeps the kernel's value (tests/test_grade_scoring.py checks that
@@ -69,7 +72,11 @@ def trusted_answers(nb: NotebookNode) -> dict:
     """
     answers = {}
     for _, (index, _) in test_cells(nb).items():
-        calls = [c for c in check_calls(nb.cells[index].source) if c.expected is not None]
+        calls = [c for c in check_calls(nb.cells[index].source) if question_of(c.check) is not None]
+        for call in calls:
+            if call.expected is None:  # a lesson's Question: the grader's own import of it judges
+                answers[question_of(call.check)] = registry.find_question(question_of(call.check))
+        calls = [c for c in calls if c.expected is not None]
         if not calls:
             continue
         namespace = trusted_namespace()

@@ -17,6 +17,7 @@ from nbformat import NotebookNode
 
 from autograder import notebook as nbmeta
 from autograder.review import learner_cells
+from convlab.checks import registry
 from convlab.checks.record import answer_check, question_of
 
 _UNKNOWN = object()
@@ -24,8 +25,10 @@ _UNKNOWN = object()
 
 @dataclass(frozen=True)
 class Call:
-    """One check call written in an instructor's test cell: `check.corr2d(corr2d, seed=1101, cases=20)`,
-    or `answer("name", value_expression, expected_expression)` (check `answer:name`)."""
+    """One check call written in an instructor's test cell: `check.corr2d(corr2d, seed=1101, cases=20)`;
+    a lesson's question, `check.output_shape(output_shape())` (check `answer:lesson01.output_shape`,
+    no expected expression: the question computes its answer); or `answer("name", value_expression,
+    expected_expression)` (check `answer:name`)."""
 
     check: str
     argument: str  # the learner's object (a name), or the answer's value expression
@@ -75,7 +78,10 @@ def check_calls(source: str) -> list[Call]:
         if call is None or not call.args:
             continue
         func = call.func
-        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in modules:
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in modules \
+                and registry.find_question(f"{modules[func.value.id]}.{func.attr}") is not None:
+            calls.append(Call(answer_check(f"{modules[func.value.id]}.{func.attr}"), ast.unparse(call.args[0])))
+        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in modules:
             keywords = {k.arg: k.value for k in call.keywords}
             seed, cases = _literal(keywords.get("seed"), 0), _literal(keywords.get("cases"), None)
             if isinstance(call.args[0], ast.Name) and seed is not _UNKNOWN and cases is not _UNKNOWN:

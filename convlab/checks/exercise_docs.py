@@ -4,7 +4,8 @@
 """
 from __future__ import annotations
 
-from convlab.checks.registry import Entry, entries
+from convlab.checks.questions import Question
+from convlab.checks.registry import Entry, entries, questions
 
 INTRODUCTION = '''\
 # Exercises and their checks
@@ -28,8 +29,10 @@ check.corr2d(corr2d, seed=831, cases=20)
 
 Every check has the signature `check.NAME(fn, *, seed=0, cases=None)`; it returns `None` when the
 learner's function is right and raises `convlab.checks.CheckFailed` (an `AssertionError`) with short
-feedback otherwise. "Check your understanding" answers use `convlab.checks.answer(name, value,
-expected)`, with `expected` computed (usually from `convlab.shapes`) inside a hidden test.
+feedback otherwise. A "check your understanding" question is a `Question` of the lesson's check
+module, checked in a visible test cell (`check.output_shape(output_shape())`): its answer is
+computed there from `convlab.shapes`, never written in the lesson, and so are the slips it names
+(listed below).
 A check's name is where it is defined: `lesson01.corr2d` is the `corr2d` of `convlab.checks.lesson01`.
 Points are those of the exercise's test cells in `solutions/`.
 '''
@@ -65,15 +68,30 @@ def _points(entry: Entry) -> str:
     return "" if entry.points is None else f"{entry.points:g}"
 
 
-def render(found: list[Entry]) -> str:
+QUESTIONS = '''\
+## Check your understanding
+
+Each question's test cell says whether the answer is right and names the slip when the answer is
+one of these.
+'''
+
+
+def _slips(question: Question) -> str:
+    return "; ".join(slip for slip, _ in question.slips) or "—"
+
+
+def render(found: list[Entry], asked: dict[str, Question] | None = None) -> str:
     """The whole of docs/exercises.md."""
     lines = [INTRODUCTION, "| lesson | check | learner's function | points |", "|---|---|---|---|"]
     lines += [f"| {e.lesson} | `{e.name}` | {_learners_function(e)} | {_points(e)} |" for e in found]
     lines += ["", BANS, "| check | torch's own kernels | banned references |", "|---|---|---|"]
     lines += [f"| `{e.name}` | {', '.join(e.banned_kernels)} | {_references(e)} |"
               for e in found]
+    if asked:
+        lines += ["", QUESTIONS, "| question | slips it names |", "|---|---|"]
+        lines += [f"| `{name}` | {_slips(q)} |" for name, q in asked.items()]
     return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
-    print(render(entries()), end="")
+    print(render(entries(), questions()), end="")

@@ -2,8 +2,10 @@
 import torch
 import torch.nn.functional as F
 
+from convlab import shapes
 from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
+from convlab.checks.questions import Question
 
 FLIPPED = ("kernel flipped — that is convolution; deep learning's 'convolution' slides K "
            "as it is (cross-correlation)")
@@ -41,3 +43,23 @@ class Corr2d(Exercise):
 
 
 corr2d = Corr2d()
+
+
+# -- check your understanding ----------------------------------------------------------------
+output_shape = Question(
+    lambda: shapes.conv_output_shape((28, 35), (5, 4)),
+    slips=(("the +1 forgotten: n - k + 1 positions fit along each side",
+            lambda: tuple(n - 1 for n in shapes.conv_output_shape((28, 35), (5, 4)))),
+           ("the kernel's height and width swapped: it is 5 rows by 4 columns",
+            lambda: shapes.conv_output_shape((28, 35), (4, 5))),
+           ("the input's shape: a kernel larger than 1x1 makes the output smaller", lambda: (28, 35))))
+kernel_weights = Question(
+    lambda: shapes.conv_parameter_count(1, 1, (5, 5), bias=False),
+    slips=(("a bias counted: the question asks for the kernel's weights",
+            lambda: shapes.conv_parameter_count(1, 1, (5, 5))),
+           ("one side only: a 5x5 kernel has 5 x 5 weights", lambda: 5)))
+dense_weights = Question(
+    lambda: (32 * 32) * (32 * 32),
+    slips=(("the inputs only: each of the 1024 units needs a weight per input", lambda: 32 * 32),
+           ("a bias counted: this layer has none", lambda: (32 * 32) * (32 * 32) + 32 * 32),
+           ("one side of the image only: it has 32 x 32 pixels", lambda: 32 * 32 * 32)))

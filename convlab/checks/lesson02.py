@@ -3,9 +3,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from convlab import shapes
 from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
 from convlab.checks.guard import BANNED_ATEN_OPS
+from convlab.checks.questions import Question
 from convlab.checks.variants import attempt, conv2d_mistakes
 
 MODES = ("constant", "reflect", "replicate", "circular")
@@ -139,3 +141,24 @@ class ConvOutputSize(Exercise):
 pad = Pad()
 corr2d = Corr2d()
 conv_output_size = ConvOutputSize()
+
+
+# -- check your understanding ----------------------------------------------------------------
+strided_shape = Question(
+    lambda: (1, 8, *shapes.conv_output_shape((32, 32), 5, stride=2, padding=2)),
+    slips=(("padding ignored: 2 zeros on each side make the input 36 wide",
+            lambda: (1, 8, *shapes.conv_output_shape((32, 32), 5, stride=2))),
+           ("padding counted once: p is added on both sides, n + 2p",
+            lambda: (1, 8, *shapes.conv_output_shape((33, 33), 5, stride=2))),
+           ("stride ignored: stride 2 keeps every second window",
+            lambda: (1, 8, *shapes.conv_output_shape((32, 32), 5, padding=2))),
+           ("the input's 3 channels kept: the output has one channel per filter",
+            lambda: (1, 3, *shapes.conv_output_shape((32, 32), 5, stride=2, padding=2)))))
+same_padding_7 = Question(
+    lambda: shapes.same_padding(7)[0],
+    slips=(("that is the total padding: it is split over the two sides", lambda: 7 - 1),
+           ("(n - k) / 2 keeps the size only when n = 2k - 1; solve n + 2p - k + 1 = n", lambda: (15 - 7) // 2)))
+floor_size = Question(
+    lambda: shapes.conv_output_size(13, 3, stride=2),
+    slips=(("the +1 forgotten: (n - k) / s + 1 windows", lambda: (13 - 3) // 2),
+           ("stride ignored: stride 2 keeps every second window", lambda: shapes.conv_output_size(13, 3))))

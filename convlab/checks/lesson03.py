@@ -2,8 +2,10 @@
 import torch
 import torch.nn.functional as F
 
+from convlab import shapes
 from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
+from convlab.checks.questions import Question
 from convlab.checks.variants import FLIPPED, NOT_SUMMED, conv2d_mistakes, pair
 
 
@@ -116,3 +118,25 @@ corr2d_multi_in = Corr2dMultiIn()
 corr2d_multi_in_out = Corr2dMultiInOut()
 conv2d = Conv2d()
 count_parameters = CountParameters()
+
+
+# -- check your understanding ----------------------------------------------------------------
+weight_shape = Question(
+    lambda: (32, 16, 3, 3),
+    slips=(("input and output channels swapped: a weight is (out, in, kh, kw)", lambda: (16, 32, 3, 3)),
+           ("the input channels left out: each filter spans all 16 of them", lambda: (32, 3, 3))))
+layer_parameters = Question(
+    lambda: shapes.conv_parameter_count(64, 128, (3, 3)),
+    slips=(("the bias not counted: one per output channel",
+            lambda: shapes.conv_parameter_count(64, 128, (3, 3), bias=False)),
+           ("the input channels not counted: each filter is 64 x 3 x 3",
+            lambda: shapes.conv_parameter_count(1, 128, (3, 3))),
+           ("one bias per input channel: there is one per output channel",
+            lambda: shapes.conv_parameter_count(64, 128, (3, 3), bias=False) + 64)))
+batch_output_shape = Question(
+    lambda: (4, 16, *shapes.conv_output_shape((64, 48), (3, 5), padding=1)),
+    slips=(("padding ignored", lambda: (4, 16, *shapes.conv_output_shape((64, 48), (3, 5)))),
+           ("the kernel's height and width swapped: (3, 5) is 3 rows by 5 columns",
+            lambda: (4, 16, *shapes.conv_output_shape((64, 48), (5, 3), padding=1))),
+           ("the input's 3 channels kept: the output has 16, one per filter",
+            lambda: (4, 3, *shapes.conv_output_shape((64, 48), (3, 5), padding=1)))))

@@ -1,8 +1,10 @@
 """Checks for lesson 04 (1x1 convolution): a 1x1 convolution written as a matrix multiplication."""
 import torch.nn.functional as F
 
+from convlab import shapes
 from convlab.checks import references as ref
 from convlab.checks.core import Exercise
+from convlab.checks.questions import Question
 from convlab.checks.variants import BIAS_MISSING
 
 
@@ -32,3 +34,20 @@ class Conv1x1AsMatmul(Exercise):
 
 
 conv1x1_as_matmul = Conv1x1AsMatmul()
+
+
+# -- check your understanding ----------------------------------------------------------------
+pointwise_parameters = Question(
+    lambda: shapes.conv_parameter_count(256, 64, (1, 1)),
+    slips=(("the bias not counted: one per output channel",
+            lambda: shapes.conv_parameter_count(256, 64, (1, 1), bias=False)),
+           ("one bias per input channel: there is one per output channel",
+            lambda: shapes.conv_parameter_count(256, 64, (1, 1), bias=False) + 256)))
+pointwise_shape = Question(
+    lambda: (5, 2, *shapes.conv_output_shape((7, 9), 1)),
+    slips=(("a 1x1 kernel does not shrink the map", lambda: (5, 2, 6, 8)),
+           ("the channels kept: the output has one channel per filter", lambda: (5, 3, 7, 9))))
+pointwise_macs = Question(
+    lambda: shapes.conv_macs(64, 256, (1, 1), (28, 28)),
+    slips=(("the positions not counted: each of the 28 x 28 outputs costs 64 x 256", lambda: 64 * 256),
+           ("one output channel only: there are 256", lambda: shapes.conv_macs(64, 1, (1, 1), (28, 28)))))

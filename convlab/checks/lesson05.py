@@ -2,8 +2,10 @@
 import torch
 import torch.nn.functional as F
 
+from convlab import shapes
 from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
+from convlab.checks.questions import Question
 from convlab.checks.variants import conv2d_mistakes
 
 
@@ -93,3 +95,23 @@ class ReceptiveField(Exercise):
 
 conv2d = Conv2d()
 receptive_field = ReceptiveField()
+
+
+# -- check your understanding ----------------------------------------------------------------
+effective_size = Question(
+    lambda: shapes.effective_kernel_size(5, 3),
+    slips=(("d x k: the gaps lie between the taps, d(k - 1) + 1", lambda: 5 * 3),
+           ("dilation ignored", lambda: 5),
+           ("k + d: each of the k - 1 gaps grows by d - 1, k + (k - 1)(d - 1)", lambda: 5 + 3)))
+dilated_shape = Question(
+    lambda: (2, 8, *shapes.conv_output_shape((32, 32), 3, padding=4, dilation=4)),
+    slips=(("dilation ignored: a 3-tap kernel with dilation 4 spans 9 inputs",
+            lambda: (2, 8, *shapes.conv_output_shape((32, 32), 3, padding=4))),
+           ("padding ignored", lambda: (2, 8, *shapes.conv_output_shape((32, 32), 3, dilation=4))),
+           ("the input's 4 channels kept", lambda: (2, 4, *shapes.conv_output_shape((32, 32), 3, padding=4,
+                                                                                     dilation=4)))))
+strided_field = Question(
+    lambda: shapes.receptive_field([3, 3, 3], strides=[2, 2, 2]),
+    slips=(("strides ignored: each layer's step multiplies what the next one adds",
+            lambda: shapes.receptive_field([3, 3, 3])),
+           ("k^3: fields grow by (k - 1) times the product of the earlier strides", lambda: 3 ** 3)))

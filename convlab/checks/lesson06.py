@@ -2,8 +2,10 @@
 import torch
 import torch.nn.functional as F
 
+from convlab import shapes
 from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
+from convlab.checks.questions import Question
 from convlab.checks.variants import attempt, pair
 
 STRIDE_DEFAULT = "stride defaults to kernel_size when it is None, not to 1"
@@ -138,3 +140,20 @@ class AvgPool2d(Exercise):
 
 max_pool2d = MaxPool2d()
 avg_pool2d = AvgPool2d()
+
+
+# -- check your understanding ----------------------------------------------------------------
+pooled_shape = Question(
+    lambda: (8, 32, *shapes.pool_output_shape((56, 56), 3, 2, 1)),
+    slips=(("padding ignored", lambda: (8, 32, *shapes.pool_output_shape((56, 56), 3, 2))),
+           ("stride ignored: stride 2 keeps every second window",
+            lambda: (8, 32, *shapes.pool_output_shape((56, 56), 3, 1, 1))),
+           ("the channels changed: pooling keeps every channel", lambda: (8, 1, *shapes.pool_output_shape(
+               (56, 56), 3, 2, 1)))))
+ceil_rows = Question(
+    lambda: shapes.pool_output_size(14, 3, 2, ceil_mode=True),
+    slips=(("floor instead of ceil: ceil_mode=True keeps a last window that starts inside the input",
+            lambda: shapes.pool_output_size(14, 3, 2, ceil_mode=False)),))
+pool_parameters = Question(
+    lambda: 0,
+    slips=(("a pooling window takes the max of what it covers: it has no weights", lambda: 3 * 3),))

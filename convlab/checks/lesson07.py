@@ -2,9 +2,11 @@
 import torch
 import torch.nn.functional as F
 
+from convlab import shapes
 from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
 from convlab.checks.lesson03 import Conv2d
+from convlab.checks.questions import Question
 from convlab.checks.variants import DILATION_IGNORED, FLIPPED, PADDING_IGNORED, STRIDE_IGNORED, pair
 
 CHANNELS_LAST = ("rows in the wrong order — torch orders a column as (channel, kernel row, kernel column), "
@@ -102,3 +104,23 @@ class ConvMatrix(Exercise):
 unfold = Unfold()
 conv2d_im2col = Conv2dIm2col()
 conv_matrix = ConvMatrix()
+
+
+# -- check your understanding ----------------------------------------------------------------
+matrix_shape = Question(
+    lambda: (shapes.conv_output_size(7, 3) ** 2, 7 * 7),
+    slips=(("rows and columns swapped: one row per output pixel, one column per input pixel",
+            lambda: (7 * 7, shapes.conv_output_size(7, 3) ** 2)),
+           ("one side only: the matrix maps the whole flattened image", lambda: (shapes.conv_output_size(7, 3), 7)),
+           ("the kernel's size as the rows: there is one row per output pixel", lambda: (3 * 3, 7 * 7))))
+nonzeros_per_row = Question(
+    lambda: 3 * 3,
+    slips=(("one entry per input pixel: only the 9 under the window can be non-zero", lambda: 7 * 7),
+           ("one row of the kernel only", lambda: 3)))
+unfold_shape = Question(
+    lambda: (1, 3 * 5 * 5, shapes.conv_output_size(32, 5, 1, 2) ** 2),
+    slips=(("padding ignored", lambda: (1, 3 * 5 * 5, shapes.conv_output_size(32, 5) ** 2)),
+           ("the channels left out of the rows: each column holds C x k x k values",
+            lambda: (1, 5 * 5, shapes.conv_output_size(32, 5, 1, 2) ** 2)),
+           ("rows and columns swapped: a column per window",
+            lambda: (1, shapes.conv_output_size(32, 5, 1, 2) ** 2, 3 * 5 * 5))))

@@ -2,9 +2,11 @@
 import torch
 import torch.nn.functional as F
 
+from convlab import shapes
 from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
 from convlab.checks.problems import Kind, Problem
+from convlab.checks.questions import Question
 from convlab.checks.variants import conv2d_mistakes
 
 GROUPS_IGNORED = "groups ignored — output channel o may only read the input channels of its own group"
@@ -159,3 +161,27 @@ class SeparableKernel(Exercise):
 conv2d = Conv2dGroups()
 depthwise_separable_conv = DepthwiseSeparableConv()
 separable_kernel = SeparableKernel()
+
+
+# -- check your understanding ----------------------------------------------------------------
+standard_parameters = Question(
+    lambda: shapes.conv_parameter_count(32, 64, (3, 3), bias=False),
+    slips=(("a bias counted: these layers have none",
+            lambda: shapes.conv_parameter_count(32, 64, (3, 3))),))
+separable_parameters = Question(
+    lambda: (shapes.conv_parameter_count(32, 32, (3, 3), groups=32, bias=False)
+             + shapes.conv_parameter_count(32, 64, (1, 1), bias=False)),
+    slips=(("the 1x1 pointwise part left out", lambda: shapes.conv_parameter_count(32, 32, (3, 3), groups=32,
+                                                                                    bias=False)),
+           ("the 3x3 depthwise part left out", lambda: shapes.conv_parameter_count(32, 64, (1, 1), bias=False)),
+           ("the depthwise part counted as a full convolution: each of its filters sees one channel",
+            lambda: shapes.conv_parameter_count(32, 32, (3, 3), bias=False)
+            + shapes.conv_parameter_count(32, 64, (1, 1), bias=False))))
+grouped_parameters = Question(
+    lambda: shapes.conv_parameter_count(16, 32, (3, 3), groups=4, bias=False),
+    slips=(("groups ignored: each filter sees C_in / g = 4 channels",
+            lambda: shapes.conv_parameter_count(16, 32, (3, 3), bias=False)),
+           ("divided by g twice: there are still 32 filters, each of 4 x 3 x 3",
+            lambda: shapes.conv_parameter_count(16, 32, (3, 3), groups=4, bias=False) // 4),
+           ("a bias counted: these layers have none",
+            lambda: shapes.conv_parameter_count(16, 32, (3, 3), groups=4))))

@@ -1,8 +1,10 @@
 """Checks for lesson 09 (transposed convolution): conv_transpose2d and its matrix form."""
 import torch.nn.functional as F
 
+from convlab import shapes
 from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
+from convlab.checks.questions import Question
 from convlab.checks.variants import BIAS_MISSING, STRIDE_IGNORED, pair
 
 NOT_FLIPPED = ("kernel not flipped — correlating the spread input needs the kernel flipped in both directions "
@@ -98,3 +100,19 @@ class ConvTranspose2dAsMatmul(Exercise):
 
 conv_transpose2d = ConvTranspose2d()
 conv_transpose2d_as_matmul = ConvTranspose2dAsMatmul()
+
+
+# -- check your understanding ----------------------------------------------------------------
+upsampled_size = Question(
+    lambda: shapes.conv_transpose_output_size(7, 4, 2, 1),
+    slips=(("padding ignored: a transposed convolution removes p from each side, (n - 1)s - 2p + k",
+            lambda: shapes.conv_transpose_output_size(7, 4, 2)),
+           ("the convolution's formula: a transposed convolution goes the other way",
+            lambda: shapes.conv_output_size(7, 4, 2, 1))))
+output_padding_for_8 = Question(
+    lambda: next(op for op in range(2) if shapes.conv_transpose_output_size(4, 3, 2, 1, op) == 8),
+    slips=(("that gives 7: output_padding adds the row the stride dropped", lambda: 0),))
+transposed_weight_shape = Question(
+    lambda: (16, 8, 3, 3),
+    slips=(("a convolution's order: a transposed convolution's weight is (in, out, kh, kw)",
+            lambda: (8, 16, 3, 3)),))

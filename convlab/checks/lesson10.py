@@ -2,8 +2,10 @@
 import torch
 import torch.nn.functional as F
 
+from convlab import shapes
 from convlab.checks import references as ref
 from convlab.checks.core import Case, CheckFailed, NamedParts
+from convlab.checks.questions import Question
 from convlab.checks.variants import pair
 
 
@@ -137,3 +139,18 @@ class Conv2dFunctionCheck(NamedParts):
 
 conv2d_backward = Conv2dBackward()
 conv2d_function = Conv2dFunctionCheck()
+
+
+# -- check your understanding ----------------------------------------------------------------
+grad_weight_shape = Question(
+    lambda: (16, 3, 5, 5),
+    slips=(("the output's shape: a gradient has the shape of what it is the gradient of",
+            lambda: (8, 16, *shapes.conv_output_shape((32, 32), 5))),
+           ("the input's shape: a gradient has the shape of what it is the gradient of", lambda: (8, 3, 32, 32))))
+uses_per_pixel = Question(
+    lambda: 3 * 3,
+    slips=(("one: every window that covers the pixel uses it, and 3 x 3 of them do", lambda: 1),
+           ("one row of windows only", lambda: 3)))
+grad_input_output_padding = Question(
+    lambda: 6 - shapes.conv_transpose_output_size(shapes.conv_output_size(6, 3, 2), 3, 2),
+    slips=(("the transposed convolution gives 5 without it: the stride dropped a row", lambda: 0),))

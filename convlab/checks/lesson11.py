@@ -3,10 +3,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from convlab import shapes
 from convlab.checks import references as ref
 from convlab.checks.compare import compare
 from convlab.checks.core import Case, CheckFailed, Exercise, NamedParts
 from convlab.checks.problems import Kind, Problem
+from convlab.checks.questions import Question
 
 LENET_SHAPES = ((6, 1, 3, 3), (6,), (16, 6, 3, 3), (16,), (120, 576), (120,), (84, 120), (84,), (10, 84), (10,))
 LENET_NAMES = ("conv1 weight", "conv1 bias", "conv2 weight", "conv2 bias", "fc1 weight", "fc1 bias",
@@ -197,3 +199,34 @@ class Model(NamedParts):
 
 shape_trace = ShapeTrace()
 model = Model()
+
+
+# -- check your understanding ----------------------------------------------------------------
+_DENSE = [(576, 120), (120, 84), (84, 10)]
+lenet_parameters = Question(
+    lambda: (shapes.conv_parameter_count(1, 6, (3, 3)) + shapes.conv_parameter_count(6, 16, (3, 3))
+             + sum(i * o + o for i, o in _DENSE)),
+    slips=(("the biases not counted: each layer has one per output",
+            lambda: (shapes.conv_parameter_count(1, 6, (3, 3), bias=False)
+                     + shapes.conv_parameter_count(6, 16, (3, 3), bias=False) + sum(i * o for i, o in _DENSE))),
+           ("the dense layers left out", lambda: shapes.conv_parameter_count(1, 6, (3, 3))
+            + shapes.conv_parameter_count(6, 16, (3, 3))),
+           ("the convolutions left out", lambda: sum(i * o + o for i, o in _DENSE))))
+
+
+def _flatten(size):
+    side = shapes.pool_output_size(shapes.conv_output_size(shapes.pool_output_size(shapes.conv_output_size(
+        size, 3), 2), 3), 2)
+    return 16 * side ** 2
+
+
+flatten_size_28 = Question(
+    lambda: _flatten(28),
+    slips=(("that is for a 32 x 32 input: trace 28 through the layers", lambda: _flatten(32)),
+           ("the 16 channels left out: the vector holds every channel's map", lambda: _flatten(28) // 16)))
+conv2_macs = Question(
+    lambda: shapes.conv_macs(6, 16, (3, 3), (15, 15)),
+    slips=(("counted at every input pixel: a MAC count goes by output pixels (13 x 13)",
+            lambda: 6 * 16 * 3 * 3 * 15 * 15),
+           ("the input channels not counted: each output sums over all 6",
+            lambda: shapes.conv_macs(1, 16, (3, 3), (15, 15)))))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from convlab.checks.core import Exercise
 from convlab.checks.guard import CONVOLUTION_OPS, IM2COL_OPS, PADDING_OPS, POOLING_OPS
+from convlab.checks.questions import Question
 
 CHECK_NAME = re.compile(r"^lesson\d\d\.[A-Za-z_][A-Za-z0-9_]*$")
 SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
@@ -63,6 +64,25 @@ def exercises() -> dict[str, Exercise]:
                                     "defined in its own lesson module, and give it no name of its own")
             found[value.name] = value
     return found
+
+
+def questions() -> dict[str, Question]:
+    """Every 'check your understanding' question by name ('lesson01.output_shape'), in lesson order."""
+    return {value.name: value for module in lesson_modules() for value in vars(module).values()
+            if isinstance(value, Question)}
+
+
+def find_question(name: str) -> Question | None:
+    """The Question bound at 'lessonNN.name', or None when there is none."""
+    if not isinstance(name, str) or not CHECK_NAME.match(name):
+        return None
+    module_name, attribute = name.split(".")
+    try:
+        module = importlib.import_module(f"convlab.checks.{module_name}")
+    except ImportError:
+        return None
+    question = getattr(module, attribute, None)
+    return question if isinstance(question, Question) and question.name == name else None
 
 
 def find(check: str) -> Exercise | None:

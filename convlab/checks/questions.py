@@ -1,0 +1,76 @@
+"""'Check your understanding' questions, checked where the learner reads them.
+
+A lesson's check module binds one ``Question`` per question::
+
+    output_shape = Question(lambda: shapes.conv_output_shape((28, 35), (5, 4)),
+                            slips=(("the +1 forgotten", lambda: shapes.conv_output_shape((28, 35), (5, 4)) ...),))
+
+and its visible test cell calls it on the learner's answer: ``check.output_shape(output_shape())``.
+The right answer is computed here from the course's formulas, never written in the lesson; each
+slip is computed too, so a wrong answer that matches one is named ("the +1 forgotten"). The
+notebook's check and the grader (``autograder.records``, on the value the grader's own run
+recorded) give the same verdict through ``Question.verdict``.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from convlab.checks.compare import describe_value
+from convlab.checks.core import CheckFailed
+from convlab.checks.diagnose import normalise_answer
+from convlab.checks.record import write_answer_record
+
+ANSWER_KINDS = "an int, or a tuple of ints for a shape"
+
+
+@dataclass(eq=False)
+class Question:
+    """``expected``: the answer, computed when checked; ``slips``: (what went wrong, the answer it gives)."""
+
+    expected: Callable[[], object]
+    slips: tuple[tuple[str, Callable[[], object]], ...] = ()
+    module: str = field(default="", repr=False)  # where it is bound; from the caller when not given
+
+    def __post_init__(self):
+        if not self.module:
+            self.module = sys._getframe(2).f_globals.get("__name__", "")
+
+    @property
+    def name(self) -> str:
+        """'lessonNN.attribute', from where the question is bound (as an Exercise's name)."""
+        for attribute, value in vars(sys.modules.get(self.module) or object()).items():
+            if value is self:
+                return f"{self.module.rsplit('.', 1)[-1]}.{attribute}"
+        return "question"
+
+    @property
+    def short(self) -> str:
+        return self.name.rsplit(".", 1)[-1]
+
+    def verdict(self, value) -> tuple[str | None, str | None]:
+        """(None, None) when ``value`` is right; else (feedback, the slip recognised or None).
+
+        ``value`` is the learner's answer, or the plain data a record holds of it (lists for tuples)."""
+        if value is None or value is Ellipsis:
+            return "not answered yet", None
+        got = normalise_answer(value)
+        if got is None:
+            return f"answer with {ANSWER_KINDS}, got {describe_value(value)}", None
+        if got == normalise_answer(self.expected()):
+            return None, None
+        for slip, gives in self.slips:
+            if got == normalise_answer(gives()):
+                return f"not right yet — {slip}", slip
+        return "not right yet — work it out again from the formula above", None
+
+    def __call__(self, value) -> None:
+        __tracebackhide__ = True
+        if os.environ.get("CONVLAB_RECORD_DIR"):
+            write_answer_record(self.name, normalise_answer(value), None)
+        problem, _ = self.verdict(value)
+        if problem is not None:
+            raise CheckFailed(f"{self.short}: {problem}.") from None
+        print(f"{self.short}: right")
