@@ -302,6 +302,9 @@ def test_a_failing_check_in_a_notebook_is_an_error_output_with_a_short_traceback
     assert errors[0].ename == "CheckFailed"
     assert "kernel flipped" in errors[0].evalue
     assert len(errors[0].traceback) <= 8 and "Traceback" not in "".join(errors[0].traceback)
+    pictures = [o for o in outputs if o.output_type == "display_data" and "image/png" in o.data]
+    assert len(pictures) == 1 and outputs.index(pictures[0]) < outputs.index(errors[0]), \
+        "a notebook shows the failing case's picture above the message"
     assert all(len(line) <= 78 for line in errors[0].traceback)
     assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"]
 

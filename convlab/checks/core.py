@@ -25,6 +25,7 @@ from convlab.checks.guard import KERNEL_OPS, DeviceMixing, disabled_kernel_hits,
 from convlab.checks.problems import Kind, Problem
 from convlab.checks.record import write_answer_record, write_record
 from convlab.checks.references import ReferenceUsed, forbid_references, reference_message
+from convlab.checks.show import show_failure
 from convlab.checks.variants import pair
 
 _Tensor = torch.Tensor
@@ -383,7 +384,8 @@ class Exercise:
         return labels
 
     def run(self, fn, seed: int = 0, cases: int | None = None):
-        """Every (case, device) run until the first failure: (runs, cases, feedback or None)."""
+        """Every (case, device) run until the first failure: (runs, cases, feedback or None, and the
+        failing (output, torch's) tensors when their values differ, for a picture)."""
         drawn = self.cases(seed, cases)
         runs: list[Run] = []
         for index, case in enumerate(drawn):
@@ -399,8 +401,10 @@ class Exercise:
                     if len(labels) > 1:
                         labels = self.narrow(fn, drawn, index, labels)
                     problem = problem.hinted(labels)
-                return runs, drawn, self.header(index, len(drawn), case, device) + "\n" + problem.text
-        return runs, drawn, None
+                shown = (run.output, ref) if problem.kind is Kind.WRONG_VALUES and type(run.output) is _Tensor \
+                    and type(ref) is _Tensor and run.output.shape == ref.shape else None
+                return runs, drawn, self.header(index, len(drawn), case, device) + "\n" + problem.text, shown
+        return runs, drawn, None, None
 
     def header(self, index: int, total: int, case: Case, device: str) -> str:
         where = [str(case.dtype).replace("torch.", "")] if case.dtype is not None else []
@@ -411,10 +415,12 @@ class Exercise:
 
     def __call__(self, fn, *, seed: int = 0, cases: int | None = None) -> None:
         __tracebackhide__ = True
-        runs, drawn, failure = self.run(self.prepare(fn), seed, cases)
+        runs, drawn, failure, shown = self.run(self.prepare(fn), seed, cases)
         if os.environ.get("CONVLAB_RECORD_DIR"):
             write_record(self.name, seed, cases, runs, failure)
         if failure is not None:
+            if shown is not None:
+                show_failure(*shown, failure.splitlines()[0])
             raise CheckFailed(failure) from None
         print(passed_line(self.name, len(drawn), runs))
 

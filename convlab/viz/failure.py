@@ -1,0 +1,69 @@
+"""The picture under a failing tensor check: the learner's output, torch's, and where they differ.
+
+Shown in a notebook only (`convlab.checks.show`), for the failing case: a 2D map is drawn as it
+is; a larger tensor by its 2D slice holding the largest error; a 1D one as a row. Signed values use
+a diverging colour map centred on zero with a colour bar; the difference panel always does.
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.colors import TwoSlopeNorm
+
+DIVERGING = "RdBu_r"
+MAX_SIDE = 64  # a larger map is cut to its 64 x 64 corner around the largest error
+
+
+def _as_map(t: torch.Tensor) -> torch.Tensor:
+    return t.reshape(1, -1) if t.dim() == 1 else t
+
+
+def worst_slice(got: torch.Tensor, want: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """The 2D maps of `got` and `want` (same shape) holding the largest difference, and which they are."""
+    got, want = got.detach().to("cpu", torch.float64), want.detach().to("cpu", torch.float64)
+    if got.dim() <= 2:
+        return _as_map(got), _as_map(want), ""
+    index = int((got - want).abs().reshape(-1).argmax())
+    lead = tuple(int(i) for i in torch.unravel_index(torch.tensor(index), got.shape)[:-2])
+    where = "output[" + ", ".join(str(i) for i in lead) + ", :, :]"
+    return got[lead], want[lead], where
+
+
+def _window(got: torch.Tensor, want: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """At most MAX_SIDE x MAX_SIDE of the maps, around their largest difference."""
+    h, w = got.shape
+    if h <= MAX_SIDE and w <= MAX_SIDE:
+        return got, want, ""
+    index = int((got - want).abs().reshape(-1).argmax())
+    i, j = divmod(index, w)
+    top, left = max(0, min(i - MAX_SIDE // 2, h - MAX_SIDE)), max(0, min(j - MAX_SIDE // 2, w - MAX_SIDE))
+    rows, cols = slice(top, top + MAX_SIDE), slice(left, left + MAX_SIDE)
+    return got[rows, cols], want[rows, cols], f" rows {top}..{rows.stop - 1}, columns {left}..{cols.stop - 1}"
+
+
+def _panel(fig, ax, values: torch.Tensor, title: str, limit: float, signed: bool) -> None:
+    if signed:
+        image = ax.imshow(values.numpy(), cmap=DIVERGING, norm=TwoSlopeNorm(0.0, -limit, limit))
+    else:
+        image = ax.imshow(values.numpy(), cmap="viridis", vmin=0.0, vmax=limit)
+    ax.set_title(title, fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+
+
+def failure_figure(got: torch.Tensor, want: torch.Tensor, title: str = ""):
+    """Three panels: your output, torch's, yours minus torch's (same colour scale for the first two)."""
+    got2, want2, where = worst_slice(got, want)
+    got2, want2, cut = _window(got2, want2)
+    difference = got2 - want2
+    limit = max(float(got2.abs().max()), float(want2.abs().max()), 1e-12)
+    signed = bool((got2 < 0).any() or (want2 < 0).any())
+    spread = max(float(difference.abs().max()), 1e-12)
+    fig, axes = plt.subplots(1, 3, figsize=(9, 3))
+    _panel(fig, axes[0], got2, "your output", limit, signed)
+    _panel(fig, axes[1], want2, "torch's output", limit, signed)
+    _panel(fig, axes[2], difference, "yours − torch's", spread, True)
+    fig.suptitle(f"{title}{' ' + where if where else ''}{cut}", fontsize=10)
+    fig.tight_layout()
+    return fig
