@@ -60,6 +60,10 @@ def _execute(path: Path, allow_errors: bool):
     return nb, time.perf_counter() - start
 
 
+# What a cell shows when it prints an iterator or a generator instead of its values.
+OBJECT_REPR = re.compile(r"<(?:generator|map|zip|filter|itertools\.\w+) object at 0x[0-9a-f]+>")
+
+
 def _errors(cell) -> list:
     return [out for out in cell.get("outputs", []) if out.get("output_type") == "error"]
 
@@ -144,6 +148,9 @@ def test_solution_runs_clean(path):
               f"{err['ename']}: {err['evalue'][:200]}"
               for index, cell in enumerate(nb.cells) for err in _errors(cell)]
     assert not failed, f"{path.name}:\n" + "\n".join(failed)
+    reprs = [f"cell {index}: {match}" for index, cell in enumerate(nb.cells) for out in cell.get("outputs", [])
+             for match in OBJECT_REPR.findall(out.get("text", "") + str(out.get("data", {}).get("text/plain", "")))]
+    assert not reprs, f"{path.name} prints objects a learner cannot read: {reprs}"
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=_ids(LESSONS))

@@ -100,3 +100,24 @@ def test_feature_map_explorer_redraws():
 
     images, labels = shapes_dataset(10)
     _move_every_slider(cnn.feature_map_explorer(LeNet(), images, labels, CLASSES).widget)
+
+
+def test_lesson11_filters_have_a_colour_scale():
+    fig = cnn.filters_figure(torch.randn(6, 1, 3, 3))
+    assert any(ax.get_label() == "<colorbar>" for ax in fig.axes)
+    plt.close(fig)
+
+
+def _red_outlines(fig):
+    return [(p.get_xy(), p.get_width(), p.get_height()) for ax in fig.axes for p in ax.patches
+            if matplotlib.colors.same_color(p.get_edgecolor(), "tab:red")]
+
+
+def test_lesson06_window_slider_stops_at_the_last_window():
+    from convlab.viz.pooling import show_pooling
+
+    X = torch.arange(16.0).reshape(4, 4)
+    last = show_pooling(X, 2, 2, 0, False, "max", 3)      # 2 x 2 output: windows 0..3
+    past = show_pooling(X, 2, 2, 0, False, "max", 5)      # the slider goes further (5 % 4 would wrap to 1)
+    assert _red_outlines(past) == _red_outlines(last) and _red_outlines(last)
+    plt.close("all")

@@ -40,10 +40,11 @@ def filters_figure(weight):
     limit = float(np.abs(w).max())
     fig, axes = plt.subplots(1, len(w), figsize=(1.6 * len(w), 1.9), constrained_layout=True)
     for i, (ax, k) in enumerate(zip(axes, w)):
-        ax.imshow(k, cmap="coolwarm", vmin=-limit, vmax=limit)
+        image = ax.imshow(k, cmap="coolwarm", vmin=-limit, vmax=limit)
         ax.set_title(f"filter {i}", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
+    fig.colorbar(image, ax=list(axes), shrink=0.8, label="weight")
     return fig
 
 

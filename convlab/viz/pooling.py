@@ -28,7 +28,7 @@ def show_pooling(X, kernel_size=2, stride=None, padding=0, ceil_mode=False, mode
     draw_grid(ax_x, X, cmap="Greys", vmin=0, vmax=4 * float(X.abs().max()) or 1.0,  # light cells: colour is for windows
               title=f"input {tuple(X.shape)}\nkernel {kernel_size}, stride {stride}, padding {padding}"
                     f"{', ceil_mode' if ceil_mode else ''}")
-    chosen = None if window is None else window % Y.numel()
+    chosen = None if window is None else min(window, Y.numel() - 1)  # past the last window: the last
     for i in range(Y.shape[0]):
         for j in range(Y.shape[1]):
             number = i * Y.shape[1] + j
