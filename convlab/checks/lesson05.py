@@ -115,3 +115,12 @@ strided_field = Question(
     slips=(("strides ignored: each layer's step multiplies what the next one adds",
             lambda: shapes.receptive_field([3, 3, 3])),
            ("k^3: fields grow by (k - 1) times the product of the earlier strides", lambda: 3 ** 3)))
+stacked_weights = Question(
+    lambda: 3 * shapes.conv_parameter_count(64, 64, (3, 3), bias=False),
+    slips=(("one layer only: there are three", lambda: shapes.conv_parameter_count(64, 64, (3, 3), bias=False)),
+           ("that is one 7x7 layer: three 3x3 layers hold 27C² weights, not 49C²",
+            lambda: shapes.conv_parameter_count(64, 64, (7, 7), bias=False)),
+           ("a bias counted: the question asks for weights only",
+            lambda: 3 * shapes.conv_parameter_count(64, 64, (3, 3))),
+           ("the channels not counted: each 3x3 kernel connects one of 64 inputs to one of 64 outputs",
+            lambda: 3 * 3 * 3)))

@@ -62,6 +62,31 @@ def receptive_field_figure(stacks, size=None):
     return fig
 
 
+def stack_versus_single_figure(channels=(16, 32, 64, 128, 256)):
+    """Weights of three 3×3 layers against one 7×7 layer (C -> C, no bias) for several C: the
+    same 7×7 receptive field, 27C² against 49C² weights."""
+    from convlab.shapes import conv_parameter_count, receptive_field
+
+    stacked = [3 * conv_parameter_count(c, c, (3, 3), bias=False) for c in channels]
+    single = [conv_parameter_count(c, c, (7, 7), bias=False) for c in channels]
+    x = np.arange(len(channels))
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    ax.bar(x - 0.2, stacked, 0.4, label=f"three 3×3 layers (field {receptive_field([3, 3, 3])}×"
+                                        f"{receptive_field([3, 3, 3])}, 3 non-linearities)", color="tab:blue")
+    ax.bar(x + 0.2, single, 0.4, label=f"one 7×7 layer (field {receptive_field([7])}×{receptive_field([7])}, "
+                                       "1 non-linearity)", color="tab:orange")
+    for i, (a, b) in enumerate(zip(stacked, single)):
+        ax.text(i, max(a, b) * 1.15, f"{a / b:.2f}×", ha="center", fontsize=8)
+    ax.set_yscale("log")
+    ax.set_xticks(x, [f"C = {c}" for c in channels])
+    ax.set_ylabel("weights (log scale)")
+    ax.set_ylim(top=max(single) * 4)
+    ax.set_title("the same receptive field for 27/49 of the weights")
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
 def receptive_field_explorer():
     """Sliders for layers, kernel size and dilation: the receptive field of the centre output, measured."""
     import ipywidgets as widgets
