@@ -1,9 +1,11 @@
-"""Checks for lesson 04 (1x1 convolution): a 1x1 convolution written as a matrix multiplication."""
+"""Checks for lesson 04 (1x1 convolution): a 1x1 convolution written as a matrix multiplication,
+and the cost of a bottleneck block."""
+import torch
 import torch.nn.functional as F
 
 from convlab import shapes
 from convlab.checks import references as ref
-from convlab.checks.core import Exercise
+from convlab.checks.core import Case, Exercise
 from convlab.checks.questions import Question
 from convlab.checks.variants import BIAS_MISSING
 
@@ -33,7 +35,47 @@ class Conv1x1AsMatmul(Exercise):
                F.conv2d(input, weight, bias).transpose(-2, -1).reshape(F.conv2d(input, weight).shape))
 
 
+def _layers(channels, width):
+    """(in, out, kernel) of a bottleneck block: 1x1 down to `width`, 3x3 at it (padding 1), 1x1 back up."""
+    return [(channels, width, 1), (width, width, 3), (width, channels, 1)]
+
+
+def _cost(layers, size):
+    """(parameters with biases, multiply-adds on one size x size input) of stride-1 'same' layers, from torch's own
+    parameter count."""
+    params = sum(p.numel() for i, o, k in layers for p in torch.nn.Conv2d(i, o, k, device="meta").parameters())
+    return params, sum(i * o * k * k * size * size for i, o, k in layers)
+
+
+class BottleneckCost(Exercise):
+    """bottleneck_cost(channels, width, size) -> (parameters, multiply-adds) of 1x1 down, 3x3, 1x1 up, with biases."""
+
+    arg_names = ("channels", "width", "size")
+    default_cases = 8
+
+    def make_cases(self, draw, n):
+        for i in range(n):
+            channels = 16 * draw.int(1, 16)
+            width, size = max(1, channels // draw.choice([2, 4, 8])), draw.int(4, 56)
+            if i == 0:
+                channels, width, size = 256, 64, 28
+            yield Case((channels, width, size))
+
+    def reference(self, channels, width, size):
+        return _cost(_layers(channels, width), size)
+
+    def mistakes(self, channels, width, size):
+        params, macs = _cost(_layers(channels, width), size)
+        yield "biases not counted — each layer has one per output channel", (params - 2 * width - channels, macs)
+        yield ("the 3x3 counted at the full width — it runs on the narrow one",
+               _cost([(channels, width, 1), (channels, channels, 3), (width, channels, 1)], size))
+        yield "the last 1x1 (back up to the full width) left out", _cost(_layers(channels, width)[:2], size)
+        yield "multiply-adds of one output pixel — each of the size x size pixels costs as much", (
+            params, macs // (size * size))
+
+
 conv1x1_as_matmul = Conv1x1AsMatmul()
+bottleneck_cost = BottleneckCost()
 
 
 # -- check your understanding ----------------------------------------------------------------

@@ -98,6 +98,33 @@ def show_pointwise(X, weight):
     return fig
 
 
+def bottleneck_cost_figure(channels, widths, size, kernel_size=3):
+    """Parameters and multiply-adds of a bottleneck block (1×1 down to each width, k×k, 1×1 up), as a
+    share of one k×k layer at full width: where the block stops saving."""
+    from convlab.shapes import conv_macs, conv_parameter_count
+
+    k, pad = (kernel_size, kernel_size), kernel_size // 2
+    direct = (conv_parameter_count(channels, channels, k), conv_macs(channels, channels, k, size, padding=pad))
+    shares = []
+    for w in widths:
+        layers = [(channels, w, (1, 1), 0), (w, w, k, pad), (w, channels, (1, 1), 0)]
+        params = sum(conv_parameter_count(i, o, kk) for i, o, kk, _ in layers)
+        macs = sum(conv_macs(i, o, kk, size, padding=p) for i, o, kk, p in layers)
+        shares.append((100 * params / direct[0], 100 * macs / direct[1]))
+    fig, ax = plt.subplots(figsize=(6.5, 3.2), constrained_layout=True)
+    ax.plot(widths, [p for p, _ in shares], "o-", label="parameters")
+    ax.plot(widths, [m for _, m in shares], "s--", label="multiply-adds")
+    ax.axhline(100, color="0.5", linewidth=1)
+    ax.text(widths[0], 103, f"one {kernel_size}×{kernel_size} layer, {channels}→{channels}", fontsize=8, color="0.4")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(widths, [str(w) for w in widths])
+    ax.set_xlabel("bottleneck width")
+    ax.set_ylabel("% of the plain layer")
+    ax.set_title(f"bottleneck {channels}→width→{channels} on a {size}×{size} input")
+    ax.legend(fontsize=8)
+    return fig
+
+
 def bottleneck_explorer(channels=256, height=28, width=28, kernel_size=3):
     """A slider for the bottleneck width: cost of 1×1 down, k×k, 1×1 up against one k×k at full width."""
     import ipywidgets as widgets

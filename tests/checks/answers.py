@@ -339,6 +339,18 @@ def calling(reference, right):
 
 # -- by exercise -------------------------------------------------------------------------------------
 
+def bottleneck_cost(channels, width, size):
+    """Lesson 04's bottleneck block, counted with convlab.shapes."""
+    layers = [(channels, width, 1), (width, width, 3), (width, channels, 1)]
+    return (sum(shapes.conv_parameter_count(i, o, (k, k)) for i, o, k in layers),
+            sum(shapes.conv_macs(i, o, (k, k), size, padding=k // 2) for i, o, k in layers))
+
+
+def _without_biases(channels, width, size):
+    parameters, macs = bottleneck_cost(channels, width, size)
+    return parameters - 2 * width - channels, macs
+
+
 RIGHT = {
     "lesson01.corr2d": lambda X, K: corr2d(X, K),
     "lesson02.pad": pad,
@@ -349,6 +361,7 @@ RIGHT = {
     "lesson03.conv2d": lambda input, weight, bias=None, stride=1, padding=0: conv2d(input, weight, bias, stride, padding),
     "lesson03.count_parameters": count_parameters,
     "lesson04.conv1x1_as_matmul": conv1x1_as_matmul,
+    "lesson04.bottleneck_cost": bottleneck_cost,
     "lesson05.conv2d": conv2d,
     "lesson05.receptive_field": receptive_field,
     "lesson06.max_pool2d": max_pool2d,
@@ -369,6 +382,10 @@ RIGHT = {
 
 #: (answer, a fragment its feedback must hold) for the recognisable mistakes of each exercise.
 MISTAKES = {
+    "lesson04.bottleneck_cost": [
+        (_without_biases, "biases not counted"),
+        (lambda c, w, size: (bottleneck_cost(c, w, size)[0], bottleneck_cost(c, w, size)[1] // (size * size)),
+         "multiply-adds of one output pixel")],
     "lesson01.corr2d": [(lambda X, K: corr2d(X, _flip(K)), "kernel flipped"),
                         (lambda X, K: corr2d(X, K)[:-1, :-1], "off by one")],
     "lesson02.corr2d": [(lambda X, K, stride=1, padding=0: corr2d(X, K, 1, padding), "stride ignored"),
