@@ -71,6 +71,9 @@ PADDING_OPS = _packets(
     "replication_pad1d", "replication_pad2d", "replication_pad3d",
 )
 
+#: torch's channel shuffle, what lesson 08's channel_shuffle exercise asks to write.
+SHUFFLE_OPS = _packets("channel_shuffle", "native_channel_shuffle")
+
 #: Every torch kernel an exercise might be tempted to call instead of being written.
 BANNED_ATEN_OPS = CONVOLUTION_OPS | IM2COL_OPS | POOLING_OPS | PADDING_OPS
 
@@ -200,7 +203,7 @@ def foreign_kernel_ops() -> list[str]:
                   if name.split("::", 1)[0] in FOREIGN_NAMESPACES and _FOREIGN.search(name.split("::", 1)[1]))
 
 
-def disable_builtin_kernels(ops=KERNEL_OPS) -> int:
+def disable_builtin_kernels(ops=KERNEL_OPS | SHUFFLE_OPS) -> int:
     """Replace torch's kernels of ``ops`` and of ``foreign_kernel_ops()`` in this process (CPU, CUDA,
     Meta, quantized, oneDNN) by ones that record the call and raise, so no Python-level escape
     (leaving a mode, a thread, ``torch.ops``) reaches them. For the grader's process that runs

@@ -1,10 +1,12 @@
-"""Checks for lesson 08 (groups, depthwise and separable): grouped conv2d, depthwise-separable conv, rank-1 kernel split."""
+"""Checks for lesson 08 (groups, depthwise and separable): grouped conv2d, channel shuffle, depthwise-separable
+conv, rank-1 kernel split."""
 import torch
 import torch.nn.functional as F
 
 from convlab import shapes
 from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
+from convlab.checks.guard import KERNEL_OPS, SHUFFLE_OPS
 from convlab.checks.problems import Kind, Problem
 from convlab.checks.questions import Question
 from convlab.checks.variants import conv2d_mistakes
@@ -39,6 +41,31 @@ class Conv2dGroups(Exercise):
                    F.conv2d(rolled, weight, bias, stride, padding, dilation, groups))
         for label, wrong in conv2d_mistakes(input, weight, bias, stride, padding, dilation) if groups == 1 else ():
             yield label, wrong
+
+
+class ChannelShuffle(Exercise):
+    """channel_shuffle(input, groups): (N, C, H, W), C = groups * (C / groups); torch's channel_shuffle banned."""
+
+    arg_names = ("input", "groups")
+    banned = KERNEL_OPS | SHUFFLE_OPS
+
+    def make_cases(self, draw, n):
+        for i in range(n):
+            groups, per_group = draw.int(2, 4), draw.int(2, 4)
+            if i == 0:  # the lesson's picture: 6 channels in 2 groups
+                groups, per_group = 2, 3
+            x = draw.randn(draw.int(1, 2), groups * per_group, draw.int(1, 4), draw.int(1, 4), dtype=draw.dtype(i))
+            yield Case((x, groups))
+
+    def reference(self, input, groups):
+        return F.channel_shuffle(input, groups)
+
+    def mistakes(self, input, groups):
+        channels = input.shape[1]
+        yield ("groups and channels per group swapped — view C as (groups, C / groups), then swap those two",
+               F.channel_shuffle(input, channels // groups))
+        yield "nothing shuffled — the channels come back in their order", input.clone()
+        yield "the batch shuffled — the channels are dimension 1", input.flip(0)
 
 
 class DepthwiseSeparableConv(Exercise):
@@ -159,6 +186,7 @@ class SeparableKernel(Exercise):
 
 
 conv2d = Conv2dGroups()
+channel_shuffle = ChannelShuffle()
 depthwise_separable_conv = DepthwiseSeparableConv()
 separable_kernel = SeparableKernel()
 

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from convlab.checks.core import Exercise
-from convlab.checks.guard import CONVOLUTION_OPS, IM2COL_OPS, PADDING_OPS, POOLING_OPS
+from convlab.checks.guard import CONVOLUTION_OPS, IM2COL_OPS, PADDING_OPS, POOLING_OPS, SHUFFLE_OPS
 from convlab.checks.questions import Question
 
 CHECK_NAME = re.compile(r"^lesson\d\d\.[A-Za-z_][A-Za-z0-9_]*$")
 SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
 #: torch's kernels an exercise may ban, by the words the docs use for them.
 KERNEL_GROUPS = (("convolution", CONVOLUTION_OPS), ("pooling", POOLING_OPS), ("im2col/col2im", IM2COL_OPS),
-                 ("padding", PADDING_OPS))
+                 ("padding", PADDING_OPS), ("channel shuffle", SHUFFLE_OPS))
 _TEST_IMPORT = re.compile(r"from convlab\.checks import (lesson\d\d) as (\w+)")
 
 

@@ -29,6 +29,41 @@ def connectivity_figure(in_channels, out_channels, groups, ax=None):
     return fig
 
 
+def shuffle_order(channels, groups):
+    """Where each output channel of a channel shuffle comes from: (groups, C/groups) read column by column."""
+    return torch.arange(channels).view(groups, channels // groups).t().reshape(-1)
+
+
+def shuffle_figure(channels=6, groups=2):
+    """Left: two grouped layers in a row, each output reading only its own group, so no information crosses
+    groups. Right: the channels after a shuffle, every group of the next layer holding one channel of each."""
+    order = shuffle_order(channels, groups)
+    colours = plt.get_cmap("tab10").colors
+    group_of = torch.arange(channels) // (channels // groups)
+    fig, (ax_c, ax_s) = plt.subplots(1, 2, figsize=(9, 3.2), constrained_layout=True)
+    two_layers = connectivity(channels, channels, groups) @ connectivity(channels, channels, groups)
+    ax_c.imshow((two_layers > 0).numpy(), cmap="Greens", vmin=0, vmax=1.4)
+    ax_c.set_title(f"two layers, groups={groups}, no shuffle:\nwhich inputs (columns) each output (row) sees",
+                   fontsize=9)
+    ax_c.set_xlabel("input channel")
+    ax_c.set_ylabel("output channel")
+    for row, y in ((0, "before"), (1, "after shuffle")):
+        for position in range(channels):
+            source = int(order[position]) if row else position
+            ax_s.add_patch(plt.Rectangle((position, 1 - row), 0.85, 0.5, color=colours[int(group_of[source])]))
+            ax_s.text(position + 0.42, 1.25 - row, str(source), ha="center", va="center", color="white", fontsize=10)
+        ax_s.text(-0.3, 1.25 - row, y, ha="right", va="center", fontsize=9)
+    for position in range(channels):
+        source = int(order[position])
+        ax_s.annotate("", xy=(position + 0.42, 0.5), xytext=(source + 0.42, 1.0),
+                      arrowprops={"arrowstyle": "->", "color": "0.5"})
+    ax_s.set_xlim(-2.2, channels)
+    ax_s.set_ylim(-0.1, 1.7)
+    ax_s.axis("off")
+    ax_s.set_title(f"channel shuffle, {channels} channels in {groups} groups (colour: group before)", fontsize=9)
+    return fig
+
+
 def cost_table(rows):
     """Print rows of (name, weight shapes, parameters, multiply-accumulates) aligned, with ratios to the first."""
     base_p, base_m = rows[0][2], rows[0][3]

@@ -339,6 +339,12 @@ def calling(reference, right):
 
 # -- by exercise -------------------------------------------------------------------------------------
 
+def channel_shuffle(input, groups):
+    """Lesson 08's channel shuffle: (N, g, C/g, H, W), the two channel dimensions swapped."""
+    n, c, h, w = input.shape
+    return input.reshape(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+
 def bottleneck_cost(channels, width, size):
     """Lesson 04's bottleneck block, counted with convlab.shapes."""
     layers = [(channels, width, 1), (width, width, 3), (width, channels, 1)]
@@ -370,6 +376,7 @@ RIGHT = {
     "lesson07.conv2d_im2col": conv2d_im2col,
     "lesson07.conv_matrix": conv_matrix,
     "lesson08.conv2d": grouped_conv2d,
+    "lesson08.channel_shuffle": channel_shuffle,
     "lesson08.depthwise_separable_conv": depthwise_separable_conv,
     "lesson08.separable_kernel": separable_kernel,
     "lesson09.conv_transpose2d": conv_transpose2d,
@@ -382,6 +389,9 @@ RIGHT = {
 
 #: (answer, a fragment its feedback must hold) for the recognisable mistakes of each exercise.
 MISTAKES = {
+    "lesson08.channel_shuffle": [
+        (lambda input, groups: channel_shuffle(input, input.shape[1] // groups), "groups and channels per group swapped"),
+        (lambda input, groups: input.clone(), "nothing shuffled")],
     "lesson04.bottleneck_cost": [
         (_without_biases, "biases not counted"),
         (lambda c, w, size: (bottleneck_cost(c, w, size)[0], bottleneck_cost(c, w, size)[1] // (size * size)),
@@ -458,6 +468,7 @@ MISTAKES = {
 
 #: Answers that call torch's own kernel for the exercise.
 SHORTCUTS = {
+    "lesson08.channel_shuffle": lambda input, groups: torch.nn.functional.channel_shuffle(input, groups),
     "lesson07.unfold": lambda input, kernel_size, dilation=1, padding=0, stride=1:
         torch.nn.functional.unfold(input, kernel_size, dilation, padding, stride),
     "lesson07.conv2d_im2col": lambda input, weight, bias=None, stride=1, padding=0:
