@@ -1,10 +1,11 @@
-"""Checks for lesson 10 (backpropagation): conv2d_backward and a Conv2dFunction, against torch.autograd."""
+"""Checks for lesson 10 (backpropagation): conv2d_backward, a Conv2dFunction and the pooling layers'
+backward passes, against torch.autograd."""
 import torch
 import torch.nn.functional as F
 
 from convlab import shapes
 from convlab.checks import references as ref
-from convlab.checks.core import Case, CheckFailed, NamedParts
+from convlab.checks.core import Case, CheckFailed, Exercise, NamedParts
 from convlab.checks.questions import Question
 from convlab.checks.variants import pair
 
@@ -137,8 +138,68 @@ class Conv2dFunctionCheck(NamedParts):
         return forward_and_backward
 
 
+def _draw_pool(draw, i):
+    """Case i's pooling: (input, kernel_size, stride); windows overlap when stride < kernel_size."""
+    kernel_size = draw.int(2, 3)
+    stride = kernel_size if i == 0 else draw.int(1, kernel_size)
+    if i == 1:
+        kernel_size, stride = 3, 2  # overlapping windows: an input can be the maximum of two
+    h, w = draw.int(kernel_size, 8), draw.int(kernel_size, 8)
+    return draw.randn(draw.int(1, 2), draw.int(1, 3), h, w, dtype=draw.dtype(i)), kernel_size, stride
+
+
+class MaxPool2dBackward(Exercise):
+    """max_pool2d_backward(grad_output, indices, input_shape): max_pool2d's input gradient from return_indices."""
+
+    arg_names = ("grad_output", "indices", "input_shape")
+    references = (*ref.POOLING, *ref.MODELS, *ref.AUTOGRAD)
+
+    def make_cases(self, draw, n):
+        for i in range(n):
+            x, kernel_size, stride = _draw_pool(draw, i)
+            out, indices = F.max_pool2d(x, kernel_size, stride, return_indices=True)
+            yield Case((draw.randn(*out.shape, dtype=x.dtype), indices, tuple(x.shape)),
+                       description=f"input {tuple(x.shape)}, kernel {kernel_size}, stride {stride}")
+
+    def reference(self, grad_output, indices, input_shape):
+        flat = torch.zeros(input_shape, dtype=grad_output.dtype).flatten(2)  # (N, C, H*W)
+        return flat.scatter_add(2, indices.flatten(2), grad_output.flatten(2)).view(input_shape)
+
+    def mistakes(self, grad_output, indices, input_shape):
+        flat = torch.zeros(input_shape, dtype=grad_output.dtype).flatten(2)
+        yield ("overlapping windows: an input that is the maximum of two windows gets both gradients, added "
+               "(scatter_add, not assignment)"), flat.scatter(2, indices.flatten(2), grad_output.flatten(2)).view(
+                   input_shape)
+
+
+class AvgPool2dBackward(Exercise):
+    """avg_pool2d_backward(grad_output, input_shape, kernel_size, stride): each output's gradient shared by its window."""
+
+    arg_names = ("grad_output", "input_shape", "kernel_size", "stride")
+    references = (*ref.POOLING, *ref.MODELS, *ref.AUTOGRAD)
+
+    def make_cases(self, draw, n):
+        for i in range(n):
+            x, kernel_size, stride = _draw_pool(draw, i)
+            out_shape = (*x.shape[:2], *shapes.pool_output_shape(tuple(x.shape[2:]), kernel_size, stride))
+            yield Case((draw.randn(*out_shape, dtype=x.dtype), tuple(x.shape), kernel_size, stride))
+
+    def reference(self, grad_output, input_shape, kernel_size, stride):
+        x = torch.zeros(input_shape, dtype=grad_output.dtype, requires_grad=True)
+        backward(F.avg_pool2d(x, kernel_size, stride), grad_output)
+        return x.grad
+
+    def mistakes(self, grad_output, input_shape, kernel_size, stride):
+        right = self.reference(grad_output, input_shape, kernel_size, stride)
+        yield "not divided by the window size — an average shares its gradient over its k x k inputs", \
+            right * kernel_size ** 2
+        yield "divided by k, not by the k x k inputs of the window", right * kernel_size
+
+
 conv2d_backward = Conv2dBackward()
 conv2d_function = Conv2dFunctionCheck()
+max_pool2d_backward = MaxPool2dBackward()
+avg_pool2d_backward = AvgPool2dBackward()
 
 
 # -- check your understanding ----------------------------------------------------------------

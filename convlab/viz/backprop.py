@@ -52,3 +52,26 @@ def gradient_explorer(input_size=6, kernel_size=3):
     last = input_size - kernel_size
     return widgets.interact(show, stride=widgets.IntSlider(1, 1, 3), row=widgets.IntSlider(0, 0, last),
                             col=widgets.IntSlider(0, 0, last))
+
+
+def pool_backward_figure(x, kernel_size=2, stride=2):
+    """A 2D input, an all-ones output gradient, and what max and average pooling send back to the input:
+    max routes each output's gradient to its window's maximum (two overlapping windows add), average
+    shares it equally, 1/k² to each input."""
+    from convlab.functional import avg_pool2d, max_pool2d
+
+    x = torch.as_tensor(x, dtype=torch.float64)
+    out, indices = max_pool2d(x[None, None], kernel_size, stride, return_indices=True)
+    ones = torch.ones_like(out)
+    to_max = torch.zeros(x.numel(), dtype=torch.float64).index_add_(0, indices.flatten(), ones.flatten()).view(x.shape)
+    xg = x[None, None].clone().requires_grad_(True)
+    avg_pool2d(xg, kernel_size, stride).backward(ones)
+    fig, axes = figure(3, width=3.4, height=3.6)
+    draw_grid(axes[0], x, title=f"input {tuple(x.shape)}\nkernel {kernel_size}, stride {stride}", cmap="Greys",
+              vmin=float(x.min()) - 4, vmax=float(x.max()) + 1)
+    for flat in indices.flatten().tolist():
+        outline(axes[0], flat // x.shape[1], flat % x.shape[1], 1, 1, colour="tab:red", linewidth=2.5)
+    draw_grid(axes[1], to_max, title="max pool's input gradient\n(1 per window it tops)", cmap="Reds", vmin=0)
+    draw_grid(axes[2], xg.grad[0, 0], title=f"average pool's input gradient\n(1/{kernel_size ** 2} per window)",
+              cmap="Blues", vmin=0)
+    return fig

@@ -345,6 +345,43 @@ def channel_shuffle(input, groups):
     return input.reshape(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
 
 
+def max_pool2d_backward(grad_output, indices, input_shape):
+    """Lesson 10: each output's gradient added at its maximum's position in the plane."""
+    grad_input = torch.zeros(input_shape, dtype=grad_output.dtype, device=grad_output.device)
+    grad_input.flatten(2).scatter_add_(2, indices.flatten(2), grad_output.flatten(2))
+    return grad_input
+
+
+def avg_pool2d_backward(grad_output, input_shape, kernel_size, stride, share=None):
+    """Lesson 10: 1/k² of each output's gradient to every input of its window (``share`` to get it wrong)."""
+    grad_input = torch.zeros(input_shape, dtype=grad_output.dtype, device=grad_output.device)
+    part = grad_output * (share if share is not None else 1 / kernel_size ** 2)
+    for i in range(kernel_size):
+        for j in range(kernel_size):
+            grad_input[:, :, i:i + stride * (grad_output.shape[2] - 1) + 1:stride,
+                       j:j + stride * (grad_output.shape[3] - 1) + 1:stride] += part
+    return grad_input
+
+
+def _max_pool2d_backward_assigned(grad_output, indices, input_shape):
+    grad_input = torch.zeros(input_shape, dtype=grad_output.dtype, device=grad_output.device)
+    grad_input.flatten(2).scatter_(2, indices.flatten(2), grad_output.flatten(2))
+    return grad_input
+
+
+def _max_pool2d_backward_by_autograd(grad_output, indices, input_shape):
+    """The answer read off torch.autograd: a gather at the indices, differentiated."""
+    x = torch.zeros(input_shape, dtype=grad_output.dtype, requires_grad=True)
+    picked = x.flatten(2).gather(2, indices.flatten(2))
+    return torch.autograd.grad(picked, x, grad_output.flatten(2))[0]
+
+
+def _avg_pool2d_backward_by_reference(grad_output, input_shape, kernel_size, stride):
+    """The answer read off the course's own avg_pool2d, differentiated."""
+    x = torch.zeros(input_shape, dtype=grad_output.dtype, requires_grad=True)
+    return torch.autograd.grad(functional.avg_pool2d(x, kernel_size, stride), x, grad_output)[0]
+
+
 def bottleneck_cost(channels, width, size):
     """Lesson 04's bottleneck block, counted with convlab.shapes."""
     layers = [(channels, width, 1), (width, width, 3), (width, channels, 1)]
@@ -383,12 +420,18 @@ RIGHT = {
     "lesson09.conv_transpose2d_as_matmul": conv_transpose_via_matrix,
     "lesson10.conv2d_backward": conv2d_backward,
     "lesson10.conv2d_function": Conv2dFunction,
+    "lesson10.max_pool2d_backward": max_pool2d_backward,
+    "lesson10.avg_pool2d_backward": avg_pool2d_backward,
     "lesson11.shape_trace": shape_trace,
     "lesson11.model": LeNet,
 }
 
 #: (answer, a fragment its feedback must hold) for the recognisable mistakes of each exercise.
 MISTAKES = {
+    "lesson10.max_pool2d_backward": [(_max_pool2d_backward_assigned, "overlapping windows")],
+    "lesson10.avg_pool2d_backward": [
+        (lambda g, shape, k, s: avg_pool2d_backward(g, shape, k, s, share=1), "not divided by the window size"),
+        (lambda g, shape, k, s: avg_pool2d_backward(g, shape, k, s, share=1 / k), "divided by k")],
     "lesson08.channel_shuffle": [
         (lambda input, groups: channel_shuffle(input, input.shape[1] // groups), "groups and channels per group swapped"),
         (lambda input, groups: input.clone(), "nothing shuffled")],
@@ -492,6 +535,8 @@ SHORTCUTS = {
 
 #: An answer reaching one of the exercise's banned references, for every exercise that bans one.
 BANNED = {
+    "lesson10.max_pool2d_backward": _max_pool2d_backward_by_autograd,
+    "lesson10.avg_pool2d_backward": _avg_pool2d_backward_by_reference,
     "lesson01.corr2d": functional.corr2d,
     "lesson02.pad": functional.pad,
     "lesson02.corr2d": lambda X, K, stride=1, padding=0:
