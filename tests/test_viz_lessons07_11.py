@@ -121,3 +121,13 @@ def test_lesson06_window_slider_stops_at_the_last_window():
     past = show_pooling(X, 2, 2, 0, False, "max", 5)      # the slider goes further (5 % 4 would wrap to 1)
     assert _red_outlines(past) == _red_outlines(last) and _red_outlines(last)
     plt.close("all")
+
+
+@pytest.mark.parametrize("stride, padding, size", [(1, 0, 3), (2, 0, 3), (2, 1, 4), (3, 1, 2)])
+def test_lesson09_zero_insertion_then_flipped_correlation_is_conv_transpose2d(stride, padding, size):
+    X, K = torch.randn(size, size, dtype=torch.float64), torch.randn(3, 3, dtype=torch.float64)
+    grid, original = transposed.zero_insertion(X, stride, padding, 3)
+    view2 = torch.nn.functional.conv2d(grid[None, None], K.flip(0, 1)[None, None])[0, 0]
+    expected = torch.nn.functional.conv_transpose2d(X[None, None], K[None, None], stride=stride, padding=padding)[0, 0]
+    assert torch.allclose(view2, expected) and int(original.sum()) == size * size
+    plt.close(transposed.zero_insertion_figure(X, K, stride, padding))

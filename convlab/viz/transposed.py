@@ -72,3 +72,38 @@ def output_size_explorer():
     return widgets.interact(show, n=widgets.IntSlider(3, 1, 6), kernel_size=widgets.IntSlider(3, 1, 5),
                             stride=widgets.IntSlider(2, 1, 4), padding=widgets.IntSlider(0, 0, 3),
                             output_padding=widgets.IntSlider(0, 0, 3))
+
+
+def zero_insertion(X, stride=2, padding=0, kernel_size=3):
+    """View 2's input: `stride - 1` zeros between neighbouring pixels, then `kernel_size - 1 - padding` zeros
+    around; returns it with a mask of the cells that came from X."""
+    X = torch.as_tensor(X, dtype=torch.float64)
+    h, w = X.shape
+    spread = torch.zeros((h - 1) * stride + 1, (w - 1) * stride + 1, dtype=torch.float64)
+    spread[::stride, ::stride] = X
+    border = kernel_size - 1 - padding
+    grid = torch.zeros(spread.shape[0] + 2 * border, spread.shape[1] + 2 * border, dtype=torch.float64)
+    grid[border:border + spread.shape[0], border:border + spread.shape[1]] = spread
+    original = torch.zeros_like(grid, dtype=torch.bool)
+    original[border:border + spread.shape[0]:stride, border:border + spread.shape[1]:stride] = True
+    return grid, original
+
+
+def zero_insertion_figure(X, K, stride=2, padding=0):
+    """View 2 drawn: the input, the zero-inserted and padded grid (the input's own cells outlined), the
+    flipped kernel, and the correlation of the two, which is the transposed convolution."""
+    from convlab.functional import conv2d
+
+    X, K = torch.as_tensor(X, dtype=torch.float64), torch.as_tensor(K, dtype=torch.float64)
+    grid, original = zero_insertion(X, stride, padding, K.shape[0])
+    flipped = K.flip(0, 1)
+    out = conv2d(grid[None, None], flipped[None, None])[0, 0]
+    fig, axes = figure(4, width=2.8, height=3.2, ratios=[X.shape[1], grid.shape[1], K.shape[1], out.shape[1]])
+    draw_grid(axes[0], X, title=f"input X {tuple(X.shape)}", cmap="Blues")
+    draw_grid(axes[1], grid, title=f"{stride - 1} zero(s) between, {K.shape[0] - 1 - padding} around", cmap="Blues",
+              fontsize=7)
+    for r, c in original.nonzero().tolist():
+        outline(axes[1], r, c, 1, 1, colour="tab:blue", linewidth=1.5)
+    draw_grid(axes[2], flipped, title="K flipped", cmap="Oranges")
+    draw_grid(axes[3], out, title=f"correlation {tuple(out.shape)}", cmap="Greens", fontsize=7)
+    return fig
