@@ -196,10 +196,51 @@ class AvgPool2dBackward(Exercise):
         yield "divided by k, not by the k x k inputs of the window", right * kernel_size
 
 
+def _corr(X, K):
+    """torch's 2D cross-correlation of one map with one kernel."""
+    return F.conv2d(X[None, None], K[None, None])[0, 0]
+
+
+def _descend(X, Y, kernel_size, steps, lr, direction=-1.0, per_output=False):
+    """Gradient descent on the summed squared error of corr2d(X, K) against Y, from K = 0.
+    dL/dK = 2 corr2d(X, E) for the error E (``per_output``: the mean's gradient instead)."""
+    K = torch.zeros(kernel_size, dtype=X.dtype)
+    for _ in range(steps):
+        grad = 2 * _corr(X, _corr(X, K) - Y)
+        K = K + direction * lr * (grad / Y.numel() if per_output else grad)
+    return K
+
+
+class LearnKernel(Exercise):
+    """learn_kernel(X, Y, kernel_size, steps, lr): gradient descent from zeros on sum((corr2d(X, K) - Y)**2)."""
+
+    arg_names = ("X", "Y", "kernel_size", "steps", "lr")
+
+    def make_cases(self, draw, n):
+        for i in range(n):
+            h, w, kh, kw = draw.int(4, 8), draw.int(4, 8), draw.int(1, 3), draw.int(1, 3)
+            if i == 0:  # the lesson's edge detector: a (1, 2) kernel
+                h, w, kh, kw = 6, 8, 1, 2
+            X, K = draw.randn(h, w, dtype=torch.float64), draw.randn(kh, kw, dtype=torch.float64)
+            # A step small enough never to diverge: 2 lr |X|² kh kw bounds 2 lr times the largest curvature.
+            lr = 0.25 / (kh * kw * float((X ** 2).sum()))
+            yield Case((X, _corr(X, K), (kh, kw), draw.int(10, 40), lr))
+
+    def reference(self, X, Y, kernel_size, steps, lr):
+        return _descend(X, Y, kernel_size, steps, lr)
+
+    def mistakes(self, X, Y, kernel_size, steps, lr):
+        yield "one update too few — run exactly `steps` updates", _descend(X, Y, kernel_size, steps - 1, lr)
+        yield ("the mean of the squared errors — the loss here is their sum, as in d2l",
+               _descend(X, Y, kernel_size, steps, lr, per_output=True))
+        yield "a step up the gradient — subtract lr × gradient", _descend(X, Y, kernel_size, steps, lr, direction=1.0)
+
+
 conv2d_backward = Conv2dBackward()
 conv2d_function = Conv2dFunctionCheck()
 max_pool2d_backward = MaxPool2dBackward()
 avg_pool2d_backward = AvgPool2dBackward()
+learn_kernel = LearnKernel()
 
 
 # -- check your understanding ----------------------------------------------------------------

@@ -75,3 +75,21 @@ def pool_backward_figure(x, kernel_size=2, stride=2):
     draw_grid(axes[2], xg.grad[0, 0], title=f"average pool's input gradient\n(1/{kernel_size ** 2} per window)",
               cmap="Blues", vmin=0)
     return fig
+
+
+def learning_figure(kernels, losses, target):
+    """A kernel learned by gradient descent, step by step: each weight against its target, and the loss."""
+    kernels = torch.stack([torch.as_tensor(k, dtype=torch.float64).reshape(-1) for k in kernels])  # (steps+1, taps)
+    target = torch.as_tensor(target, dtype=torch.float64).reshape(-1)
+    fig, (ax_k, ax_l) = plt.subplots(1, 2, figsize=(9, 3.2), constrained_layout=True)
+    for tap in range(kernels.shape[1]):
+        line, = ax_k.plot(kernels[:, tap].numpy(), marker=".", label=f"K[{tap}]")
+        ax_k.axhline(float(target[tap]), color=line.get_color(), linestyle=":", linewidth=1)
+    ax_k.set_xlabel("step")
+    ax_k.set_ylabel("weight (dotted: the kernel that made Y)")
+    ax_k.legend(fontsize=8)
+    ax_l.semilogy(losses, marker=".")
+    ax_l.set_xlabel("step")
+    ax_l.set_ylabel("summed squared error (log)")
+    ax_l.set_title("loss")
+    return fig

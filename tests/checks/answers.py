@@ -382,6 +382,18 @@ def _avg_pool2d_backward_by_reference(grad_output, input_shape, kernel_size, str
     return torch.autograd.grad(functional.avg_pool2d(x, kernel_size, stride), x, grad_output)[0]
 
 
+def learn_kernel(X, Y, kernel_size, steps, lr, mean=False):
+    """Lesson 10: gradient descent from zeros on the summed squared error (``mean`` to get it wrong)."""
+    K = torch.zeros(kernel_size, dtype=X.dtype, device=X.device, requires_grad=True)
+    for _ in range(steps):
+        error = (CF.corr2d(X, K) - Y) ** 2
+        (error.mean() if mean else error.sum()).backward()
+        with torch.no_grad():
+            K -= lr * K.grad
+            K.grad.zero_()
+    return K.detach()
+
+
 def bottleneck_cost(channels, width, size):
     """Lesson 04's bottleneck block, counted with convlab.shapes."""
     layers = [(channels, width, 1), (width, width, 3), (width, channels, 1)]
@@ -422,12 +434,16 @@ RIGHT = {
     "lesson10.conv2d_function": Conv2dFunction,
     "lesson10.max_pool2d_backward": max_pool2d_backward,
     "lesson10.avg_pool2d_backward": avg_pool2d_backward,
+    "lesson10.learn_kernel": learn_kernel,
     "lesson11.shape_trace": shape_trace,
     "lesson11.model": LeNet,
 }
 
 #: (answer, a fragment its feedback must hold) for the recognisable mistakes of each exercise.
 MISTAKES = {
+    "lesson10.learn_kernel": [
+        (lambda X, Y, k, steps, lr: learn_kernel(X, Y, k, steps - 1, lr), "one update too few"),
+        (lambda X, Y, k, steps, lr: learn_kernel(X, Y, k, steps, lr, mean=True), "the mean of the squared errors")],
     "lesson10.max_pool2d_backward": [(_max_pool2d_backward_assigned, "overlapping windows")],
     "lesson10.avg_pool2d_backward": [
         (lambda g, shape, k, s: avg_pool2d_backward(g, shape, k, s, share=1), "not divided by the window size"),
