@@ -343,3 +343,32 @@ def test_first_lesson_with_a_widget_in_jupyterlab(lab, browser):
     nb = nbformat.read(target / lesson.name, as_version=4)
     timings = drive(browser, lab, f"lessons/{lesson.parent.name}/{lesson.name}", nb, lesson.stem)
     print(f"{lesson.stem}: {timings}")
+
+
+def test_a_failing_check_draws_its_picture_in_jupyterlab(lab, browser):
+    """A wrong answer's check cell shows the message and, with it, yours / torch's / the difference."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nb.cells = [
+        _cell("def corr2d(X, K):\n    windows = X.unfold(0, K.shape[0], 1).unfold(1, K.shape[1], 1)\n"
+              "    return (windows * K.flip(0, 1)).sum(dim=(-2, -1))"),
+        _cell("from convlab.checks import lesson01 as check\ncheck.corr2d(corr2d)"),
+    ]
+    nbformat.write(nb, lab.root_dir / "picture.ipynb")
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{lab.url}/lab/workspaces/e2e-picture/tree/picture.ipynb?token={lab.token}", timeout=120_000)
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+        page.locator("#jp-main-statusbar").get_by_text(re.compile(r"\| Idle$")).wait_for(timeout=180_000)
+        run_menu(page, "Run", "Run All Cells")
+        check_cell = page.locator(".jp-Notebook .jp-Cell").nth(1)
+        check_cell.locator(".jp-OutputArea img").first.wait_for(timeout=180_000)
+        text = check_cell.locator(".jp-OutputArea").inner_text()
+        assert "kernel flipped" in text, text[-600:]
+        size = check_cell.locator(".jp-OutputArea img").first.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+        assert size[0] > 300 and size[1] > 100, size
+        ARTIFACTS.mkdir(exist_ok=True)
+        check_cell.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "e2e-failure-picture.png"))
+    finally:
+        page.close()
