@@ -14,6 +14,12 @@ pytestmark = pytest.mark.grading
 SOLUTIONS = sorted((Path(__file__).parents[1] / "solutions").glob("*/*.ipynb"))
 
 HONEST = {
+    "lenet_on_your_own_conv": """
+from convlab.yours import lenet_conv2d
+
+def features(x, weight, bias):
+    return lenet_conv2d(x, weight, bias)
+""",
     "own_private_state": """
 class Memo:
     pass
@@ -126,6 +132,8 @@ def output_size(sizes: Sequence[int]) -> int:
 }
 
 HOSTILE = {
+    "notebook_exec_behind_the_course": ("from convlab import yours\nns = yours.definitions(path)",
+                                        "imports convlab.yours"),
     "attrgetter_private": ("import operator, convlab\nt = operator.attrgetter('checks.references._originals')(convlab)",
                            "reads ._originals through operator.attrgetter"),
     "getattr_private": ("R = pick()\nt = getattr(R, '_originals')", "reads ._originals through getattr"),
