@@ -225,8 +225,8 @@ def test_hostile_code_is_flagged_by_name(source, reason):
     assert any(reason in flagged for _, flagged in flags), flags
 
 
-def test_there_are_eleven_solution_notebooks():
-    assert len(SOLUTIONS) == 11
+def test_there_are_twelve_solution_notebooks():
+    assert len(SOLUTIONS) == 12
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])

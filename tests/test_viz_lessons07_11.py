@@ -131,3 +131,13 @@ def test_lesson09_zero_insertion_then_flipped_correlation_is_conv_transpose2d(st
     expected = torch.nn.functional.conv_transpose2d(X[None, None], K[None, None], stride=stride, padding=padding)[0, 0]
     assert torch.allclose(view2, expected) and int(original.sum()) == size * size
     plt.close(transposed.zero_insertion_figure(X, K, stride, padding))
+
+
+def test_lesson12_figures():
+    from convlab.viz import dims
+
+    fig = dims.signal_figure(torch.randn(16), [1.0, 0.0, -1.0], at=5)
+    assert "16 - 3 + 1 = 14" in fig.axes[2].get_title()
+    fig = dims.clip_figure(torch.randn(8, 12, 12), kernel_size=3, frame=2)
+    assert [ax.title.get_color() for ax in fig.axes].count("tab:red") == 3  # the frames the window spans
+    plt.close("all")

@@ -394,6 +394,22 @@ def learn_kernel(X, Y, kernel_size, steps, lr, mean=False):
     return K.detach()
 
 
+def conv1d(input, weight, bias=None, stride=1, padding=0):
+    """Lesson 12: the windows of a padded signal, one einsum."""
+    x = torch.nn.functional.pad(input, (padding, padding)) if padding else input
+    out = torch.einsum("nclk,ock->nol", x.unfold(2, weight.shape[2], stride), weight)
+    return out if bias is None else out + bias[:, None]
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0):
+    """Lesson 12: unfold along depth, height and width, one einsum."""
+    x = torch.nn.functional.pad(input, (padding,) * 6) if padding else input
+    kd, kh, kw = weight.shape[2:]
+    windows = x.unfold(2, kd, stride).unfold(3, kh, stride).unfold(4, kw, stride)
+    out = torch.einsum("ncdhwijk,ocijk->nodhw", windows, weight)
+    return out if bias is None else out + bias[:, None, None, None]
+
+
 def bottleneck_cost(channels, width, size):
     """Lesson 04's bottleneck block, counted with convlab.shapes."""
     layers = [(channels, width, 1), (width, width, 3), (width, channels, 1)]
@@ -437,10 +453,22 @@ RIGHT = {
     "lesson10.learn_kernel": learn_kernel,
     "lesson11.shape_trace": shape_trace,
     "lesson11.model": LeNet,
+    "lesson12.conv1d": conv1d,
+    "lesson12.conv3d": conv3d,
 }
 
 #: (answer, a fragment its feedback must hold) for the recognisable mistakes of each exercise.
 MISTAKES = {
+    "lesson12.conv1d": [
+        (lambda input, weight, bias=None, stride=1, padding=0: conv1d(input, weight.flip(2), bias, stride, padding),
+         "kernel flipped"),
+        (lambda input, weight, bias=None, stride=1, padding=0: conv1d(input, weight, None, stride, padding),
+         "bias missing")],
+    "lesson12.conv3d": [
+        (lambda input, weight, bias=None, stride=1, padding=0: conv3d(input, weight.flip(2, 3, 4), bias, stride,
+                                                                      padding), "kernel flipped"),
+        (lambda input, weight, bias=None, stride=1, padding=0: conv3d(input, weight, bias, 1, padding),
+         "stride ignored")],
     "lesson10.learn_kernel": [
         (lambda X, Y, k, steps, lr: learn_kernel(X, Y, k, steps - 1, lr), "one update too few"),
         (lambda X, Y, k, steps, lr: learn_kernel(X, Y, k, steps, lr, mean=True), "the mean of the squared errors")],
@@ -527,6 +555,8 @@ MISTAKES = {
 
 #: Answers that call torch's own kernel for the exercise.
 SHORTCUTS = {
+    "lesson12.conv1d": lambda input, weight, bias=None, stride=1, padding=0:
+        torch.nn.functional.conv1d(input, weight, bias, stride, padding),
     "lesson08.channel_shuffle": lambda input, groups: torch.nn.functional.channel_shuffle(input, groups),
     "lesson07.unfold": lambda input, kernel_size, dilation=1, padding=0, stride=1:
         torch.nn.functional.unfold(input, kernel_size, dilation, padding, stride),
@@ -551,6 +581,10 @@ SHORTCUTS = {
 
 #: An answer reaching one of the exercise's banned references, for every exercise that bans one.
 BANNED = {
+    "lesson12.conv1d": lambda input, weight, bias=None, stride=1, padding=0:
+        functional.conv1d(input, weight, bias, stride, padding),
+    "lesson12.conv3d": lambda input, weight, bias=None, stride=1, padding=0:
+        functional.conv3d(input, weight, bias, stride, padding),
     "lesson10.max_pool2d_backward": _max_pool2d_backward_by_autograd,
     "lesson10.avg_pool2d_backward": _avg_pool2d_backward_by_reference,
     "lesson01.corr2d": functional.corr2d,
