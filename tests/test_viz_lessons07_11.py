@@ -19,7 +19,7 @@ def close_figures():
 
 def test_lesson07_figures():
     X, K = torch.arange(25.0).reshape(5, 5), torch.randn(3, 3)
-    assert len(im2col.im2col_figure(X, K).axes) == 4
+    assert len([ax for ax in im2col.im2col_figure(X, K).axes if ax.get_label() != "<colorbar>"]) == 4
     fig = im2col.conv_matrix_figure(K, (5, 5))
     assert "9×25" in fig.axes[0].get_title()
     assert "25×9" in im2col.conv_matrix_figure(K, (5, 5), transpose=True).axes[0].get_title()
@@ -141,3 +141,16 @@ def test_lesson12_figures():
     fig = dims.clip_figure(torch.randn(8, 12, 12), kernel_size=3, frame=2)
     assert [ax.title.get_color() for ax in fig.axes].count("tab:red") == 3  # the frames the window spans
     plt.close("all")
+
+
+def test_signed_grids_are_diverging_and_centred_with_a_colour_bar():
+    from convlab.viz.grid import DIVERGING, draw_grid
+
+    fig, (signed, plain) = plt.subplots(1, 2)
+    draw_grid(signed, [[1.0, -3.0], [2.0, 0.0]], cmap="Oranges")
+    draw_grid(plain, [[1.0, 3.0], [2.0, 0.0]], cmap="Oranges")
+    image = signed.images[0]
+    assert image.get_cmap().name == DIVERGING and image.get_clim() == (-3.0, 3.0)
+    assert plain.images[0].get_cmap().name == "Oranges"
+    assert sum(ax.get_label() == "<colorbar>" for ax in fig.axes) == 1
+    plt.close(fig)

@@ -15,6 +15,10 @@ def as_array(values):
     return array
 
 
+#: Signed values (kernels, gradients, differences) are drawn on this, centred on zero, with a colour bar.
+DIVERGING = "RdBu_r"
+
+
 def _format(value):
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.2g}"
 
@@ -24,11 +28,16 @@ def draw_grid(ax, values, title=None, cmap="Blues", numbers=True, vmin=None, vma
     """Draw `values` as a grid of cells, one number per cell, row 0 at the top.
 
     `mask` (same shape, bool) greys out cells, e.g. padding that is not part of the input;
-    their numbers are left out unless `hide_masked` is False.
+    their numbers are left out unless `hide_masked` is False. Values of both signs, without a
+    range of the caller's, are drawn on DIVERGING centred on zero, with a colour bar.
     """
     array = as_array(values)
     rows, cols = array.shape
-    ax.imshow(array, cmap=cmap, vmin=vmin, vmax=vmax)
+    signed = vmin is None and vmax is None and np.nanmin(array) < 0 < np.nanmax(array)
+    if signed:
+        limit = float(np.nanmax(np.abs(array)))
+        cmap, vmin, vmax = DIVERGING, -limit, limit
+    image = ax.imshow(array, cmap=cmap, vmin=vmin, vmax=vmax)
     if mask is not None:
         grey = np.zeros((rows, cols, 4))
         grey[np.asarray(mask, dtype=bool)] = (0.85, 0.85, 0.85, 0.75 if hide_masked else 0.55)
@@ -42,7 +51,10 @@ def draw_grid(ax, values, title=None, cmap="Blues", numbers=True, vmin=None, vma
             for c in range(cols):
                 if hidden[r, c]:
                     continue
-                shade = (array[r, c] - low) / (high - low) if high > low else 0.0
+                if signed:  # both ends of a diverging map are dark
+                    shade = abs(array[r, c]) / high if high > 0 else 0.0
+                else:
+                    shade = (array[r, c] - low) / (high - low) if high > low else 0.0
                 colour = "white" if shade > 0.6 else "black"
                 ax.text(c, r, _format(array[r, c]), ha="center", va="center", fontsize=size, color=colour)
     ax.set_xticks(np.arange(-0.5, cols, 1), minor=True)
@@ -55,6 +67,8 @@ def draw_grid(ax, values, title=None, cmap="Blues", numbers=True, vmin=None, vma
     ax.set_ylabel("row")
     if title:
         ax.set_title(title)
+    if signed:
+        ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     return ax
 
 
