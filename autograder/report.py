@@ -172,9 +172,8 @@ def _bars(tally: _Tally, assignment: str) -> list[tuple[str, int, list[tuple[str
     return bars
 
 
-def _draw_assignment(ax, assignment: str, tally: _Tally, colours: dict, palette) -> None:
-    """One bar per exercise: passed, then each top mistake, in whole students."""
-    bars = _bars(tally, assignment)
+def _draw_assignment(ax, assignment: str, bars: list, tally: _Tally, colours: dict, palette) -> None:
+    """One bar per exercise (`_bars`): passed, then each top mistake, in whole students."""
     for row, (exercise, passed, top) in enumerate(bars):
         left = 0
         for what, count in [("passed", passed), *top]:
@@ -197,13 +196,14 @@ def _score_figure(course: CourseDir, tally: _Tally) -> str:
     then those who failed it split by their most common mistakes."""
     matplotlib.use("Agg")
     assignments = sorted(tally.totals) or [""]
-    heights = [max(1, len(_bars(tally, a))) * 0.45 + 0.9 for a in assignments]
+    bars = {a: _bars(tally, a) for a in assignments}
+    heights = [max(1, len(bars[a])) * 0.45 + 0.9 for a in assignments]
     fig, axes = plt.subplots(len(assignments), 1, figsize=(10, sum(heights)), squeeze=False,
                              gridspec_kw={"height_ratios": heights})
     tab10 = plt.get_cmap("tab10").colors
     colours, palette = {}, iter([c for i, c in enumerate(tab10) if i != 2] * 10)  # green means passed
     for ax, assignment in zip(axes[:, 0], assignments):
-        _draw_assignment(ax, assignment, tally, colours, palette)
+        _draw_assignment(ax, assignment, bars[assignment], tally, colours, palette)
     handles = [h for ax in axes[:, 0] for h in ax.get_legend_handles_labels()[0]]
     if handles:
         fig.legend(handles=handles, loc="upper right", fontsize=8, title="what went wrong")

@@ -61,6 +61,22 @@ def write_submission(
     return path
 
 
+def flipped(answers: dict[str, str]) -> dict[str, str]:
+    """The solution's answers with corr2d's kernel flipped: the mistake every grading test makes."""
+    return {**answers, "corr2d": answers["corr2d"].replace("windows * K", "windows * K.flip(0, 1)")}
+
+
+def exchange_course(where: Path, course_id: str) -> tuple[Path, list[str]]:
+    """A new course whose assignment is released to a filesystem exchange in `where`, and the options
+    every nbgrader exchange command needs for it."""
+    course = make_course(where)
+    exchange = Path(where) / "exchange"
+    exchange.mkdir(mode=0o777)
+    opts = [f"--Exchange.root={exchange}", f"--CourseDirectory.course_id={course_id}"]
+    nbgrader_ok(course, "release_assignment", ASSIGNMENT, "--force", *opts)
+    return course, opts
+
+
 def user_environment() -> dict[str, str]:
     """This environment as a user's shell has it: without pytest's marker.
 
@@ -82,6 +98,13 @@ def nbgrader(course: Path, *args: str, timeout: float = 600, user: str | None = 
         [sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
         capture_output=True, text=True, timeout=timeout,
     )
+
+
+def nbgrader_ok(where: Path, *args: str, user: str | None = None) -> subprocess.CompletedProcess:
+    """`nbgrader(...)`, which must succeed."""
+    result = nbgrader(where, *args, user=user)
+    assert result.returncode == 0, f"nbgrader {' '.join(args)}:\n{result.stderr[-3000:]}"
+    return result
 
 
 def scores(course: Path, student: str, assignment: str = ASSIGNMENT) -> dict[str, float]:

@@ -35,11 +35,6 @@ c.CourseDirectory.student_id = {student!r}
 """
 
 
-def nbgrader_ok(where, *args):
-    result = ck.nbgrader(where, *args)
-    assert result.returncode == 0, f"nbgrader {' '.join(args)}:\n{result.stderr[-3000:]}"
-
-
 def button(page, scope, label):
     return page.locator(scope).get_by_role("button", name=label, exact=True)
 
@@ -84,18 +79,14 @@ def fetch_answer_validate_submit(page, lab, answer, timings):
 @pytest.fixture(scope="module")
 def term(tmp_path_factory):
     where = tmp_path_factory.mktemp("term")
-    course = ck.make_course(where)
-    exchange = where / "exchange"
-    exchange.mkdir(mode=0o777)
-    opts = [f"--Exchange.root={exchange}", f"--CourseDirectory.course_id={COURSE_ID}"]
-    nbgrader_ok(course, "release_assignment", ck.ASSIGNMENT, "--force", *opts)
+    course, opts = ck.exchange_course(where, COURSE_ID)
     answers = ck.solution_answers(course)
-    flipped = {**answers, "corr2d": answers["corr2d"].replace("windows * K", "windows * K.flip(0, 1)")}
+    flipped = ck.flipped(answers)
 
     home = where / STUDENT
     (home / "work").mkdir(parents=True)
     learner = Lab(home / "work", home, config_path=LEARNER_CONFIG, user_config={
-        "nbgrader_config.py": LEARNER_NBGRADER.format(exchange=str(exchange), cache=str(home / "cache"),
+        "nbgrader_config.py": LEARNER_NBGRADER.format(exchange=str(where / 'exchange'), cache=str(home / "cache"),
                                                       student=STUDENT)})
     timings, found = {}, {}
     try:
@@ -109,11 +100,11 @@ def term(tmp_path_factory):
                 found["page_text"] = page.locator("body").inner_text()
 
                 started = time.monotonic()
-                nbgrader_ok(course, "collect", ck.ASSIGNMENT, *opts)
+                ck.nbgrader_ok(course, "collect", ck.ASSIGNMENT, *opts)
                 assert grade(course, workers=2, timeout=120) == 0
                 timings["collect_and_grade_s"] = time.monotonic() - started
                 started = time.monotonic()
-                nbgrader_ok(course, "release_feedback", ck.ASSIGNMENT, *opts)
+                ck.nbgrader_ok(course, "release_feedback", ck.ASSIGNMENT, *opts)
                 page.reload()
                 open_assignment_list(page, learner)
                 button(page, "#submitted_assignments_list", "Fetch Feedback").first.click(timeout=60_000)

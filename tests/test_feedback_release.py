@@ -15,35 +15,25 @@ pytestmark = pytest.mark.grading
 COURSE_ID = "conv101"
 
 
-def nbgrader_ok(where, *args, user=None):
-    result = ck.nbgrader(where, *args, user=user)
-    assert result.returncode == 0, f"nbgrader {' '.join(args)}:\n{result.stderr[-3000:]}"
-    return result
-
-
 @pytest.fixture(scope="module")
 def round_trip(tmp_path_factory):
     where = tmp_path_factory.mktemp("exchange")
-    course = ck.make_course(where)
-    exchange = where / "exchange"
-    exchange.mkdir(mode=0o777)
-    opts = [f"--Exchange.root={exchange}", f"--CourseDirectory.course_id={COURSE_ID}"]
-    nbgrader_ok(course, "release_assignment", ck.ASSIGNMENT, "--force", *opts)
+    course, opts = ck.exchange_course(where, COURSE_ID)
     answers = ck.solution_answers(course)
-    flipped = {**answers, "corr2d": answers["corr2d"].replace("windows * K", "windows * K.flip(0, 1)")}
+    flipped = ck.flipped(answers)
     homes = {}
     for student, given in (("ana", answers), ("ben", flipped)):
         home = homes[student] = where / student
         home.mkdir()
-        nbgrader_ok(home, "fetch_assignment", ck.ASSIGNMENT, *opts, user=student)
+        ck.nbgrader_ok(home, "fetch_assignment", ck.ASSIGNMENT, *opts, user=student)
         path = home / ck.ASSIGNMENT / f"{ck.ASSIGNMENT}.ipynb"
         nbformat.write(ck.fill_answers(nbformat.read(str(path), as_version=4), given), str(path))
-        nbgrader_ok(home, "submit", ck.ASSIGNMENT, *opts, user=student)
-    nbgrader_ok(course, "collect", ck.ASSIGNMENT, *opts)
+        ck.nbgrader_ok(home, "submit", ck.ASSIGNMENT, *opts, user=student)
+    ck.nbgrader_ok(course, "collect", ck.ASSIGNMENT, *opts)
     assert grade(course, workers=2, timeout=120) == 0
-    nbgrader_ok(course, "release_feedback", ck.ASSIGNMENT, *opts)
+    ck.nbgrader_ok(course, "release_feedback", ck.ASSIGNMENT, *opts)
     for student, home in homes.items():
-        nbgrader_ok(home, "fetch_feedback", ck.ASSIGNMENT, *opts, user=student)
+        ck.nbgrader_ok(home, "fetch_feedback", ck.ASSIGNMENT, *opts, user=student)
     return course, homes
 
 

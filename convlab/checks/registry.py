@@ -72,8 +72,8 @@ def questions() -> dict[str, Question]:
             if isinstance(value, Question)}
 
 
-def find_question(name: str) -> Question | None:
-    """The Question bound at 'lessonNN.name', or None when there is none."""
+def _bound(name, kind):
+    """The `kind` instance bound at 'lessonNN.attribute' under that very name, or None."""
     if not isinstance(name, str) or not CHECK_NAME.match(name):
         return None
     module_name, attribute = name.split(".")
@@ -81,21 +81,18 @@ def find_question(name: str) -> Question | None:
         module = importlib.import_module(f"convlab.checks.{module_name}")
     except ImportError:
         return None
-    question = getattr(module, attribute, None)
-    return question if isinstance(question, Question) and question.name == name else None
+    value = getattr(module, attribute, None)
+    return value if isinstance(value, kind) and value.name == name else None
+
+
+def find_question(name: str) -> Question | None:
+    """The Question bound at 'lessonNN.name', or None when there is none."""
+    return _bound(name, Question)
 
 
 def find(check: str) -> Exercise | None:
     """The Exercise object for 'lessonNN.name', or None when there is none."""
-    if not isinstance(check, str) or not CHECK_NAME.match(check):
-        return None
-    module_name, attribute = check.split(".")
-    try:
-        module = importlib.import_module(f"convlab.checks.{module_name}")
-    except ImportError:
-        return None
-    exercise = getattr(module, attribute, None)
-    return exercise if isinstance(exercise, Exercise) and exercise.name == check else None
+    return _bound(check, Exercise)
 
 
 def _reference_name(reference) -> str:
