@@ -3,8 +3,8 @@ learner's functions on cases drawn from seeds the grader chose a moment ago, and
 
 Run as `python -m autograder.verify_run` in a directory holding `verify.json` (see
 `autograder.verification.Plan`). No test cell runs here. Before any learner code: the cases are
-drawn, torch's convolution, pooling, im2col and col2im kernels are replaced by ones that raise
-(`convlab.checks.guard.disable_builtin_kernels`), the course's references are instrumented and
+drawn, the answers of the lesson questions asked are withheld, torch's convolution, pooling, im2col
+and col2im kernels are replaced by ones that raise (`convlab.checks.guard.disable_builtin_kernels`), the course's references are instrumented and
 the check engine is remembered (`autograder.engine_snapshot`): what the learner's cells change
 of it is put back before the grader's calls, and a change made during a call loses that call.
 Everything this process writes is the learner's: the grader re-judges each output itself.
@@ -146,6 +146,20 @@ def _verify_call(call, exercise, cases, namespace, status, seconds, write_record
     write_record(call["check"], call["seed"], call["cases"], runs, None)
 
 
+def _withheld():
+    raise RuntimeError("a question's answer cannot be read here: work it out")
+
+
+def withhold_answers(names) -> None:
+    """Make the lesson questions named unable to give their answer (or slips) in this process: the
+    grader judges each recorded value with its own copy, so code here that reads the answer off the
+    check module gets an error instead of the points."""
+    from convlab.checks.registry import find_question
+
+    for question in filter(None, map(find_question, names)):
+        question.expected, question.slips = _withheld, ()
+
+
 def _tripwire(exercises):
     """A function that puts back what learner code changed of the grader's engine since now and
     says what that was (`autograder.engine_snapshot`), with whether torch's kernels came back."""
@@ -182,6 +196,7 @@ def main() -> int:
     # Resolved and drawn before any learner code runs, which may replace the check modules' names.
     exercises = [find_exercise(call["check"]) for call in job["calls"]]
     drawn = [exercise.cases(call["seed"], call["cases"]) for exercise, call in zip(exercises, job["calls"])]
+    withhold_answers(item["question"] for item in job["answers"])
     guard.skip_dynamo_import()
     guard.disable_builtin_kernels()
     references.install()

@@ -28,3 +28,16 @@ def test_torchscript_finds_the_cells_source():
     errors, namespace = run(SCRIPTED)
     assert errors == [], errors
     assert namespace["corr2d"](torch.ones(3, 3), torch.ones(2, 2)).tolist() == [[4.0, 4.0], [4.0, 4.0]]
+
+
+def test_a_question_asked_cannot_give_its_answer_to_the_learners_code(monkeypatch):
+    from autograder.verify_run import withhold_answers
+    from convlab.checks import lesson01
+
+    for question in (lesson01.output_shape, lesson01.kernel_weights):  # put back after the test
+        monkeypatch.setattr(question, "expected", question.expected)
+        monkeypatch.setattr(question, "slips", question.slips)
+    withhold_answers(["lesson01.output_shape", "not.a.question"])
+    errors, _ = run("from convlab.checks import lesson01 as q\nanswer = q.output_shape.expected()")
+    assert len(errors) == 1 and "cannot be read here" in errors[0]["error"]
+    assert lesson01.output_shape.slips == () and lesson01.kernel_weights.expected() == 25  # only those asked
