@@ -15,8 +15,11 @@ import ast
 import contextlib
 import json
 import os
+import re
 import signal
 import sys
+
+from autograder import lazy_imports
 
 JOB = "verify.json"
 STATUS = "verify-status.json"
@@ -25,20 +28,31 @@ RECORD_DIR = "records"
 _DEFINING = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
+#: Lines IPython rewrites although Python parses them (a pasted `In [3]:` prompt, its `...:` lines).
+_PROMPT = re.compile(r"^\s*(In \[\d*\]:|\.\.\.:)", re.MULTILINE)
+
+
 def _python(source: str) -> str:
-    """IPython syntax (magics, `!`) turned into Python."""
+    """IPython syntax (magics, `!`) turned into Python; plain Python as it is, sparing IPython's import."""
+    if not _PROMPT.search(source):
+        try:
+            ast.parse(source)
+            return source
+        except SyntaxError:
+            pass
     from IPython.core.inputtransformer2 import TransformerManager
 
     return TransformerManager().transform_cell(source)
 
 
 def defining_statements(source: str) -> ast.Module:
-    """Only the imports, definitions and call-free assignments of an instructor's cell."""
+    """Only the imports, definitions and call-free assignments of an instructor's cell; imports of
+    drawing modules deferred to their first use (`autograder.lazy_imports`)."""
     tree = ast.parse(_python(source))
     kept = [node for node in tree.body if isinstance(node, _DEFINING) or (
         isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None
         and not any(isinstance(n, ast.Call) for n in ast.walk(node.value)))]
-    return ast.Module(body=kept, type_ignores=[])
+    return ast.Module(body=[s for node in kept for s in lazy_imports.deferred(node)], type_ignores=[])
 
 
 class TimeLimit(BaseException):

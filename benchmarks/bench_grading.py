@@ -11,7 +11,7 @@ copies of it four ways, each in one run:
    verification run costs.
 
 Prints seconds per submission for each, the throughput ratio (1)/(2), the overhead ratio (4)/(3)
-and the share of throughput the verification run costs, 1 - (5)/(2). Usage: python benchmarks/bench_grading.py [--submissions 20] [--keep DIR]
+and the share of throughput the verification run costs, 1 - (5)/(2). Usage: python benchmarks/bench_grading.py [--submissions 20] [--lesson 08_groups_separable] [--keep DIR]
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from unittest import mock
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+import bench_term  # noqa: E402
 import coursekit as ck  # noqa: E402
 import nbformat  # noqa: E402
 
@@ -34,14 +35,22 @@ from autograder import restore, sandbox  # noqa: E402
 from autograder.grade import default_workers, grade  # noqa: E402
 
 
-def build_class(where: Path, submissions: int) -> Path:
-    course = ck.make_course(where)
-    answers = ck.solution_answers(course)
-    flipped = {**answers, "corr2d": answers["corr2d"].replace("windows * K", "windows * K.flip(0, 1)")}
-    kinds = [answers, {}, flipped]
+def build_class(where: Path, submissions: int, lesson: str | None = None) -> tuple[Path, str]:
+    """A course of `submissions` (right, blank, wrong in turn) of the test assignment or of `lesson`;
+    returns the course and the assignment's name."""
+    if lesson is None:
+        course, assignment = ck.make_course(where), ck.ASSIGNMENT
+        answers = ck.solution_answers(course)
+        wrong = {**answers, "corr2d": answers["corr2d"].replace("windows * K", "windows * K.flip(0, 1)")}
+    else:
+        course, _ = bench_term.build_term(where, 0, [lesson])
+        assignment = lesson
+        answers = ck.solution_answers(course, assignment)
+        wrong = bench_term.answers_for("mistaken", answers)
+    kinds = [answers, {}, wrong]
     for i in range(submissions):
-        ck.write_submission(course, f"student{i:03d}", kinds[i % len(kinds)])
-    return course
+        ck.write_submission(course, f"student{i:03d}", kinds[i % len(kinds)], assignment=assignment)
+    return course, assignment
 
 
 def copy_course(course: Path, name: str) -> Path:
@@ -56,20 +65,20 @@ def timed(fn) -> float:
     return time.perf_counter() - start
 
 
-def bare_nbclient(course: Path) -> None:
+def bare_nbclient(course: Path, assignment: str) -> None:
     """Execute every restored submission with nbclient in this process, sequentially."""
     from nbclient import NotebookClient
 
-    source = nbformat.read(str(course / "source" / "ps1" / "ps1.ipynb"), as_version=4)
-    for path in sorted((course / "submitted").glob("*/ps1/ps1.ipynb")):
+    source = nbformat.read(str(course / "source" / assignment / f"{assignment}.ipynb"), as_version=4)
+    for path in sorted((course / "submitted").glob(f"*/{assignment}/{assignment}.ipynb")):
         nb = restore.restore(nbformat.read(str(path), as_version=4), source).nb
         with tempfile.TemporaryDirectory() as tmp:
             NotebookClient(nb, kernel_name="python3", allow_errors=True,
                            resources={"metadata": {"path": tmp}}).execute()
 
 
-def nbgrader_autograde(course: Path) -> None:
-    result = ck.nbgrader(course, "autograde", "ps1", "--force", timeout=3600)
+def nbgrader_autograde(course: Path, assignment: str) -> None:
+    result = ck.nbgrader(course, "autograde", assignment, "--force", timeout=3600)
     if result.returncode != 0:
         raise RuntimeError(f"nbgrader autograde failed:\n{result.stderr[-3000:]}")
 
@@ -78,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submissions", type=int, default=20)
     parser.add_argument("--keep", help="build the courses here and keep them")
+    parser.add_argument("--lesson", help="a lesson of solutions/ (e.g. 08_groups_separable) instead of the "
+                        "small test assignment")
     args = parser.parse_args(argv)
     if args.submissions < 1:
         raise SystemExit(f"--submissions must be at least 1, got {args.submissions}")
@@ -86,14 +97,14 @@ def main(argv: list[str] | None = None) -> int:
     where.mkdir(parents=True, exist_ok=True)
     n = args.submissions
     try:
-        base = build_class(where / "base", n)
+        base, assignment = build_class(where / "base", n, args.lesson)
         print(f"{n} submissions; sandbox: {'bubblewrap' if sandbox.available() else 'NONE'}; "
               f"default workers: {default_workers()}", flush=True)
-        t_nbgrader = timed(lambda: nbgrader_autograde(copy_course(base, "nbgrader")))
+        t_nbgrader = timed(lambda: nbgrader_autograde(copy_course(base, "nbgrader"), assignment))
         print(f"nbgrader autograde (sequential): {t_nbgrader:7.1f} s  {t_nbgrader / n:5.2f} s/submission", flush=True)
         t_convlab = timed(lambda: grade(copy_course(base, "convlab"), timeout=300))
         print(f"convlab grade (default workers): {t_convlab:7.1f} s  {t_convlab / n:5.2f} s/submission", flush=True)
-        t_bare = timed(lambda: bare_nbclient(base))
+        t_bare = timed(lambda: bare_nbclient(base, assignment))
         print(f"bare nbclient (sequential):      {t_bare:7.1f} s  {t_bare / n:5.2f} s/notebook", flush=True)
         t_one = timed(lambda: grade(copy_course(base, "convlab1"), workers=1, timeout=300))
         print(f"convlab grade --workers 1:       {t_one:7.1f} s  {t_one / n:5.2f} s/submission", flush=True)
