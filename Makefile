@@ -27,9 +27,11 @@ system-deps: python-venv
 	  if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi; \
 	else echo "not root: skipping apt-get (tests needing bwrap/chromium skip with a reason)"; fi
 
-# The learner's lab: nbgrader's Assignment List and Validate, not its instructor tools (jupyter-config/).
+# The learner's lab: nbgrader's Assignment List and Validate, not its instructor tools (jupyter-config/);
+# it opens lessons/README.md, where a learner picks the English or the Chinese edition.
 lab: python-venv $(BIN)/.installed
-	JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter-config/learner $(BIN)/jupyter lab --allow-root --ServerApp.root_dir=lessons
+	JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter-config/learner $(BIN)/jupyter lab --allow-root --ServerApp.root_dir=lessons \
+	  --LabApp.default_url=/lab/tree/README.md
 
 # The instructor's lab on a course directory (convlab new-course DIR): Formgrader, Create Assignment, Course List.
 lab-instructor: python-venv $(BIN)/.installed

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from autograder.coursedir import CourseDir
 
-# Never part of a lesson: Jupyter's and Python's caches, wherever they appear.
-IGNORED = (".ipynb_checkpoints", "__pycache__", "*.pyc", ".DS_Store")
+# Never part of a lesson: Jupyter's and Python's caches, wherever they appear, and translations
+# (`autograder.translations`: they make the other editions, they are no lesson's data).
+IGNORED = (".ipynb_checkpoints", "__pycache__", "*.pyc", ".DS_Store", "*.yml")
 
 
 class BuildError(RuntimeError):
@@ -113,12 +114,7 @@ def ungradable_tests(solutions: Path) -> list[str]:
     return lines
 
 
-def generate(solutions: Path, dest: Path) -> list[str]:
-    """Write the released lessons (one folder per assignment) into the empty folder `dest`;
-    refuses (BuildError) a test cell the grader could not run."""
-    problems = ungradable_tests(solutions)
-    if problems:
-        raise BuildError("\n".join(problems))
+def _release_into(solutions: Path, dest: Path) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="convlab-build-") as tmp:
         course = CourseDir(tmp)
         names = copy_sources(solutions, course.source())
@@ -126,6 +122,34 @@ def generate(solutions: Path, dest: Path) -> list[str]:
         for name in names:
             shutil.copytree(course.release(name), dest / name,
                             ignore=shutil.ignore_patterns(*IGNORED))
+    return names
+
+
+def edition_sources(solutions: Path, dest: Path, lang: str) -> None:
+    """The instructor notebooks of the `lang` edition, written into `dest`; refuses (BuildError)
+    a stale, missing or code-changing translation, naming the cell."""
+    from autograder import translations
+
+    names = [name for name in assignment_names(solutions) if translations.translated(solutions / name, lang)]
+    problems = translations.translated_solutions(solutions, dest, lang, names)
+    if problems:
+        raise BuildError(f"the {translations.LANGUAGES[lang]} edition ({lang}):\n" + "\n".join(problems))
+
+
+def generate(solutions: Path, dest: Path) -> list[str]:
+    """Write the released lessons (one folder per assignment) into the empty folder `dest`, and each
+    translated edition into `dest/<lang>/`; refuses (BuildError) a test cell the grader could not run."""
+    from autograder import translations
+
+    problems = ungradable_tests(solutions)
+    if problems:
+        raise BuildError("\n".join(problems))
+    names = _release_into(solutions, dest)
+    for lang in translations.LANGUAGES:
+        with tempfile.TemporaryDirectory(prefix=f"convlab-{lang}-") as tmp:
+            edition_sources(solutions, Path(tmp), lang)
+            if any(Path(tmp).iterdir()):
+                _release_into(Path(tmp), dest / lang)
     return names
 
 

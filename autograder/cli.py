@@ -55,6 +55,41 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_translations(args: argparse.Namespace) -> int:
+    from autograder import catalog, translations
+    from autograder.build import assignment_names
+    from convlab import i18n
+
+    root = _project_root(args.root)
+    failed = False
+    try:
+        translations.check_language(args.lang)
+        names = args.lessons or assignment_names(root / "solutions")
+        unknown = [n for n in names if not (root / "solutions" / n).is_dir()]
+        if unknown:
+            raise UsageError(f"LESSON: no such lesson in solutions/: {unknown[0]!r}")
+        for name in names:
+            for notebook in sorted((root / "solutions" / name).glob("*.ipynb")):
+                where = translations.translation_path(notebook, args.lang).relative_to(root)
+                if args.check:
+                    found = translations.problems(notebook, args.lang)
+                    print("\n".join(found) if found else f"{where}: complete")
+                    failed = failed or bool(found)
+                else:
+                    print(f"{where}: {translations.skeleton(notebook, args.lang)} cell(s) to translate")
+        if not args.lessons:  # the feedback's messages too
+            where = i18n.catalog_path(args.lang).relative_to(root)
+            if args.check:
+                found = catalog.problems(args.lang)
+                print("\n".join(found) if found else f"{where}: complete")
+                failed = failed or bool(found)
+            else:
+                print(f"{where}: {catalog.update(args.lang)} message(s) to translate")
+    except translations.TranslationError as error:
+        raise UsageError(str(error)) from error
+    return 1 if failed else 0
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from autograder.check import NotebookUnreadable, check_notebook
 
@@ -71,11 +106,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _cmd_new_course(args: argparse.Namespace) -> int:
     from autograder.build import BuildError
     from autograder.course import CourseError, new_course
+    from autograder.translations import TranslationError
 
     solutions = Path(args.solutions) if args.solutions else _project_root(None) / "solutions"
     try:
-        course = new_course(Path(args.dir), solutions)
-    except CourseError as error:
+        course = new_course(Path(args.dir), solutions, lang=args.lang)
+    except (CourseError, TranslationError) as error:
         raise UsageError(str(error)) from error
     except BuildError as error:
         raise CommandError(str(error)) from error
@@ -139,6 +175,20 @@ def parser() -> argparse.ArgumentParser:
                        "(default: the current directory)")
     build.set_defaults(run=_cmd_build)
 
+    translate = sub.add_parser(
+        "translations", help="add the cells a lesson's translation lacks or has stale, for translating",
+        description="For each LESSON (default: all), add to solutions/NN_topic/NN_topic.LANG.yml an entry "
+        "for every cell whose translation is missing or stale: the English fingerprint and, as text to "
+        "replace, the English itself (a stale entry keeps its old translation as `was`). Without LESSON, "
+        "also merge the feedback's messages into convlab/locale/LANG/LC_MESSAGES/convlab.po (Babel).",
+    )
+    translate.add_argument("lessons", nargs="*", metavar="LESSON", help="lesson folder names, e.g. 01_single_channel")
+    translate.add_argument("--lang", required=True, help="the edition's language, e.g. zh")
+    translate.add_argument("--check", action="store_true",
+                           help="change nothing; list each cell whose translation is missing, stale or changes code")
+    translate.add_argument("--root", help="project checkout holding solutions/ (default: the current directory)")
+    translate.set_defaults(run=_cmd_translations)
+
     check = sub.add_parser(
         "check", help="run a notebook as the grader would and print the points per exercise",
         description="Run NOTEBOOK in a fresh kernel without hidden tests and print, per exercise, "
@@ -158,6 +208,8 @@ def parser() -> argparse.ArgumentParser:
     new_course.add_argument("dir", metavar="DIR", help="new (or empty) course directory")
     new_course.add_argument("--solutions", metavar="PATH",
                             help="folder of assignment folders (default: the project's solutions/)")
+    new_course.add_argument("--lang", default="en",
+                            help="the edition: en (default) or zh (简体中文, from the lessons' translations)")
     new_course.set_defaults(run=_cmd_new_course)
 
     grade = sub.add_parser(

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.notebooks
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*/*.ipynb"))
 LESSONS = sorted((ROOT / "lessons").glob("*/*.ipynb"))
+ZH_LESSONS = sorted((ROOT / "lessons" / "zh").glob("*/*.ipynb"))
 # Per-cell limit for nbclient. Now and then the client sees a finished cell's reply only when its
 # wait times out (seen once in ~30 runs, the reply stamped seconds earlier by the kernel), so a
 # shorter limit bounds that stall; no cell in the course needs more than a few seconds.
@@ -97,8 +98,8 @@ def test_there_are_lessons():
         assert re.fullmatch(r"\d\d_[a-z0-9_]+", path.stem), f"{path}: folder must be NN_topic"
 
 
-@pytest.mark.parametrize("path", SOLUTIONS + LESSONS, ids=[f"solutions/{i}" for i in _ids(SOLUTIONS)]
-                         + [f"lessons/{i}" for i in _ids(LESSONS)])
+@pytest.mark.parametrize("path", SOLUTIONS + LESSONS + ZH_LESSONS, ids=[f"solutions/{i}" for i in _ids(SOLUTIONS)]
+                         + [f"lessons/{i}" for i in _ids(LESSONS)] + [f"lessons/zh/{i}" for i in _ids(ZH_LESSONS)])
 def test_format_and_outputs_stripped(path):
     raw = nbformat.read(str(path), as_version=nbformat.NO_CONVERT)
     assert (raw.nbformat, raw.nbformat_minor) >= (4, 5), f"{path}: nbformat {raw.nbformat}.{raw.nbformat_minor}"
@@ -140,9 +141,27 @@ def test_nbgrader_cells(path):
             assert not re.search(rf"\b{seed}\b", visible), f"{path.name}: {name}: hidden seed {seed} is visible"
 
 
+@pytest.fixture(scope="module")
+def zh_solutions(tmp_path_factory) -> Path:
+    """The instructor notebooks of the Chinese edition, as `convlab build` makes them."""
+    from autograder.build import edition_sources
+
+    where = tmp_path_factory.mktemp("zh-solutions")
+    edition_sources(ROOT / "solutions", where, "zh")
+    return where
+
+
+def test_both_editions_hold_every_lesson():
+    assert _ids(ZH_LESSONS) == _ids(LESSONS) == _ids(SOLUTIONS)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize("path", SOLUTIONS, ids=_ids(SOLUTIONS))
-def test_solution_runs_clean(path):
+def test_solution_runs_clean(path, lang, request, monkeypatch):
     """The instructor's notebook runs top to bottom, every test cell (hidden tests included) passes."""
+    if lang == "zh":
+        path = request.getfixturevalue("zh_solutions") / path.parent.name / path.name
+        monkeypatch.setenv("JPY_SESSION_NAME", str(path))  # as JupyterLab names the kernel's notebook
     nb, _ = _execute(path, allow_errors=True)
     failed = [f"cell {index} ({_meta(cell).get('grade_id', cell.source[:40])!r}): "
               f"{err['ename']}: {err['evalue'][:200]}"
@@ -153,9 +172,10 @@ def test_solution_runs_clean(path):
     assert not reprs, f"{path.name} prints objects a learner cannot read: {reprs}"
 
 
-@pytest.mark.parametrize("path", LESSONS, ids=_ids(LESSONS))
-def test_blank_lesson_fails_only_at_its_tests(path):
+@pytest.mark.parametrize("path", LESSONS + ZH_LESSONS, ids=_ids(LESSONS) + [f"zh/{i}" for i in _ids(ZH_LESSONS)])
+def test_blank_lesson_fails_only_at_its_tests(path, monkeypatch):
     """Unanswered, a learner's notebook breaks nowhere but at the exercise tests, which say so."""
+    monkeypatch.setenv("JPY_SESSION_NAME", str(path))
     nb, _ = _execute(path, allow_errors=True)
     problems = []
     for index, cell in enumerate(nb.cells):

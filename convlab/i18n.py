@@ -1,0 +1,108 @@
+"""The learner's language: every message a learner reads comes from a gettext catalog.
+
+Catalogs are Babel's `.po` files in `convlab/locale/<lang>/LC_MESSAGES/convlab.po`, compiled when
+first needed (`babel.messages.mofile`), so the source of a translation is the only copy of it. The
+language is, in order: the `CONVLAB_LANG` environment variable (the grader sets it from the
+notebook's metadata; a learner may override it), else the language of the notebook the kernel
+runs (`metadata.convlab.lang` of the file JupyterLab names in `JPY_SESSION_NAME`), else English.
+Messages are marked with `_` where they are said and with `N_` where they are defined ahead.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import gettext
+import io
+import json
+import os
+from pathlib import Path
+
+DOMAIN = "convlab"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+LANGUAGES = ("en", "zh")
+ENV = "CONVLAB_LANG"
+
+
+def N_(message: str) -> str:
+    """Marks a message defined ahead (a mistake's label) for the catalog; translated where shown."""
+    return message
+
+
+def catalog_path(lang: str) -> Path:
+    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@functools.cache
+def translations(lang: str) -> gettext.NullTranslations:
+    """The compiled catalog of `lang` (English: the messages as written)."""
+    if lang == "en":
+        return gettext.NullTranslations()
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with open(catalog_path(lang), "rb") as f:
+        catalog = read_po(f, locale=lang, domain=DOMAIN)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return gettext.GNUTranslations(compiled)
+
+
+def _checked(lang: str, where: str) -> str:
+    if lang not in LANGUAGES:
+        raise ValueError(f"{where}: no messages in {lang!r}; choose one of {', '.join(LANGUAGES)}")
+    return lang
+
+
+def language_of(path: Path | str) -> str:
+    """The language a notebook file says it is in (`metadata.convlab.lang`); English if none or unknown."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lang = json.load(f).get("metadata", {}).get("convlab", {}).get("lang", "en")
+    except (OSError, ValueError, AttributeError):
+        return "en"
+    return lang if lang in LANGUAGES else "en"
+
+
+@functools.lru_cache(maxsize=8)
+def _notebook_language(path: str, mtime: float) -> str:
+    return language_of(path)
+
+
+def notebook_language() -> str:
+    """The language of the notebook this kernel runs, as JupyterLab names it; English elsewhere."""
+    path = os.environ.get("JPY_SESSION_NAME", "")
+    if not path.endswith(".ipynb"):
+        return "en"
+    try:
+        return _notebook_language(path, os.stat(path).st_mtime)
+    except OSError:
+        return "en"
+
+
+def language() -> str:
+    """The language messages are said in now."""
+    chosen = os.environ.get(ENV)
+    return _checked(chosen, ENV) if chosen else notebook_language()
+
+
+@contextlib.contextmanager
+def speaking(lang: str):
+    """Messages in `lang` inside the block (and in processes started there), unless `CONVLAB_LANG`
+    already chose; the environment as it was afterwards."""
+    before = os.environ.get(ENV)
+    os.environ[ENV] = before or _checked(lang, "lang")
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(ENV, None)
+
+
+def _(message: str) -> str:
+    """`message` in the learner's language."""
+    return translations(language()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(language()).ngettext(singular, plural, n)
