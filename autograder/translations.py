@@ -46,22 +46,23 @@ def fingerprint(source: str) -> str:
     return hashlib.sha256(source.encode("utf-8")).hexdigest()[:12]
 
 
-def _comments(source: str) -> list[str] | None:
-    """The comments of a code cell, or None when it does not tokenise (IPython syntax aside)."""
+def _tokens(source: str) -> list[tokenize.TokenInfo] | None:
+    """A code cell's tokens, or None when it does not tokenise (IPython syntax aside)."""
     try:
-        return [t.string for t in tokenize.generate_tokens(io.StringIO(source).readline)
-                if t.type == tokenize.COMMENT]
+        return list(tokenize.generate_tokens(io.StringIO(source).readline))
     except (tokenize.TokenError, IndentationError, SyntaxError):
         return None
+
+
+def _comments(source: str) -> list[str] | None:
+    tokens = _tokens(source)
+    return None if tokens is None else [t.string for t in tokens if t.type == tokenize.COMMENT]
 
 
 def _code(source: str) -> list[tuple[int, str]] | None:
     """The tokens of a code cell without its comments: what a translation must leave alone."""
-    try:
-        return [(t.type, t.string) for t in tokenize.generate_tokens(io.StringIO(source).readline)
-                if t.type != tokenize.COMMENT]
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        return None
+    tokens = _tokens(source)
+    return None if tokens is None else [(t.type, t.string) for t in tokens if t.type != tokenize.COMMENT]
 
 
 def needs_translation(cell) -> bool:
@@ -167,7 +168,11 @@ class _Block(str):
     """Written as a YAML block scalar (`|`), readable and diffable line by line."""
 
 
-yaml.SafeDumper.add_representer(_Block, lambda d, s: d.represent_scalar("tag:yaml.org,2002:str", s, style="|"))
+class _Dumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, writing `_Block`s as blocks (PyYAML's own dumper left as it is)."""
+
+
+_Dumper.add_representer(_Block, lambda d, s: d.represent_scalar("tag:yaml.org,2002:str", s, style="|"))
 
 
 def write(path: Path, lesson: str, lang: str, entries: dict[str, dict]) -> None:
@@ -176,8 +181,8 @@ def write(path: Path, lesson: str, lang: str, entries: dict[str, dict]) -> None:
     header = (f"# {LANGUAGES[lang]} edition of {lesson}.ipynb: per cell id, the fingerprint of the English\n"
               f"# translated (en) and its translation (text). `convlab translations --lang {lang}` adds what is\n"
               "# missing or stale; docs/glossary.zh.md gives the terms.\n")
-    body = yaml.safe_dump({"lesson": lesson, "lang": lang, "cells": cells}, allow_unicode=True, sort_keys=False,
-                          width=1000)
+    body = yaml.dump({"lesson": lesson, "lang": lang, "cells": cells}, Dumper=_Dumper, allow_unicode=True,
+                     sort_keys=False, width=1000)
     path.write_text(header + body, encoding="utf-8")
 
 
