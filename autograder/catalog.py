@@ -25,7 +25,7 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 def extracted() -> Catalog:
     """The messages the package says, as Babel finds them in its source."""
-    catalog = Catalog(domain=i18n.DOMAIN, project="convlab")
+    catalog = Catalog(domain=i18n.DOMAIN, project="convlab", copyright_holder="the convlab authors")
     for package in PACKAGES:
         for filename, lineno, message, comments, context in extract_from_dir(
                 str(ROOT / package), keywords=KEYWORDS, comment_tags=("TRANSLATORS:",), strip_comment_tags=True):
@@ -37,19 +37,20 @@ def extracted() -> Catalog:
 def load(lang: str) -> Catalog:
     path = i18n.catalog_path(lang)
     if not path.exists():
-        return Catalog(locale=lang, domain=i18n.DOMAIN, project="convlab")
+        return Catalog(locale=lang, domain=i18n.DOMAIN, project="convlab", copyright_holder="the convlab authors")
     with open(path, "rb") as f:
         return read_po(f, locale=lang, domain=i18n.DOMAIN)
 
 
 def update(lang: str) -> int:
     """Merge the package's messages into `lang`'s catalog; returns how many are left to translate."""
-    catalog = load(lang)
-    catalog.update(extracted(), no_fuzzy_matching=True)
+    catalog, template = load(lang), extracted()
+    template.creation_date = catalog.creation_date  # rewritten only where a message changed
+    catalog.update(template, no_fuzzy_matching=True)
     path = i18n.catalog_path(lang)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as f:
-        write_po(f, catalog, width=100, omit_header=False, ignore_obsolete=True)
+    with open(path, "wb") as f:  # files without line numbers: a message moving in its file changes nothing
+        write_po(f, catalog, width=100, omit_header=False, ignore_obsolete=True, include_lineno=False)
     return len(problems(lang))
 
 

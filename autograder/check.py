@@ -22,6 +22,8 @@ from autograder import grade, notebook, restore, sandbox
 from autograder.protocol import Reason, Settings, Verdict
 from autograder.submissions import files_beside
 from autograder.worker import run_job
+from convlab import i18n
+from convlab.i18n import _
 
 FEEDBACK_LINES = 4  # a learner should read the verdict without scrolling
 FEEDBACK_CHARS = 400
@@ -45,7 +47,7 @@ def error_message(cell: NotebookNode) -> str:
     for output in cell.get("outputs", []):
         if output.output_type == "error":
             if output.ename == "NotImplementedError" and not output.evalue:
-                return "not answered yet (NotImplementedError)"
+                return _("not answered yet (NotImplementedError)")
             text = f"{output.ename}: {output.evalue}" if output.evalue else output.ename
             return shorten(text)
     return ""
@@ -78,7 +80,7 @@ def by_exercise(nb: NotebookNode, verdict: Verdict) -> list[ExerciseResult]:
         if exercise.answer is not None and feedback:
             # The answer cell's own error (NotImplementedError when left blank) is the root cause.
             cause = error_message(graded.cells[exercise.answer])
-            feedback = f"answer cell: {cause}" if cause else feedback
+            feedback = _("answer cell: {cause}").format(cause=cause) if cause else feedback
         exercises.append(ExerciseResult(exercise.name, earned, possible, feedback, hidden))
     return exercises
 
@@ -119,15 +121,15 @@ def _points(value: float) -> str:
 def report(results: list[ExerciseResult], title: str) -> None:
     """Print the per-exercise table and the total (rich)."""
     table = Table(title=title, show_footer=True)
-    table.add_column("exercise", footer="total")
+    table.add_column(_("exercise"), footer=_("total"))
     earned = sum(result.earned for result in results)
     possible = sum(result.possible for result in results)
-    table.add_column("points", justify="right", footer=f"{_points(earned)}/{_points(possible)}")
+    table.add_column(_("points"), justify="right", footer=f"{_points(earned)}/{_points(possible)}")
     hidden = sum(result.hidden for result in results)
-    table.add_column("hidden tests", justify="right", footer=_points(hidden) if hidden else "")
-    table.add_column("feedback")
+    table.add_column(_("hidden tests"), justify="right", footer=_points(hidden) if hidden else "")
+    table.add_column(_("feedback"))
     for result in results:
-        verdict = result.feedback or ("passed" if result.earned == result.possible else "")
+        verdict = result.feedback or (_("passed") if result.earned == result.possible else "")
         table.add_row(Text(result.name), f"{_points(result.earned)}/{_points(result.possible)}",
                       _points(result.hidden) if result.hidden else "", Text(verdict))
     Console(width=max(Console().width, 100)).print(table)
@@ -135,9 +137,14 @@ def report(results: list[ExerciseResult], title: str) -> None:
 
 def check_notebook(path: Path, timeout: float = Settings.timeout) -> list[ExerciseResult]:
     """`convlab check NOTEBOOK`: run, score, print; the caller exits 0 whatever the score."""
-    results, sandboxed = run_checks(Path(path), timeout)
-    if not sandboxed:
-        Console(stderr=True).print(Text(f"no grading sandbox here ({sandbox.why_unavailable()}): "
-                                        "the notebook ran with your rights, as in JupyterLab"))
-    report(results, title=f"{Path(path).name} (visible tests only)")
+    with i18n.speaking(i18n.language_of(Path(path))):  # the learner's language, here and in the kernel
+        results, sandboxed = run_checks(Path(path), timeout)
+        print_results(results, sandboxed, Path(path))
     return results
+
+
+def print_results(results: list[ExerciseResult], sandboxed: bool, path: Path) -> None:
+    if not sandboxed:
+        Console(stderr=True).print(Text(_("no grading sandbox here ({why}): the notebook ran with your rights, as "
+                                          "in JupyterLab").format(why=sandbox.why_unavailable())))
+    report(results, title=_("{name} (visible tests only)").format(name=path.name))

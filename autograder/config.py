@@ -10,13 +10,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from nbclient.util import run_sync
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat import NotebookNode
 from nbgrader.api import MissingEntry
-from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor, OverwriteCells
+from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor, OverwriteCells
 from traitlets.config import Config
 
 from autograder import learner_text, notebook
+from convlab import i18n
 
 # Seconds one cell may run under `nbgrader autograde` (a check runs many random cases, and on
 # CUDA as well when there is a GPU); a cell that runs longer is interrupted and scores zero.
@@ -53,6 +55,16 @@ SETTINGS: dict[str, dict[str, object]] = {
             "autograder.config.RestoreHiddenTests",
             "nbgrader.preprocessors.CheckCellMetadata",
         ],
+        # nbgrader's own list, its Execute replaced by one that runs the kernel in the notebook's language.
+        "autograde_preprocessors": [
+            "autograder.config.ExecuteInItsLanguage",
+            "nbgrader.preprocessors.IgnorePattern",
+            "nbconvert.preprocessors.ClearMetadataPreprocessor",
+            "nbgrader.preprocessors.LimitOutput",
+            "nbgrader.preprocessors.SaveAutoGrades",
+            "nbgrader.preprocessors.AssignLatePenalties",
+            "nbgrader.preprocessors.CheckCellMetadata",
+        ],
     },
     "ClearSolutions": {
         "code_stub": {"python": "# YOUR CODE HERE\nraise NotImplementedError()"},
@@ -66,7 +78,8 @@ WHY = {
     "IgnorePattern": "Output on stderr (warnings, progress bars) must not zero a correct answer;\n"
     "# errors are not stderr output, so a failing test still scores zero.",
     "GenerateFeedback": "Feedback keeps the verdict of hidden tests, never their source; its math reads offline.",
-    "Autograde": "Hidden tests come back without a warning where a learner left the test cell as released.",
+    "Autograde": "Hidden tests come back without a warning where a learner left the test cell as released;\n"
+    "# feedback comes in the notebook's language (the Chinese edition's checks speak Chinese).",
     "ClearSolutions": "What a learner finds in place of each solution.",
 }
 
@@ -85,6 +98,18 @@ class HideHiddenTests(NbGraderPreprocessor):
                 cell.source, notebook.BEGIN_HIDDEN, notebook.END_HIDDEN
             )
         return cell, resources
+
+
+class ExecuteInItsLanguage(Execute):
+    """nbgrader's Execute, its kernel told the notebook's language (`convlab.i18n`), so that a Chinese
+    lesson's checks give their feedback in Chinese under plain `nbgrader autograde` too."""
+
+    async def async_start_new_kernel(self, **kwargs):
+        env = dict(kwargs.pop("env", None) or os.environ)
+        env.setdefault(i18n.ENV, i18n.declared(self.nb.metadata))
+        return await super().async_start_new_kernel(env=env, **kwargs)
+
+    start_new_kernel = run_sync(async_start_new_kernel)  # nbclient binds its own at class creation
 
 
 class RestoreHiddenTests(OverwriteCells):

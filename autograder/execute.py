@@ -116,6 +116,14 @@ def _not_dumpable() -> None:
         pass
 
 
+def _speak_the_notebooks_language(nb) -> None:
+    """The kernel's checks give their feedback in the notebook's language (`convlab.i18n`),
+    unless the grader's environment chose one."""
+    from convlab.i18n import ENV, declared
+
+    os.environ.setdefault(ENV, declared(nb.metadata))
+
+
 def main() -> int:
     _not_dumpable()
     # jsonschema imports rfc3987_syntax when present, which builds a grammar for ~4 s at import;
@@ -130,6 +138,7 @@ def main() -> int:
     nb = None
     try:
         nb = nbformat.read(SUBMISSION, as_version=4)
+        _speak_the_notebooks_language(nb)
         client = _client_class()(
             nb, kernel_name="python3", allow_errors=True, record_timing=False,
             shutdown_kernel="immediate", startup_timeout=int(job.get("startup_timeout", 120)),

@@ -45,6 +45,7 @@ from autograder.submissions import (
     source_notebooks,
 )
 from autograder.worker import remove_stale_workdirs
+from convlab import i18n
 
 __all__ = ["default_workers", "grade", "plan", "planned_job", "report_run", "score_notebook", "store_submission"]
 
@@ -59,12 +60,13 @@ class Source:
     nb: nbformat.NotebookNode
     exercise_names: dict[str, str]  # test cell grade id -> the exercise it scores
     answers: dict  # score.trusted_answers
+    lang: str = "en"  # the lesson's language, which its learners read their feedback in
 
     @classmethod
     def of(cls, nb: nbformat.NotebookNode) -> Source:
         names = {restore.nbmeta.grade_id(nb.cells[i]): exercise.name
                  for exercise in restore.nbmeta.exercises(nb) for i in exercise.tests}
-        return cls(nb, names, score.trusted_answers(nb))
+        return cls(nb, names, score.trusted_answers(nb), i18n.declared(nb.metadata))
 
 
 @dataclass
@@ -199,6 +201,19 @@ def _comment(verdict: Verdict, restored: restore.Restored, memory_mb: int) -> st
     return "; ".join(notes) or None
 
 
+def _add_feedback(verdict: Verdict, planned: Planned, outcome: Outcome) -> None:
+    """The learner's messages in the lesson's language, where it is not the grader's: the same
+    scoring, deterministic, said again in that language (the report keeps the grader's words)."""
+    graders = i18n.language()
+    with i18n.in_language(planned.source.lang):
+        if i18n.language() == graders:
+            return
+        said = score.score(planned.restored.nb, outcome, planned.source.answers, planned.plan)
+    for result, learners in zip(verdict.results, said.results):
+        if (result.grade_id, result.passed, result.points) == (learners.grade_id, learners.passed, learners.points):
+            result.feedback = learners.message
+
+
 def score_notebook(planned: Planned, outcome: Outcome | None, error: BaseException | None,
                    settings: Settings) -> Verdict:
     """The verdict on one notebook: scored from its outcome, or all zero when its worker failed."""
@@ -207,6 +222,7 @@ def score_notebook(planned: Planned, outcome: Outcome | None, error: BaseExcepti
     if outcome is not None:
         try:
             verdict = score.score(restored.nb, outcome, planned.source.answers, planned.plan)
+            _add_feedback(verdict, planned, outcome)
         except Exception as exc:  # one unreadable result must not stop the run
             error = exc
     if verdict is None:
@@ -237,9 +253,10 @@ def store_submission(course: CourseDir, gb, work: Work, index: int, settings: Se
     for name, verdict in sub.verdicts.items():
         source = work.sources[sub.assignment][name]
         results = _results(verdict, source)
-        graded = verdict.notebook if verdict.notebook is not None else report.stand_in(
-            source.nb, verdict.status.get("message") or "unreadable")
-        graded = report.with_verdicts(graded, results)
+        with i18n.in_language(source.lang):
+            graded = verdict.notebook if verdict.notebook is not None else report.stand_in(
+                source.nb, verdict.status.get("message") or "unreadable")
+            graded = report.with_verdicts(graded, results)
         report.atomic_write(course.autograded(sub.student, sub.assignment, name), nbformat.writes(graded))
         notebooks[name] = {"results": results, "status": verdict.status.get("status"), "comment": verdict.comment}
     summary = {"student": sub.student, "assignment": sub.assignment, "sandboxed": settings.sandboxed,

@@ -142,6 +142,7 @@ class CellResult:
     reason: Reason = Reason.FAILED  # for the instructor
     review: list = field(default_factory=list)  # why a person should look (autograder.flags); score unchanged
     mistake: str | None = None  # what the grader's calls found wrong: the likely mistake, else the problem's kind
+    feedback: str | None = None  # `message` in the learner's language, where the lesson is not in English
 
     def as_dict(self) -> dict:
         return {**asdict(self), "reason": str(self.reason)}

@@ -27,6 +27,7 @@ from convlab.checks.diagnose import normalise_answer
 from convlab.checks.problems import Kind
 from convlab.checks.questions import Question
 from convlab.checks.record import ANSWER, FILE_NAME, FORMAT, answer_check
+from convlab.i18n import _
 
 MAX_JSON_BYTES = 2_000_000
 MAX_NPZ_BYTES = 64_000_000
@@ -163,11 +164,11 @@ def _verify_one(document: dict, arrays: dict) -> Judgement:
     check, seed, cases = document.get("check"), document.get("seed"), document.get("cases")
     exercise = registry.find(check)
     if exercise is None:
-        return Judgement(str(check)[:80], False, f"unknown check {str(check)[:80]!r}")
+        return Judgement(str(check)[:80], False, _("unknown check {name}").format(name=repr(str(check)[:80])))
     try:
         drawn = exercise.cases(seed, cases)
     except (ValueError, TypeError) as exc:
-        return Judgement(check, False, f"malformed record: {exc}", review=MALFORMED)
+        return Judgement(check, False, _("malformed record: {why}").format(why=exc), review=MALFORMED)
     runs = document.get("runs")
     if not isinstance(runs, list):
         raise _Malformed("runs is not a list")
@@ -194,14 +195,15 @@ def _verify_one(document: dict, arrays: dict) -> Judgement:
             output = _decode(entry.get("output"), arrays, device)
             wrong_device = _find(output, _WrongDevice)
             if wrong_device is not None:
-                return Judgement(check, False, exercise.header(index, len(drawn), case, device) + "\nwrong device: "
-                               f"output is on {wrong_device.device} for input on {device}.", seed, cases,
-                                 what=Kind.WRONG_DEVICE.value)
+                return Judgement(check, False, exercise.header(index, len(drawn), case, device) + "\n" + _(
+                    "wrong device: output is on {got} for input on {device}.").format(got=wrong_device.device,
+                                                                                     device=device),
+                                 seed, cases, what=Kind.WRONG_DEVICE.value)
             other = _find(output, _Other)
             if other is not None:
-                return Judgement(check, False, exercise.header(index, len(drawn), case, device)
-                                 + f"\noutput should be a torch.Tensor, got {other.text}.", seed, cases,
-                                 what=Kind.WRONG_TYPE.value)
+                return Judgement(check, False, exercise.header(index, len(drawn), case, device) + "\n"
+                                 + _("output should be a torch.Tensor, got {got}.").format(got=other.text),
+                                 seed, cases, what=Kind.WRONG_TYPE.value)
             run.output = output
         if index not in expected:
             expected[index] = exercise.expected(case)
@@ -215,9 +217,9 @@ def _verify_one(document: dict, arrays: dict) -> Judgement:
             seen_cpu.add(index)
     missing = [i + 1 for i in range(len(drawn)) if i not in seen_cpu]
     if missing:
-        return Judgement(check, False, f"{check}: incomplete record, case {missing[0]} was not run on the cpu",
-                       seed, cases)
-    return Judgement(check, True, f"{check}: all {len(drawn)} cases right", seed, cases)
+        return Judgement(check, False, _("{name}: incomplete record, case {case} was not run on the cpu").format(
+            name=check, case=missing[0]), seed, cases)
+    return Judgement(check, True, _("{name}: all {cases} cases right").format(name=check, cases=len(drawn)), seed, cases)
 
 
 def _verify_answer(document: dict, answers: dict | None) -> Judgement:
@@ -227,14 +229,16 @@ def _verify_answer(document: dict, answers: dict | None) -> Judgement:
     if answers is not None and isinstance(answers.get(question), Question):  # the lesson's own question
         problem, slip = answers[question].verdict(value)
         short = answers[question].short
-        return Judgement(name, problem is None, f"{short}: {problem}." if problem else f"{short}: right", what=slip)
+        said = _("{name}: {problem}.").format(name=short, problem=problem) if problem else _("{name}: right").format(
+            name=short)
+        return Judgement(name, problem is None, said, what=slip)
     if answers is not None and question in answers:
         expected = json.loads(json.dumps(normalise_answer(answers[question])))  # tuples as lists, like the record
     if value is None:
-        return Judgement(name, False, f"{question}: not answered yet.")
+        return Judgement(name, False, _("{name}: not answered yet.").format(name=question))
     if json.dumps(value) != json.dumps(expected):
-        return Judgement(name, False, f"{question}: not right yet.")
-    return Judgement(name, True, f"{question}: right")
+        return Judgement(name, False, _("{name}: not right yet.").format(name=question))
+    return Judgement(name, True, _("{name}: right").format(name=question))
 
 
 def trusted_namespace() -> dict:
@@ -279,7 +283,7 @@ def verify_records(record_dir, answers: dict | None = None, planned: set | None 
     deadline = None if seconds is None else time.monotonic() + seconds
     for path in files:
         if deadline is not None and time.monotonic() > deadline:
-            verdicts.setdefault("", []).append(Judgement("", False, "verification time limit reached"))
+            verdicts.setdefault("", []).append(Judgement("", False, _("verification time limit reached")))
             break
         cell = ""
         match = _json_name(path.name)
@@ -306,9 +310,11 @@ def verify_records(record_dir, answers: dict | None = None, planned: set | None 
                 verdict = _verify_one(document, _load_arrays(path.with_suffix(".npz")))
         except _Malformed as exc:
             name = match.group(2) if match else path.name[:80]
-            verdict = Judgement(name, False, f"malformed record {path.name}: {exc}", review=MALFORMED)
+            verdict = Judgement(name, False, _("malformed record {file}: {why}").format(file=path.name, why=exc),
+                                review=MALFORMED)
         except Exception as exc:  # never let one record stop the grading of the others
             name = match.group(2) if match else path.name[:80]
-            verdict = Judgement(name, False, f"record {path.name} could not be verified ({type(exc).__name__})")
+            verdict = Judgement(name, False, _("record {file} could not be verified ({error})").format(
+                file=path.name, error=type(exc).__name__))
         verdicts.setdefault(cell, []).append(verdict)
     return verdicts

@@ -24,6 +24,7 @@ from nbgrader.preprocessors import ClearOutput, ClearSolutions
 
 from autograder.coursedir import CourseDir
 from autograder.notebook import grade_id
+from convlab.i18n import _
 
 
 def atomic_write(path: str, data: str | bytes) -> None:
@@ -37,10 +38,12 @@ def atomic_write(path: str, data: str | bytes) -> None:
 
 def verdict_output(result: dict) -> nbformat.NotebookNode:
     """The grader's verdict on one test cell, as an output of that cell: nbgrader's feedback and
-    formgrader show it under what the cell printed (its points come from the gradebook)."""
-    outcome = "passed" if result["passed"] else "failed"
-    text = f"convlab grade: {outcome}, {result['points']:g} / {result['max_points']:g} points"
-    message = "" if result["passed"] else (result["message"] or "")
+    formgrader show it under what the cell printed (its points come from the gradebook). Worded in
+    the learner's language (`convlab.i18n`); `feedback` is the message in it where it is not English."""
+    text = (_("convlab grade: passed, {points} / {max_points} points") if result["passed"] else
+            _("convlab grade: failed, {points} / {max_points} points")).format(
+        points=f"{result['points']:g}", max_points=f"{result['max_points']:g}")
+    message = "" if result["passed"] else (result.get("feedback") or result["message"] or "")
     colour = "#1a7f37" if result["passed"] else "#cf222e"
     page = (f"<div class='convlab-verdict' style='border-left: 4px solid {colour}; padding: .3em .6em'>"
             f"<b style='color: {colour}'>{html.escape(text)}</b>"
@@ -57,9 +60,9 @@ def stand_in(source: nbformat.NotebookNode, why: str) -> nbformat.NotebookNode:
     resources = {}
     for preprocessor in (ClearSolutions(), ClearOutput()):
         nb, resources = preprocessor.preprocess(nb, resources)
-    nb.cells.insert(0, nbformat.v4.new_markdown_cell(
-        f"**This notebook could not be graded:** {_cell_text(why)}. Below is the assignment as released, "
-        "with the grader's verdicts."))
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(_(
+        "**This notebook could not be graded:** {why}. Below is the assignment as released, "
+        "with the grader's verdicts.").format(why=_cell_text(why))))
     return nb
 
 
@@ -135,7 +138,7 @@ def _tally(submissions: list[dict]) -> _Tally:
     for sub in submissions:
         assignment, score = sub["assignment"], 0.0
         tally.max_scores[assignment] = sub.get("max_score", 0.0)
-        for _, info in sorted(sub.get("notebooks", {}).items()):
+        for _notebook, info in sorted(sub.get("notebooks", {}).items()):
             exercise_passed: dict[str, bool] = {}
             for r in info.get("results", []):
                 exercise = r.get("exercise", r["grade_id"])

@@ -25,16 +25,17 @@ from autograder.restore import test_cells
 from autograder.verification import Plan, cell_verdict, check_calls
 from convlab.checks import registry
 from convlab.checks.record import question_of
+from convlab.i18n import N_, _
 
 MAX_MESSAGE = 600
 #: What each run status means, as the grader words it: nothing a sandbox wrote is shown as is.
 STATUS_MESSAGES = {
     "ok": "",
-    "timeout": "the time limit was reached while running this cell",
-    "kernel_died": "the Python kernel died (exit, crash or memory limit) while running this cell",
-    "memory": "memory limit reached: the kernel was killed",
-    "disk": "the notebook wrote more to disk than the grader allows; the run was stopped",
-    "error": "the notebook could not be run to the end",
+    "timeout": N_("the time limit was reached while running this cell"),
+    "kernel_died": N_("the Python kernel died (exit, crash or memory limit) while running this cell"),
+    "memory": N_("memory limit reached: the kernel was killed"),
+    "disk": N_("the notebook wrote more to disk than the grader allows; the run was stopped"),
+    "error": N_("the notebook could not be run to the end"),
 }
 QUOTED_HIDDEN = "the learner's output or error quoted hidden test text (removed from the feedback)"
 
@@ -71,7 +72,7 @@ def trusted_answers(nb: NotebookNode) -> dict:
     every lesson's expressions evaluate here).
     """
     answers = {}
-    for _, (index, _) in test_cells(nb).items():
+    for index, _points in test_cells(nb).values():
         calls = [c for c in check_calls(nb.cells[index].source) if question_of(c.check) is not None]
         for call in calls:
             if call.expected is None:  # a lesson's Question: the grader's own import of it judges
@@ -123,21 +124,23 @@ def _error_message(cell: NotebookNode, hidden: list[str]) -> tuple[str | None, b
 def _no_result(plan: Plan, cell_id: str, verification: VerificationRun, hidden: list[str]) -> str:
     """Why a planned call left no verdict, as far as the grader can tell without trusting the sandbox."""
     if verification.ended.timed_out:
-        return "the grader's run of your functions reached the time limit"
+        return _("the grader's run of your functions reached the time limit")
     status = verification.reported()
     errors = [e for e in status.get("errors", []) if isinstance(e, dict)][:1]
     cell = errors[0].get("cell") if errors else None
-    cause = (f" (cell {cell + 1} raised {learner_text.clean(errors[0].get('error', ''), hidden)[0]})"
-             if errors and type(cell) is int else "")
+    cause = (_(" (cell {cell} raised {error})").format(cell=cell + 1, error=learner_text.clean(
+        errors[0].get("error", ""), hidden)[0]) if errors and type(cell) is int else "")
     missing = status.get("missing") if isinstance(status.get("missing"), list) else []
     tampered = status.get("tampered") if isinstance(status.get("tampered"), list) else []
     for call in plan.calls_of(cell_id):
         if any(isinstance(t, dict) and t.get("object") == call["object"] for t in tampered):
-            return f"your code changed the grader's safeguards while the grader ran {call['object']}: no points"
+            return _("your code changed the grader's safeguards while the grader ran {name}: no points").format(
+                name=call["object"])
     for call in plan.calls_of(cell_id):
         if call["object"] in missing:
-            return f"the grader found no {call['object']} after running your cells{cause}"
-    return f"no result came back when the grader called your function{cause}"
+            return _("the grader found no {name} after running your cells{cause}").format(name=call["object"],
+                                                                                           cause=cause)
+    return _("no result came back when the grader called your function{cause}").format(cause=cause)
 
 
 def _as_run(cell: NotebookNode) -> str:
@@ -173,7 +176,8 @@ def run_status(run: NotebookRun) -> dict:
     if run.ended.oom_killed and status["status"] in ("kernel_died", "error", "ok"):
         status["status"] = "memory"
     wrote_none = not isinstance(loaded, dict) and status["status"] == "error"
-    status["message"] = "the runner wrote no status" if wrote_none else STATUS_MESSAGES[status["status"]]
+    said = STATUS_MESSAGES[status["status"]]  # marked N_ above; translated here
+    status["message"] = _("the runner wrote no status") if wrote_none else _(said)
     return status
 
 
@@ -212,9 +216,9 @@ def _not_run(gid: str, index: int, pts: float, status: dict) -> CellResult:
     if status["status"] in ("timeout", "kernel_died", "memory") and (failed_cell is None or index >= failed_cell):
         message = status.get("message", "")
         if failed_cell is not None and index > failed_cell:
-            message = f"not run: an earlier cell stopped the notebook ({message})"
+            message = _("not run: an earlier cell stopped the notebook ({why})").format(why=message)
         return CellResult(gid, 0.0, pts, False, _short(message), Reason(status["status"]))
-    return CellResult(gid, 0.0, pts, False, _short(status.get("message") or "this test cell did not run"),
+    return CellResult(gid, 0.0, pts, False, _short(status.get("message") or _("this test cell did not run")),
                       Reason.NOT_RUN)
 
 
@@ -222,17 +226,17 @@ def _ran(gid: str, cell: NotebookNode, pts: float, errored: bool, plan: Plan, ju
          verification: VerificationRun, hidden: list[str]) -> CellResult:
     """A test cell that ran: its points need the grader's own calls passed and no error in the run."""
     if not plan.calls_of(gid) and not plan.answers_of(gid):
-        return CellResult(gid, 0.0, pts, False, "this test has no check the grader can run", Reason.NO_CHECK)
+        return CellResult(gid, 0.0, pts, False, _("this test has no check the grader can run"), Reason.NO_CHECK)
     verdict = cell_verdict(plan, gid, judgements)
     error, quoted = _error_message(cell, hidden)
     if error is None and errored:
-        error = "the test raised an error (its traceback was hidden)"
+        error = _("the test raised an error (its traceback was hidden)")
     if not verdict.passed:
         message = verdict.message or _no_result(plan, gid, verification, hidden)
         return CellResult(gid, 0.0, pts, False, _short(message), Reason.FAILED, verdict.reviews, verdict.what)
     if error is not None:
         return CellResult(gid, 0.0, pts, False, _short(error), Reason.ERROR, [QUOTED_HIDDEN] if quoted else [])
-    return CellResult(gid, pts, pts, True, "passed", Reason.PASSED)
+    return CellResult(gid, pts, pts, True, _("passed"), Reason.PASSED)
 
 
 def score(restored: NotebookNode, outcome: Outcome, answers: dict | None = None,
@@ -248,7 +252,7 @@ def score(restored: NotebookNode, outcome: Outcome, answers: dict | None = None,
     graded = _with_outputs(restored, executed) if executed is not None else None
     if executed is None:
         reason = Reason(status["status"]) if status["status"] != "ok" else Reason.ERROR
-        return Verdict(all_zero(restored, reason, status.get("message") or "the notebook did not run"),
+        return Verdict(all_zero(restored, reason, status.get("message") or _("the notebook did not run")),
                        restored, status)
     plan = plan or Plan()
     verification = outcome.verification or VerificationRun()

@@ -160,7 +160,8 @@ def skeleton(notebook: Path, lang: str) -> int:
             fresh["was"] = entry["text"]
         entries[cell.id] = fresh
         added += 1
-    write(path, notebook.stem, lang, entries)
+    if added or not path.exists():  # a complete translation is left as its translator wrote it
+        write(path, notebook.stem, lang, entries)
     return added
 
 

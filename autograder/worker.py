@@ -82,6 +82,8 @@ def sandbox_env(home: str = sandbox.SANDBOX_HOME) -> dict[str, str]:
         "MPLCONFIGDIR": "/tmp/matplotlib",
         "XDG_CACHE_HOME": "/tmp/cache",
         "JUPYTER_PLATFORM_DIRS": "1",
+        # The learner's language where the caller chose one (`convlab check`); else the notebook's.
+        **({"CONVLAB_LANG": os.environ["CONVLAB_LANG"]} if os.environ.get("CONVLAB_LANG") else {}),
     }
 
 

@@ -3,10 +3,13 @@ import math
 
 import torch
 
+from convlab.i18n import N_
+
 __all__ = ["CLASSES", "shapes_dataset"]
 
-CLASSES = ("horizontal bar", "vertical bar", "diagonal \\", "diagonal /", "plus",
-           "cross", "square", "square outline", "disc", "ring")
+#: The class names as written; figures show them in the lesson's language (`convlab.i18n`).
+CLASSES = (N_("horizontal bar"), N_("vertical bar"), N_("diagonal \\"), N_("diagonal /"), N_("plus"),
+           N_("cross"), N_("square"), N_("square outline"), N_("disc"), N_("ring"))
 
 
 def _masks(dy, dx, L, t):

@@ -10,6 +10,7 @@ Messages are marked with `_` where they are said and with `N_` where they are de
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import gettext
 import io
@@ -21,6 +22,9 @@ DOMAIN = "convlab"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 LANGUAGES = ("en", "zh")
 ENV = "CONVLAB_LANG"
+# The grader's choice for the thread it runs in (`in_language`), so that the feedback of two
+# submissions in two languages, scored side by side, never mixes.
+_chosen: contextvars.ContextVar[str | None] = contextvars.ContextVar("convlab_lang", default=None)
 
 
 def N_(message: str) -> str:
@@ -54,14 +58,19 @@ def _checked(lang: str, where: str) -> str:
     return lang
 
 
+def declared(metadata: dict) -> str:
+    """The language a notebook's metadata says it is in (`convlab.lang`); English if none or unknown."""
+    lang = metadata.get("convlab", {}).get("lang", "en") if isinstance(metadata, dict) else "en"
+    return lang if lang in LANGUAGES else "en"
+
+
 def language_of(path: Path | str) -> str:
-    """The language a notebook file says it is in (`metadata.convlab.lang`); English if none or unknown."""
+    """The language a notebook file says it is in; English if it says none or cannot be read."""
     try:
         with open(path, encoding="utf-8") as f:
-            lang = json.load(f).get("metadata", {}).get("convlab", {}).get("lang", "en")
+            return declared(json.load(f).get("metadata", {}))
     except (OSError, ValueError, AttributeError):
         return "en"
-    return lang if lang in LANGUAGES else "en"
 
 
 @functools.lru_cache(maxsize=8)
@@ -82,8 +91,18 @@ def notebook_language() -> str:
 
 def language() -> str:
     """The language messages are said in now."""
-    chosen = os.environ.get(ENV)
+    chosen = _chosen.get() or os.environ.get(ENV)
     return _checked(chosen, ENV) if chosen else notebook_language()
+
+
+@contextlib.contextmanager
+def in_language(lang: str):
+    """Messages in `lang` inside the block, in this thread (or task) only; `CONVLAB_LANG` still wins."""
+    token = _chosen.set(os.environ.get(ENV) or _checked(lang, "lang"))
+    try:
+        yield
+    finally:
+        _chosen.reset(token)
 
 
 @contextlib.contextmanager
@@ -100,8 +119,8 @@ def speaking(lang: str):
 
 
 def _(message: str) -> str:
-    """`message` in the learner's language."""
-    return translations(language()).gettext(message)
+    """`message` in the learner's language (the empty message stays empty: gettext would give the header)."""
+    return translations(language()).gettext(message) if message else message
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:

@@ -182,6 +182,9 @@ def test_a_chinese_course_grades_like_the_english_one(zh_course, grader, tmp_pat
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert ck.scores(course, "right") == full_marks()
     assert ck.scores(course, "blank") == {name: 0.0 for name in full_marks()}
+    graded = notebook.read(course / "autograded" / "blank" / ck.ASSIGNMENT / f"{ck.ASSIGNMENT}.ipynb")
+    said = "\n".join(str(out) for cell in graded.cells for out in cell.get("outputs", []))
+    assert "尚未作答" in said and "not answered yet" not in said, said[-2000:]  # the checks spoke Chinese
 
 
 def test_an_edition_without_translations_is_refused(tmp_path):

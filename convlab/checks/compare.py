@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from convlab.checks.problems import Kind, Problem
+from convlab.i18n import _
 
 _Tensor = torch.Tensor
 _type = type
@@ -102,7 +103,13 @@ def describe_value(value) -> str:
     kind = _type(value)
     module = kind.__module__
     name = kind.__name__ if module in ("builtins", None) else f"{module.split('.')[0]}.{kind.__name__}"
-    return f"a {name}"
+    return _("a {name}").format(name=name)
+
+
+def named(label: str) -> str:
+    """A compared part's name as the learner reads it: 'output[1]' in their language, index kept."""
+    base, bracket, index = label.partition("[")
+    return _(base) + bracket + index
 
 
 def compare(out, ref, dtype, device, values: bool = True, strict_dtype: bool = True, label: str = "output"):
@@ -111,12 +118,16 @@ def compare(out, ref, dtype, device, values: bool = True, strict_dtype: bool = T
     ``ref`` is torch's answer: a float64/int64 CPU tensor, a tuple of answers, or an int.
     ``dtype`` is the dtype under test (floating outputs must have it); ``device`` is where
     the output must live (None: anywhere); ``values=False`` checks everything but values.
+    ``label`` names the part compared in the problem it returns, and, translated, in its text.
     """
+    said = named(label)
     if isinstance(ref, tuple):
         if not isinstance(out, (tuple, list)):
-            return Problem(Kind.WRONG_RETURN, f"should return a tuple of {len(ref)} values, got {describe_value(out)}.")
+            return Problem(Kind.WRONG_RETURN, _("should return a tuple of {count} values, got {got}.").format(
+                count=len(ref), got=describe_value(out)))
         if len(out) != len(ref):
-            return Problem(Kind.WRONG_RETURN, f"should return {len(ref)} values, got {len(out)}.")
+            return Problem(Kind.WRONG_RETURN, _("should return {count} values, got {got}.").format(
+                count=len(ref), got=len(out)))
         for i, (o, r) in enumerate(zip(out, ref)):
             problem = compare(o, r, dtype, device, values, strict_dtype, f"{label}[{i}]")
             if problem:
@@ -125,25 +136,31 @@ def compare(out, ref, dtype, device, values: bool = True, strict_dtype: bool = T
     if _type(ref) is int:
         got = as_int(out)
         if got is None:
-            return Problem(Kind.WRONG_RETURN, f"should return an int, got {describe_value(out)}.")
-        return None if got == ref else Problem(Kind.WRONG_VALUES, f"wrong {label}: got {got}, expected {ref}.", label)
+            return Problem(Kind.WRONG_RETURN, _("should return an int, got {got}.").format(
+                got=describe_value(out)))
+        return None if got == ref else Problem(
+            Kind.WRONG_VALUES, _("wrong {label}: got {got}, expected {expected}.").format(label=said, got=got,
+                                                                                          expected=ref), label)
     if _type(ref) is not _Tensor:
         raise TypeError(f"reference must be a tensor, a tuple or an int, got {_type(ref).__name__}")
     if _type(out) is not _Tensor:
         if isinstance(out, _Tensor):
-            return Problem(Kind.WRONG_TYPE, f"{label} should be a plain torch.Tensor, got a subclass "
-                           f"({_type(out).__name__}).", label)
-        return Problem(Kind.WRONG_TYPE, f"{label} should be a torch.Tensor, got {describe_value(out)}.", label)
+            return Problem(Kind.WRONG_TYPE, _("{label} should be a plain torch.Tensor, got a subclass ({got}).").format(
+                label=said, got=_type(out).__name__), label)
+        return Problem(Kind.WRONG_TYPE, _("{label} should be a torch.Tensor, got {got}.").format(
+            label=said, got=describe_value(out)), label)
     if device is not None and out.device.type != torch.device(device).type:
-        return Problem(Kind.WRONG_DEVICE, f"wrong device: {label} is on {out.device.type} for input on {device}. "
-                       "Create new tensors on the input's device (device=input.device, or torch.zeros_like).", label)
+        return Problem(Kind.WRONG_DEVICE, _("wrong device: {label} is on {got} for input on {device}. Create new "
+                                            "tensors on the input's device (device=input.device, or "
+                                            "torch.zeros_like).").format(label=said, got=out.device.type,
+                                                                         device=device), label)
     want = dtype if (_is_floating(ref) and dtype is not None) else ref.dtype
     if strict_dtype and out.dtype != want:
-        return Problem(Kind.WRONG_DTYPE, f"wrong dtype: {label} is {dtype_name(out.dtype)}, expected "
-                       f"{dtype_name(want)}.", label)
+        return Problem(Kind.WRONG_DTYPE, _("wrong dtype: {label} is {got}, expected {expected}.").format(
+            label=said, got=dtype_name(out.dtype), expected=dtype_name(want)), label)
     if tuple(out.shape) != tuple(ref.shape):
-        return Problem(Kind.WRONG_SHAPE, f"wrong output size: expected {tuple(ref.shape)}, got {tuple(out.shape)}.",
-                       label)
+        return Problem(Kind.WRONG_SHAPE, _("wrong output size: expected {expected}, got {got}.").format(
+            expected=tuple(ref.shape), got=tuple(out.shape)), label)
     if not values:
         return None
     cpu = _to(out, "cpu")
@@ -152,13 +169,15 @@ def compare(out, ref, dtype, device, values: bool = True, strict_dtype: bool = T
         if bool(_any(mismatch)):
             flat = int(_argmax(_to(mismatch, torch.int64)))
             index = tuple(int(i) for i in _unravel(flat, tuple(ref.shape)))
-            return Problem(Kind.WRONG_VALUES, f"wrong {label} at {fmt_index(index)}: got "
-                           f"{int(_reshape(cpu, (-1,))[flat])}, expected {int(_reshape(ref, (-1,))[flat])}.", label)
+            return Problem(Kind.WRONG_VALUES, _("wrong {label} at {index}: got {got}, expected {expected}.").format(
+                label=said, index=fmt_index(index), got=int(_reshape(cpu, (-1,))[flat]),
+                expected=int(_reshape(ref, (-1,))[flat])), label)
         return None
     out64 = _to(cpu, torch.float64)
     err, index = max_error(out64, ref)
     if err <= tolerance(dtype or out.dtype, ref):
         return None
     got, exp = float(out64[index]), float(ref[index])
-    return Problem(Kind.WRONG_VALUES, f"wrong values: largest error {err:.3g} at {fmt_index(index)} "
-                   f"(got {got:.4g}, expected {exp:.4g}).", label)
+    return Problem(Kind.WRONG_VALUES, _("wrong values: largest error {error} at {index} (got {got}, expected "
+                                        "{expected}).").format(error=f"{err:.3g}", index=fmt_index(index),
+                                                                got=f"{got:.4g}", expected=f"{exp:.4g}"), label)

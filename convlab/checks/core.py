@@ -27,6 +27,7 @@ from convlab.checks.record import write_answer_record, write_record
 from convlab.checks.references import ReferenceUsed, forbid_references, reference_message
 from convlab.checks.show import show_failure
 from convlab.checks.variants import pair
+from convlab.i18n import N_, _, ngettext
 
 _Tensor = torch.Tensor
 _type = type
@@ -213,6 +214,7 @@ class Exercise:
     banned = KERNEL_OPS
     references: tuple = ()
     use_meta = True
+    output_label = N_("output")  # what a wrong result is called in the feedback
 
     @cached_property
     def name(self) -> str:
@@ -238,8 +240,8 @@ class Exercise:
     def prepare(self, fn):
         """What to call per case for the learner's ``fn`` (a check of a class wraps it here)."""
         if not callable(fn):
-            raise CheckFailed(f"{self.name}: expected your function, got {describe_value(fn)}. "
-                              "Pass the function itself, without calling it.")
+            raise CheckFailed(_("{name}: expected your function, got {got}. Pass the function itself, without "
+                                "calling it.").format(name=self.name, got=describe_value(fn)))
         return fn
 
     # -- shared machinery -------------------------------------------------------------------
@@ -320,23 +322,24 @@ class Exercise:
     def problem(self, run: Run, case: Case, ref, where: str | None = None) -> Problem | None:
         """What is wrong with ``run``, without the likely mistake; None when it is right."""
         if run.not_answered:
-            return Problem(Kind.NOT_ANSWERED, "not answered yet: replace `raise NotImplementedError()` with your code.")
+            return Problem(Kind.NOT_ANSWERED, _("not answered yet: replace `raise NotImplementedError()` with your code."))
         if run.banned:
             name = run.banned[0]
             if name.startswith("aten."):
                 return Problem(Kind.BANNED_KERNEL, banned_message(name))
             return Problem(Kind.BANNED, reference_message(name))
         if run.mixed_devices:
-            return Problem(Kind.WRONG_DEVICE, "wrong device: a tensor your function creates is not on the input's "
-                           "device.\nCreate new tensors on the input's device (device=input.device, or "
-                           "torch.zeros_like).")
+            return Problem(Kind.WRONG_DEVICE, _("wrong device: a tensor your function creates is not on the input's "
+                                                "device.\nCreate new tensors on the input's device (device=input.device, "
+                                                "or torch.zeros_like)."))
         if run.exception is not None:
             if run.device == "meta":
                 return None  # code that reads values (.item(), .numpy()) cannot run on meta; CPU judges it
-            return Problem(Kind.EXCEPTION, f"raised {run.exception}")
+            return Problem(Kind.EXCEPTION, _("raised {exception}").format(exception=run.exception))
         if run.modified_input:
-            return Problem(Kind.MODIFIED_INPUT, "changed its input in place; compute a new tensor instead.")
-        return compare(run.output, ref, case.dtype, where or run.device, values=run.device != "meta")
+            return Problem(Kind.MODIFIED_INPUT, _("changed its input in place; compute a new tensor instead."))
+        return compare(run.output, ref, case.dtype, where or run.device, values=run.device != "meta",
+                       label=self.output_label)
 
     def diagnose(self, run: Run, case: Case, ref, everything: bool = False) -> list[str]:
         """Labels of the mistaken variants whose answers match the learner's output (best first).
@@ -409,9 +412,10 @@ class Exercise:
     def header(self, index: int, total: int, case: Case, device: str) -> str:
         where = [str(case.dtype).replace("torch.", "")] if case.dtype is not None else []
         if case.has_tensors:
-            where.append("meta device (shapes only)" if device == "meta" else device)
+            where.append(_("meta device (shapes only)") if device == "meta" else device)
         suffix = f"; {', '.join(where)}" if where else ""
-        return f"{self.name}, case {index + 1} of {total} ({case.description}{suffix}):"
+        return _("{name}, case {index} of {total} ({case}):").format(
+            name=self.name, index=index + 1, total=total, case=case.description + suffix)
 
     def __call__(self, fn, *, seed: int = 0, cases: int | None = None) -> None:
         __tracebackhide__ = True
@@ -429,7 +433,8 @@ def passed_line(name: str, cases: int, runs: list) -> str:
     """'lesson01.corr2d: 5 cases passed — cpu, meta': a learner sees that the check ran, and where."""
     devices = list(dict.fromkeys(run.device for run in runs))
     where = f" — {', '.join(devices)}" if devices else ""
-    return f"{name}: {cases} case{'s' if cases != 1 else ''} passed{where}"
+    return ngettext("{name}: {cases} case passed", "{name}: {cases} cases passed", cases).format(
+        name=name, cases=cases) + where
 
 
 class NamedParts(Exercise):
@@ -456,9 +461,10 @@ def answer(name: str, value, expected) -> None:
     if os.environ.get("CONVLAB_RECORD_DIR"):
         write_answer_record(name, got, want)
     if value is None or value is Ellipsis:
-        raise CheckFailed(f"{name}: not answered yet.") from None
+        raise CheckFailed(_("{name}: not answered yet.").format(name=name)) from None
     if got is None:
-        raise CheckFailed(f"{name}: answer with an int or a tuple of ints, got {describe_value(value)}.") from None
+        raise CheckFailed(_("{name}: answer with an int or a tuple of ints, got {got}.").format(
+            name=name, got=describe_value(value))) from None
     if got != want:
-        raise CheckFailed(f"{name}: not right yet — try again.") from None
-    print(f"{name}: right")
+        raise CheckFailed(_("{name}: not right yet — try again.").format(name=name)) from None
+    print(_("{name}: right").format(name=name))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from convlab.checks.compare import compare, shape_of
+from convlab.i18n import _
 
 _FRIENDLY = {
     "constant_pad_nd": "F.pad", "pad": "F.pad", "pad_circular": "F.pad", "pad_enum": "F.pad",
@@ -31,7 +32,8 @@ def banned_message(op: str) -> str:
     """'uses torch's own convolution (F.conv2d) (aten.convolution) — write it yourself…'."""
     short = op.split(".", 1)[-1]
     friendly = _FRIENDLY.get(short.lstrip("_"), short.lstrip("_"))
-    return f"uses torch's own {friendly} ({op}) — write it yourself with tensor operations."
+    return _("uses torch's own {kernel} ({op}) — write it yourself with tensor operations.").format(
+        kernel=friendly, op=op)
 
 
 def likely_mistakes(variants, output, ref, dtype, shape_only: bool = False) -> list[str]:

@@ -6,10 +6,11 @@ from convlab import shapes
 from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
 from convlab.checks.questions import Question
+from convlab.i18n import N_
 
-FLIPPED = ("kernel flipped — that is convolution; deep learning's 'convolution' slides K "
-           "as it is (cross-correlation)")
-OFF_BY_ONE = "window count off by one — a size-n input has n - k + 1 positions for a size-k kernel"
+FLIPPED = N_("kernel flipped — that is convolution; deep learning's 'convolution' slides K "
+             "as it is (cross-correlation)")
+OFF_BY_ONE = N_("window count off by one — a size-n input has n - k + 1 positions for a size-k kernel")
 
 
 def corr2d_reference(X, K):
@@ -39,7 +40,7 @@ class Corr2d(Exercise):
         (h, w), (kh, kw) = X.shape, K.shape
         yield OFF_BY_ONE, torch.empty(h - kh, w - kw)
         yield OFF_BY_ONE, torch.empty(h - kh + 2, w - kw + 2)
-        yield "height and width swapped in the output", corr2d_reference(X, K).T
+        yield N_("height and width swapped in the output"), corr2d_reference(X, K).T
 
 
 corr2d = Corr2d()
@@ -48,18 +49,18 @@ corr2d = Corr2d()
 # -- check your understanding ----------------------------------------------------------------
 output_shape = Question(
     lambda: shapes.conv_output_shape((28, 35), (5, 4)),
-    slips=(("the +1 forgotten: n - k + 1 positions fit along each side",
+    slips=((N_("the +1 forgotten: n - k + 1 positions fit along each side"),
             lambda: tuple(n - 1 for n in shapes.conv_output_shape((28, 35), (5, 4)))),
-           ("the kernel's height and width swapped: it is 5 rows by 4 columns",
+           (N_("the kernel's height and width swapped: it is 5 rows by 4 columns"),
             lambda: shapes.conv_output_shape((28, 35), (4, 5))),
-           ("the input's shape: a kernel larger than 1x1 makes the output smaller", lambda: (28, 35))))
+           (N_("the input's shape: a kernel larger than 1x1 makes the output smaller"), lambda: (28, 35))))
 kernel_weights = Question(
     lambda: shapes.conv_parameter_count(1, 1, (5, 5), bias=False),
-    slips=(("a bias counted: the question asks for the kernel's weights",
+    slips=((N_("a bias counted: the question asks for the kernel's weights"),
             lambda: shapes.conv_parameter_count(1, 1, (5, 5))),
-           ("one side only: a 5x5 kernel has 5 x 5 weights", lambda: 5)))
+           (N_("one side only: a 5x5 kernel has 5 x 5 weights"), lambda: 5)))
 dense_weights = Question(
     lambda: (32 * 32) * (32 * 32),
-    slips=(("the inputs only: each of the 1024 units needs a weight per input", lambda: 32 * 32),
-           ("a bias counted: this layer has none", lambda: (32 * 32) * (32 * 32) + 32 * 32),
-           ("one side of the image only: it has 32 x 32 pixels", lambda: 32 * 32 * 32)))
+    slips=((N_("the inputs only: each of the 1024 units needs a weight per input"), lambda: 32 * 32),
+           (N_("a bias counted: this layer has none"), lambda: (32 * 32) * (32 * 32) + 32 * 32),
+           (N_("one side of the image only: it has 32 x 32 pixels"), lambda: 32 * 32 * 32)))

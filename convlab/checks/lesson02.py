@@ -9,6 +9,7 @@ from convlab.checks.core import Case, Exercise
 from convlab.checks.guard import BANNED_ATEN_OPS
 from convlab.checks.questions import Question
 from convlab.checks.variants import attempt, conv2d_mistakes
+from convlab.i18n import N_, _
 
 MODES = ("constant", "reflect", "replicate", "circular")
 
@@ -44,20 +45,21 @@ class Pad(Exercise):
 
     def mistakes(self, input, pad, mode="constant", value=None):
         left, right, top, bottom = pad
-        order = "pad tuple read in the wrong order — it is (left, right, top, bottom): the last dimension first"
+        order = N_("pad tuple read in the wrong order — it is (left, right, top, bottom): the last dimension first")
         for wrong in ((top, bottom, left, right), (right, left, bottom, top)):
             yield order, attempt(lambda: F.pad(input, wrong, mode=mode, value=value))
         if value:
-            yield "value ignored — constant padding fills with value", F.pad(input, pad)
+            yield N_("value ignored — constant padding fills with value"), F.pad(input, pad)
         if mode == "reflect":
             arr = input.numpy()
             widths = [(0, 0)] * (arr.ndim - 2) + [(top, bottom), (left, right)]
-            yield ("edge repeated — 'reflect' mirrors around the edge without repeating it "
-                   "(that would be 'symmetric')"), torch.from_numpy(np.pad(arr, widths, mode="symmetric"))
+            yield N_("edge repeated — 'reflect' mirrors around the edge without repeating it "
+                     "(that would be 'symmetric')"), torch.from_numpy(np.pad(arr, widths, mode="symmetric"))
         for other in MODES:
             if other == mode:
                 continue
-            yield f"looks like '{other}' padding, not '{mode}'", attempt(lambda: F.pad(input, pad, mode=other))
+            yield (_("looks like '{other}' padding, not '{mode}'").format(other=other, mode=mode),
+                   attempt(lambda: F.pad(input, pad, mode=other)))
 
 
 class Corr2d(Exercise):
@@ -131,11 +133,11 @@ class ConvOutputSize(Exercise):
 
     def mistakes(self, size, kernel_size, stride=1, padding=0):
         n, k, s, p = size, kernel_size, stride, padding
-        yield "forgot the + 1 — a size-n input has n - k + 1 positions for a size-k kernel", (n + 2 * p - k) // s
-        yield "padding counted once — padding p adds p on each side (n + 2p)", (n + p - k) // s + 1
-        yield "stride ignored — the output size is floor((n + 2p - k) / s) + 1", n + 2 * p - k + 1
-        yield "rounded up — the last window must fit, so round down", -(-(n + 2 * p - k) // s) + 1
-        yield "divided before subtracting — it is floor((n + 2p - k) / s) + 1", (n + 2 * p) // s - k + 1
+        yield N_("forgot the + 1 — a size-n input has n - k + 1 positions for a size-k kernel"), (n + 2 * p - k) // s
+        yield N_("padding counted once — padding p adds p on each side (n + 2p)"), (n + p - k) // s + 1
+        yield N_("stride ignored — the output size is floor((n + 2p - k) / s) + 1"), n + 2 * p - k + 1
+        yield N_("rounded up — the last window must fit, so round down"), -(-(n + 2 * p - k) // s) + 1
+        yield N_("divided before subtracting — it is floor((n + 2p - k) / s) + 1"), (n + 2 * p) // s - k + 1
 
 
 pad = Pad()
@@ -146,19 +148,19 @@ conv_output_size = ConvOutputSize()
 # -- check your understanding ----------------------------------------------------------------
 strided_shape = Question(
     lambda: (1, 8, *shapes.conv_output_shape((32, 32), 5, stride=2, padding=2)),
-    slips=(("padding ignored: 2 zeros on each side make the input 36 wide",
+    slips=((N_("padding ignored: 2 zeros on each side make the input 36 wide"),
             lambda: (1, 8, *shapes.conv_output_shape((32, 32), 5, stride=2))),
-           ("padding counted once: p is added on both sides, n + 2p",
+           (N_("padding counted once: p is added on both sides, n + 2p"),
             lambda: (1, 8, *shapes.conv_output_shape((33, 33), 5, stride=2))),
-           ("stride ignored: stride 2 keeps every second window",
+           (N_("stride ignored: stride 2 keeps every second window"),
             lambda: (1, 8, *shapes.conv_output_shape((32, 32), 5, padding=2))),
-           ("the input's 3 channels kept: the output has one channel per filter",
+           (N_("the input's 3 channels kept: the output has one channel per filter"),
             lambda: (1, 3, *shapes.conv_output_shape((32, 32), 5, stride=2, padding=2)))))
 same_padding_7 = Question(
     lambda: shapes.same_padding(7)[0],
-    slips=(("that is the total padding: it is split over the two sides", lambda: 7 - 1),
-           ("(n - k) / 2 keeps the size only when n = 2k - 1; solve n + 2p - k + 1 = n", lambda: (15 - 7) // 2)))
+    slips=((N_("that is the total padding: it is split over the two sides"), lambda: 7 - 1),
+           (N_("(n - k) / 2 keeps the size only when n = 2k - 1; solve n + 2p - k + 1 = n"), lambda: (15 - 7) // 2)))
 floor_size = Question(
     lambda: shapes.conv_output_size(13, 3, stride=2),
-    slips=(("the +1 forgotten: (n - k) / s + 1 windows", lambda: (13 - 3) // 2),
-           ("stride ignored: stride 2 keeps every second window", lambda: shapes.conv_output_size(13, 3))))
+    slips=((N_("the +1 forgotten: (n - k) / s + 1 windows"), lambda: (13 - 3) // 2),
+           (N_("stride ignored: stride 2 keeps every second window"), lambda: shapes.conv_output_size(13, 3))))

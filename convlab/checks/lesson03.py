@@ -7,6 +7,7 @@ from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
 from convlab.checks.questions import Question
 from convlab.checks.variants import FLIPPED, NOT_SUMMED, conv2d_mistakes, pair
+from convlab.i18n import N_
 
 
 class Corr2dMultiIn(Exercise):
@@ -28,8 +29,8 @@ class Corr2dMultiIn(Exercise):
         per_channel = F.conv2d(X[None], K[:, None], groups=X.shape[0])[0]  # (C, H', W')
         yield NOT_SUMMED, per_channel
         yield FLIPPED, F.conv2d(X[None], K[None].flip(-2, -1))[0, 0]
-        yield "only the first channel used — sum over all input channels", per_channel[0]
-        yield "channels averaged — sum them, do not divide by the number of channels", per_channel.mean(0)
+        yield N_("only the first channel used — sum over all input channels"), per_channel[0]
+        yield N_("channels averaged — sum them, do not divide by the number of channels"), per_channel.mean(0)
 
 
 class Corr2dMultiInOut(Exercise):
@@ -53,7 +54,7 @@ class Corr2dMultiInOut(Exercise):
     def mistakes(self, X, K):
         for label, wrong in conv2d_mistakes(X[None], K):
             yield label, wrong[0]
-        yield ("output channels summed — stack one output channel per kernel instead",
+        yield (N_("output channels summed — stack one output channel per kernel instead"),
                F.conv2d(X[None], K)[0].sum(0))
 
 
@@ -103,14 +104,15 @@ class CountParameters(Exercise):
         kh, kw = pair(kernel_size)
         weights = in_channels * out_channels * kh * kw
         if bias:
-            yield "bias not counted — one bias per output channel", weights
-            yield "one bias per input channel counted — it is one per output channel", weights + in_channels
+            yield N_("bias not counted — one bias per output channel"), weights
+            yield N_("one bias per input channel counted — it is one per output channel"), weights + in_channels
         else:
-            yield "bias counted although bias=False", weights + out_channels
+            yield N_("bias counted although bias=False"), weights + out_channels
         extra = out_channels if bias else 0
-        yield "in_channels left out — each kernel has in_channels x kh x kw weights", out_channels * kh * kw + extra
+        yield (N_("in_channels left out — each kernel has in_channels x kh x kw weights"),
+               out_channels * kh * kw + extra)
         if not isinstance(kernel_size, tuple):
-            yield ("kernel_size counted once — a kernel_size k kernel has k x k weights per channel pair",
+            yield (N_("kernel_size counted once — a kernel_size k kernel has k x k weights per channel pair"),
                    in_channels * out_channels * kh + extra)
 
 
@@ -123,20 +125,20 @@ count_parameters = CountParameters()
 # -- check your understanding ----------------------------------------------------------------
 weight_shape = Question(
     lambda: (32, 16, 3, 3),
-    slips=(("input and output channels swapped: a weight is (out, in, kh, kw)", lambda: (16, 32, 3, 3)),
-           ("the input channels left out: each filter spans all 16 of them", lambda: (32, 3, 3))))
+    slips=((N_("input and output channels swapped: a weight is (out, in, kh, kw)"), lambda: (16, 32, 3, 3)),
+           (N_("the input channels left out: each filter spans all 16 of them"), lambda: (32, 3, 3))))
 layer_parameters = Question(
     lambda: shapes.conv_parameter_count(64, 128, (3, 3)),
-    slips=(("the bias not counted: one per output channel",
+    slips=((N_("the bias not counted: one per output channel"),
             lambda: shapes.conv_parameter_count(64, 128, (3, 3), bias=False)),
-           ("the input channels not counted: each filter is 64 x 3 x 3",
+           (N_("the input channels not counted: each filter is 64 x 3 x 3"),
             lambda: shapes.conv_parameter_count(1, 128, (3, 3))),
-           ("one bias per input channel: there is one per output channel",
+           (N_("one bias per input channel: there is one per output channel"),
             lambda: shapes.conv_parameter_count(64, 128, (3, 3), bias=False) + 64)))
 batch_output_shape = Question(
     lambda: (4, 16, *shapes.conv_output_shape((64, 48), (3, 5), padding=1)),
-    slips=(("padding ignored", lambda: (4, 16, *shapes.conv_output_shape((64, 48), (3, 5)))),
-           ("the kernel's height and width swapped: (3, 5) is 3 rows by 5 columns",
+    slips=((N_("padding ignored"), lambda: (4, 16, *shapes.conv_output_shape((64, 48), (3, 5)))),
+           (N_("the kernel's height and width swapped: (3, 5) is 3 rows by 5 columns"),
             lambda: (4, 16, *shapes.conv_output_shape((64, 48), (5, 3), padding=1))),
-           ("the input's 3 channels kept: the output has 16, one per filter",
+           (N_("the input's 3 channels kept: the output has 16, one per filter"),
             lambda: (4, 3, *shapes.conv_output_shape((64, 48), (3, 5), padding=1)))))

@@ -8,6 +8,7 @@ from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
 from convlab.checks.questions import Question
 from convlab.checks.variants import BIAS_MISSING
+from convlab.i18n import N_
 
 
 class Conv1x1AsMatmul(Exercise):
@@ -28,10 +29,10 @@ class Conv1x1AsMatmul(Exercise):
         if bias is not None:
             yield BIAS_MISSING, F.conv2d(input, weight)
         if weight.shape[0] == weight.shape[1]:
-            yield ("weight transposed — output channel o is weight[o, :, 0, 0] @ the input's channels",
+            yield (N_("weight transposed — output channel o is weight[o, :, 0, 0] @ the input's channels"),
                    F.conv2d(input, weight.transpose(0, 1), bias))
-        yield ("spatial positions mixed — reshape (N, C, H, W) to (N, C, H*W), multiply, "
-               "then back to (N, C_out, H, W)",
+        yield (N_("spatial positions mixed — reshape (N, C, H, W) to (N, C, H*W), multiply, "
+                  "then back to (N, C_out, H, W)"),
                F.conv2d(input, weight, bias).transpose(-2, -1).reshape(F.conv2d(input, weight).shape))
 
 
@@ -66,11 +67,11 @@ class BottleneckCost(Exercise):
 
     def mistakes(self, channels, width, size):
         params, macs = _cost(_layers(channels, width), size)
-        yield "biases not counted — each layer has one per output channel", (params - 2 * width - channels, macs)
-        yield ("the 3x3 counted at the full width — it runs on the narrow one",
+        yield N_("biases not counted — each layer has one per output channel"), (params - 2 * width - channels, macs)
+        yield (N_("the 3x3 counted at the full width — it runs on the narrow one"),
                _cost([(channels, width, 1), (channels, channels, 3), (width, channels, 1)], size))
-        yield "the last 1x1 (back up to the full width) left out", _cost(_layers(channels, width)[:2], size)
-        yield "multiply-adds of one output pixel — each of the size x size pixels costs as much", (
+        yield N_("the last 1x1 (back up to the full width) left out"), _cost(_layers(channels, width)[:2], size)
+        yield N_("multiply-adds of one output pixel — each of the size x size pixels costs as much"), (
             params, macs // (size * size))
 
 
@@ -81,15 +82,15 @@ bottleneck_cost = BottleneckCost()
 # -- check your understanding ----------------------------------------------------------------
 pointwise_parameters = Question(
     lambda: shapes.conv_parameter_count(256, 64, (1, 1)),
-    slips=(("the bias not counted: one per output channel",
+    slips=((N_("the bias not counted: one per output channel"),
             lambda: shapes.conv_parameter_count(256, 64, (1, 1), bias=False)),
-           ("one bias per input channel: there is one per output channel",
+           (N_("one bias per input channel: there is one per output channel"),
             lambda: shapes.conv_parameter_count(256, 64, (1, 1), bias=False) + 256)))
 pointwise_shape = Question(
     lambda: (5, 2, *shapes.conv_output_shape((7, 9), 1)),
-    slips=(("a 1x1 kernel does not shrink the map", lambda: (5, 2, 6, 8)),
-           ("the channels kept: the output has one channel per filter", lambda: (5, 3, 7, 9))))
+    slips=((N_("a 1x1 kernel does not shrink the map"), lambda: (5, 2, 6, 8)),
+           (N_("the channels kept: the output has one channel per filter"), lambda: (5, 3, 7, 9))))
 pointwise_macs = Question(
     lambda: shapes.conv_macs(64, 256, (1, 1), (28, 28)),
-    slips=(("the positions not counted: each of the 28 x 28 outputs costs 64 x 256", lambda: 64 * 256),
-           ("one output channel only: there are 256", lambda: shapes.conv_macs(64, 1, (1, 1), (28, 28)))))
+    slips=((N_("the positions not counted: each of the 28 x 28 outputs costs 64 x 256"), lambda: 64 * 256),
+           (N_("one output channel only: there are 256"), lambda: shapes.conv_macs(64, 1, (1, 1), (28, 28)))))

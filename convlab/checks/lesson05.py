@@ -7,6 +7,7 @@ from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
 from convlab.checks.questions import Question
 from convlab.checks.variants import conv2d_mistakes
+from convlab.i18n import N_
 
 
 class Conv2d(Exercise):
@@ -57,12 +58,12 @@ class ReceptiveField(Exercise):
             if i == 0:
                 yield Case(([3, 3],))
                 continue
-            ks = [draw.int(1, 5) for _ in range(layers)]
+            ks = [draw.int(1, 5) for _unused in range(layers)]
             kwargs = {}
             if i % 3 != 0:
-                kwargs["strides"] = [draw.int(1, 3) for _ in range(layers)]
+                kwargs["strides"] = [draw.int(1, 3) for _unused in range(layers)]
             if i % 3 != 1:
-                kwargs["dilations"] = [draw.int(1, 3) for _ in range(layers)]
+                kwargs["dilations"] = [draw.int(1, 3) for _unused in range(layers)]
             if i == 1:
                 ks, kwargs = [3, 3], {"strides": [2, 1]}
             yield Case((ks,), kwargs)
@@ -85,12 +86,12 @@ class ReceptiveField(Exercise):
                     jump *= s
             return field
 
-        yield "strides ignored — each layer's growth is multiplied by the product of earlier strides", \
+        yield N_("strides ignored — each layer's growth is multiplied by the product of earlier strides"), \
             formula(use_stride=False)
-        yield "dilation ignored — a dilated kernel spans d(k - 1) + 1 positions", formula(use_dilation=False)
-        yield "a layer's own stride counted — only the strides of earlier layers multiply its growth", \
+        yield N_("dilation ignored — a dilated kernel spans d(k - 1) + 1 positions"), formula(use_dilation=False)
+        yield N_("a layer's own stride counted — only the strides of earlier layers multiply its growth"), \
             formula(jump_first=True)
-        yield "kernel sizes added — stacking adds k - 1 per layer (times the jump), not k", sum(ks)
+        yield N_("kernel sizes added — stacking adds k - 1 per layer (times the jump), not k"), sum(ks)
 
 
 conv2d = Conv2d()
@@ -100,27 +101,27 @@ receptive_field = ReceptiveField()
 # -- check your understanding ----------------------------------------------------------------
 effective_size = Question(
     lambda: shapes.effective_kernel_size(5, 3),
-    slips=(("d x k: the gaps lie between the taps, d(k - 1) + 1", lambda: 5 * 3),
-           ("dilation ignored", lambda: 5),
-           ("k + d: each of the k - 1 gaps grows by d - 1, k + (k - 1)(d - 1)", lambda: 5 + 3)))
+    slips=((N_("d x k: the gaps lie between the taps, d(k - 1) + 1"), lambda: 5 * 3),
+           (N_("dilation ignored"), lambda: 5),
+           (N_("k + d: each of the k - 1 gaps grows by d - 1, k + (k - 1)(d - 1)"), lambda: 5 + 3)))
 dilated_shape = Question(
     lambda: (2, 8, *shapes.conv_output_shape((32, 32), 3, padding=4, dilation=4)),
-    slips=(("dilation ignored: a 3-tap kernel with dilation 4 spans 9 inputs",
+    slips=((N_("dilation ignored: a 3-tap kernel with dilation 4 spans 9 inputs"),
             lambda: (2, 8, *shapes.conv_output_shape((32, 32), 3, padding=4))),
-           ("padding ignored", lambda: (2, 8, *shapes.conv_output_shape((32, 32), 3, dilation=4))),
-           ("the input's 4 channels kept", lambda: (2, 4, *shapes.conv_output_shape((32, 32), 3, padding=4,
+           (N_("padding ignored"), lambda: (2, 8, *shapes.conv_output_shape((32, 32), 3, dilation=4))),
+           (N_("the input's 4 channels kept"), lambda: (2, 4, *shapes.conv_output_shape((32, 32), 3, padding=4,
                                                                                      dilation=4)))))
 strided_field = Question(
     lambda: shapes.receptive_field([3, 3, 3], strides=[2, 2, 2]),
-    slips=(("strides ignored: each layer's step multiplies what the next one adds",
+    slips=((N_("strides ignored: each layer's step multiplies what the next one adds"),
             lambda: shapes.receptive_field([3, 3, 3])),
-           ("k^3: fields grow by (k - 1) times the product of the earlier strides", lambda: 3 ** 3)))
+           (N_("k^3: fields grow by (k - 1) times the product of the earlier strides"), lambda: 3 ** 3)))
 stacked_weights = Question(
     lambda: 3 * shapes.conv_parameter_count(64, 64, (3, 3), bias=False),
-    slips=(("one layer only: there are three", lambda: shapes.conv_parameter_count(64, 64, (3, 3), bias=False)),
-           ("that is one 7x7 layer: three 3x3 layers hold 27C² weights, not 49C²",
+    slips=((N_("one layer only: there are three"), lambda: shapes.conv_parameter_count(64, 64, (3, 3), bias=False)),
+           (N_("that is one 7x7 layer: three 3x3 layers hold 27C² weights, not 49C²"),
             lambda: shapes.conv_parameter_count(64, 64, (7, 7), bias=False)),
-           ("a bias counted: the question asks for weights only",
+           (N_("a bias counted: the question asks for weights only"),
             lambda: 3 * shapes.conv_parameter_count(64, 64, (3, 3))),
-           ("the channels not counted: each 3x3 kernel connects one of 64 inputs to one of 64 outputs",
+           (N_("the channels not counted: each 3x3 kernel connects one of 64 inputs to one of 64 outputs"),
             lambda: 3 * 3 * 3)))

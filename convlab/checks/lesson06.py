@@ -7,11 +7,12 @@ from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
 from convlab.checks.questions import Question
 from convlab.checks.variants import attempt, pair
+from convlab.i18n import N_
 
-STRIDE_DEFAULT = "stride defaults to kernel_size when it is None, not to 1"
-CEIL_IGNORED = "ceil_mode ignored — with ceil_mode=True a last, partial window counts (round up)"
-CEIL_ALWAYS = "rounded up — without ceil_mode the output size rounds down"
-PADDING_IGNORED = "padding ignored — pad each side before pooling"
+STRIDE_DEFAULT = N_("stride defaults to kernel_size when it is None, not to 1")
+CEIL_IGNORED = N_("ceil_mode ignored — with ceil_mode=True a last, partial window counts (round up)")
+CEIL_ALWAYS = N_("rounded up — without ceil_mode the output size rounds down")
+PADDING_IGNORED = N_("padding ignored — pad each side before pooling")
 
 
 def _pool_case(draw, i, extra):
@@ -85,18 +86,18 @@ class MaxPool2d(Exercise):
             ph, pw = pair(values["padding"])
             padded = F.pad(input, (pw, pw, ph, ph))  # zeros, which can win the max
             rest = {k: v for k, v in values.items() if k != "padding"}
-            yield ("padded with zeros — padding must never win the max (pad with -inf)",
+            yield (N_("padded with zeros — padding must never win the max (pad with -inf)"),
                    F.max_pool2d(padded, kernel_size, **rest))
         if pair(values.get("dilation", 1)) != (1, 1):
-            yield "dilation ignored", F.max_pool2d(input, kernel_size, **{**values, "dilation": 1})
+            yield N_("dilation ignored"), F.max_pool2d(input, kernel_size, **{**values, "dilation": 1})
         if kwargs.get("return_indices"):
             out, idx = F.max_pool2d(input, kernel_size, **values, return_indices=True)
             h, w = input.shape[-2:]
             ph, pw = pair(values.get("padding", 0))
-            yield ("indices count positions of the padded input — count in the unpadded H x W plane",
+            yield (N_("indices count positions of the padded input — count in the unpadded H x W plane"),
                    (out, (idx // w + ph) * (w + 2 * pw) + idx % w + pw))
             plane = torch.arange(input.shape[0] * input.shape[1]).reshape(input.shape[:2])[..., None, None]
-            yield ("indices count over the whole tensor — they index the flattened H x W plane of each channel",
+            yield (N_("indices count over the whole tensor — they index the flattened H x W plane of each channel"),
                    (out, idx + plane * h * w))
 
 
@@ -129,12 +130,12 @@ class AvgPool2d(Exercise):
         yield from _pool_mistakes(F.avg_pool2d, input, kernel_size, **kwargs)
         include = kwargs.get("count_include_pad", True)
         if kwargs.get("divisor_override") is None:
-            yield (("padding left out of the divisor — count_include_pad=True divides by the whole window"
-                    if include else "padding counted in the divisor — count_include_pad=False divides by "
-                    "the input positions in the window only"),
+            yield ((N_("padding left out of the divisor — count_include_pad=True divides by the whole window")
+                    if include else N_("padding counted in the divisor — count_include_pad=False divides by "
+                                       "the input positions in the window only")),
                    F.avg_pool2d(input, kernel_size, **{**kwargs, "count_include_pad": not include}))
         else:
-            yield ("divisor_override ignored — divide every window's sum by divisor_override",
+            yield (N_("divisor_override ignored — divide every window's sum by divisor_override"),
                    F.avg_pool2d(input, kernel_size, **{**kwargs, "divisor_override": None}))
 
 
@@ -145,15 +146,15 @@ avg_pool2d = AvgPool2d()
 # -- check your understanding ----------------------------------------------------------------
 pooled_shape = Question(
     lambda: (8, 32, *shapes.pool_output_shape((56, 56), 3, 2, 1)),
-    slips=(("padding ignored", lambda: (8, 32, *shapes.pool_output_shape((56, 56), 3, 2))),
-           ("stride ignored: stride 2 keeps every second window",
+    slips=((N_("padding ignored"), lambda: (8, 32, *shapes.pool_output_shape((56, 56), 3, 2))),
+           (N_("stride ignored: stride 2 keeps every second window"),
             lambda: (8, 32, *shapes.pool_output_shape((56, 56), 3, 1, 1))),
-           ("the channels changed: pooling keeps every channel", lambda: (8, 1, *shapes.pool_output_shape(
+           (N_("the channels changed: pooling keeps every channel"), lambda: (8, 1, *shapes.pool_output_shape(
                (56, 56), 3, 2, 1)))))
 ceil_rows = Question(
     lambda: shapes.pool_output_size(14, 3, 2, ceil_mode=True),
-    slips=(("floor instead of ceil: ceil_mode=True keeps a last window that starts inside the input",
+    slips=((N_("floor instead of ceil: ceil_mode=True keeps a last window that starts inside the input"),
             lambda: shapes.pool_output_size(14, 3, 2, ceil_mode=False)),))
 pool_parameters = Question(
     lambda: 0,
-    slips=(("a pooling window takes the max of what it covers: it has no weights", lambda: 3 * 3),))
+    slips=((N_("a pooling window takes the max of what it covers: it has no weights"), lambda: 3 * 3),))

@@ -8,10 +8,11 @@ from convlab.checks.core import Case, Exercise
 from convlab.checks.lesson03 import Conv2d
 from convlab.checks.questions import Question
 from convlab.checks.variants import DILATION_IGNORED, FLIPPED, PADDING_IGNORED, STRIDE_IGNORED, pair
+from convlab.i18n import N_
 
-CHANNELS_LAST = ("rows in the wrong order — torch orders a column as (channel, kernel row, kernel column), "
-                 "the channel varying slowest")
-ROWS_NOT_COLUMNS = "windows laid out as rows — each window is a column: shape (N, C·kh·kw, L)"
+CHANNELS_LAST = N_("rows in the wrong order — torch orders a column as (channel, kernel row, kernel column), "
+                   "the channel varying slowest")
+ROWS_NOT_COLUMNS = N_("windows laid out as rows — each window is a column: shape (N, C·kh·kw, L)")
 
 
 class Unfold(Exercise):
@@ -98,7 +99,7 @@ class ConvMatrix(Exercise):
     def mistakes(self, kernel, input_size):
         yield FLIPPED, conv_matrix_reference(kernel.flip(0, 1), input_size)
         M = conv_matrix_reference(kernel, input_size)
-        yield "matrix transposed — one row per output position, one column per input pixel", M.T
+        yield N_("matrix transposed — one row per output position, one column per input pixel"), M.T
 
 
 unfold = Unfold()
@@ -109,18 +110,18 @@ conv_matrix = ConvMatrix()
 # -- check your understanding ----------------------------------------------------------------
 matrix_shape = Question(
     lambda: (shapes.conv_output_size(7, 3) ** 2, 7 * 7),
-    slips=(("rows and columns swapped: one row per output pixel, one column per input pixel",
+    slips=((N_("rows and columns swapped: one row per output pixel, one column per input pixel"),
             lambda: (7 * 7, shapes.conv_output_size(7, 3) ** 2)),
-           ("one side only: the matrix maps the whole flattened image", lambda: (shapes.conv_output_size(7, 3), 7)),
-           ("the kernel's size as the rows: there is one row per output pixel", lambda: (3 * 3, 7 * 7))))
+           (N_("one side only: the matrix maps the whole flattened image"), lambda: (shapes.conv_output_size(7, 3), 7)),
+           (N_("the kernel's size as the rows: there is one row per output pixel"), lambda: (3 * 3, 7 * 7))))
 nonzeros_per_row = Question(
     lambda: 3 * 3,
-    slips=(("one entry per input pixel: only the 9 under the window can be non-zero", lambda: 7 * 7),
-           ("one row of the kernel only", lambda: 3)))
+    slips=((N_("one entry per input pixel: only the 9 under the window can be non-zero"), lambda: 7 * 7),
+           (N_("one row of the kernel only"), lambda: 3)))
 unfold_shape = Question(
     lambda: (1, 3 * 5 * 5, shapes.conv_output_size(32, 5, 1, 2) ** 2),
-    slips=(("padding ignored", lambda: (1, 3 * 5 * 5, shapes.conv_output_size(32, 5) ** 2)),
-           ("the channels left out of the rows: each column holds C x k x k values",
+    slips=((N_("padding ignored"), lambda: (1, 3 * 5 * 5, shapes.conv_output_size(32, 5) ** 2)),
+           (N_("the channels left out of the rows: each column holds C x k x k values"),
             lambda: (1, 5 * 5, shapes.conv_output_size(32, 5, 1, 2) ** 2)),
-           ("rows and columns swapped: a column per window",
+           (N_("rows and columns swapped: a column per window"),
             lambda: (1, shapes.conv_output_size(32, 5, 1, 2) ** 2, 3 * 5 * 5))))

@@ -10,8 +10,9 @@ from convlab.checks.guard import KERNEL_OPS, SHUFFLE_OPS
 from convlab.checks.problems import Kind, Problem
 from convlab.checks.questions import Question
 from convlab.checks.variants import conv2d_mistakes
+from convlab.i18n import N_, _
 
-GROUPS_IGNORED = "groups ignored — output channel o may only read the input channels of its own group"
+GROUPS_IGNORED = N_("groups ignored — output channel o may only read the input channels of its own group")
 
 
 class Conv2dGroups(Exercise):
@@ -37,7 +38,7 @@ class Conv2dGroups(Exercise):
             c_in = input.shape[1]
             # slices paired wrongly: group j's weights on another group's inputs
             rolled = input.roll(c_in // groups, dims=1)
-            yield ("groups paired wrongly — slice j of the weight goes with slice j of the input channels",
+            yield (N_("groups paired wrongly — slice j of the weight goes with slice j of the input channels"),
                    F.conv2d(rolled, weight, bias, stride, padding, dilation, groups))
         for label, wrong in conv2d_mistakes(input, weight, bias, stride, padding, dilation) if groups == 1 else ():
             yield label, wrong
@@ -62,10 +63,10 @@ class ChannelShuffle(Exercise):
 
     def mistakes(self, input, groups):
         channels = input.shape[1]
-        yield ("groups and channels per group swapped — view C as (groups, C / groups), then swap those two",
+        yield (N_("groups and channels per group swapped — view C as (groups, C / groups), then swap those two"),
                F.channel_shuffle(input, channels // groups))
-        yield "nothing shuffled — the channels come back in their order", input.clone()
-        yield "the batch shuffled — the channels are dimension 1", input.flip(0)
+        yield N_("nothing shuffled — the channels come back in their order"), input.clone()
+        yield N_("the batch shuffled — the channels are dimension 1"), input.flip(0)
 
 
 class DepthwiseSeparableConv(Exercise):
@@ -98,14 +99,14 @@ class DepthwiseSeparableConv(Exercise):
 
     def mistakes(self, input, depthwise_weight, pointwise_weight, stride=1, padding=0):
         c = input.shape[1]
-        yield ("stride or padding applied in the pointwise step — they belong to the depthwise (spatial) step",
+        yield (N_("stride or padding applied in the pointwise step — they belong to the depthwise (spatial) step"),
                F.conv2d(F.conv2d(input, depthwise_weight, groups=c), pointwise_weight, stride=stride,
                         padding=padding))
         if c > 1 and depthwise_weight.shape[0] == c:
-            yield ("depthwise step mixed channels — use groups = number of input channels",
+            yield (N_("depthwise step mixed channels — use groups = number of input channels"),
                    F.conv2d(F.conv2d(input, depthwise_weight.expand(c, c, *depthwise_weight.shape[2:]), None,
                                      stride, padding).contiguous(), pointwise_weight))
-        yield ("kernel flipped — cross-correlate, as F.conv2d does",
+        yield (N_("kernel flipped — cross-correlate, as F.conv2d does"),
                F.conv2d(F.conv2d(input, depthwise_weight.flip(-2, -1), None, stride, padding, 1, c), pointwise_weight))
 
 
@@ -114,7 +115,7 @@ RAISED_VALUE_ERROR = -1   # what the wrapped call returns when the learner's fun
 
 def _kernel_of_rank(draw, kh, kw, rank):
     """A random (kh, kw) float64 kernel with exactly `rank` clearly non-zero singular values."""
-    U, _, Vh = torch.linalg.svd(draw.randn(kh, kw, dtype=torch.float64), full_matrices=False)
+    U, _unused, Vh = torch.linalg.svd(draw.randn(kh, kw, dtype=torch.float64), full_matrices=False)
     size = min(kh, kw)
     values = torch.zeros(size, dtype=torch.float64)
     values[0] = 1.0 + 2.0 * abs(float(draw.randn(1, dtype=torch.float64)))
@@ -132,6 +133,7 @@ class SeparableKernel(Exercise):
 
     arg_names = ("kernel",)
     references = ref.MODELS
+    output_label = N_("column @ row")  # the kernel the factors rebuild is what is compared
     default_cases = 6
     use_meta = False       # deciding the rank reads values
 
@@ -161,13 +163,15 @@ class SeparableKernel(Exercise):
             except ValueError:
                 return RAISED_VALUE_ERROR
             if not isinstance(out, (tuple, list)) or len(out) != 2:
-                raise TypeError(f"should return (column, row), got {type(out).__name__}")
+                raise TypeError(_("should return (column, row), got {got}").format(got=type(out).__name__))
             column, row = out
             for label, part, shape in (("column", column, (kernel.shape[0], 1)), ("row", row, (1, kernel.shape[1]))):
                 if type(part) is not torch.Tensor:
-                    raise TypeError(f"{label} should be a torch.Tensor, got {type(part).__name__}")
+                    raise TypeError(_("{label} should be a torch.Tensor, got {got}").format(
+                        label=label, got=type(part).__name__))
                 if tuple(part.shape) != shape:
-                    raise TypeError(f"{label} should have shape {shape}, got {tuple(part.shape)}")
+                    raise TypeError(_("{label} should have shape {shape}, got {got}").format(
+                        label=label, shape=shape, got=tuple(part.shape)))
             return torch.matmul(column, row)
         return super().call(rebuilt, case, index, device)
 
@@ -176,13 +180,12 @@ class SeparableKernel(Exercise):
             return super().problem(run, case, ref, where)
         raised = type(run.output) is int and run.output == RAISED_VALUE_ERROR
         if type(ref) is int:
-            return None if raised else Problem(Kind.NO_EXCEPTION, "returned factors for a kernel of rank 2; raise "
-                                               "ValueError when the kernel's rank is more than 1.")
+            return None if raised else Problem(Kind.NO_EXCEPTION, _(
+                "returned factors for a kernel of rank 2; raise ValueError when the kernel's rank is more than 1."))
         if raised:
-            return Problem(Kind.EXCEPTION, "raised ValueError for a rank-1 kernel: only kernels of rank more than 1 "
-                           "are not separable.")
-        problem = super().problem(run, case, ref, where)
-        return problem and Problem(problem.kind, problem.text.replace("output", "column @ row", 1), "column @ row")
+            return Problem(Kind.EXCEPTION, _("raised ValueError for a rank-1 kernel: only kernels of rank more than 1 "
+                                             "are not separable."))
+        return super().problem(run, case, ref, where)
 
 
 conv2d = Conv2dGroups()
@@ -194,22 +197,22 @@ separable_kernel = SeparableKernel()
 # -- check your understanding ----------------------------------------------------------------
 standard_parameters = Question(
     lambda: shapes.conv_parameter_count(32, 64, (3, 3), bias=False),
-    slips=(("a bias counted: these layers have none",
+    slips=((N_("a bias counted: these layers have none"),
             lambda: shapes.conv_parameter_count(32, 64, (3, 3))),))
 separable_parameters = Question(
     lambda: (shapes.conv_parameter_count(32, 32, (3, 3), groups=32, bias=False)
              + shapes.conv_parameter_count(32, 64, (1, 1), bias=False)),
-    slips=(("the 1x1 pointwise part left out", lambda: shapes.conv_parameter_count(32, 32, (3, 3), groups=32,
+    slips=((N_("the 1x1 pointwise part left out"), lambda: shapes.conv_parameter_count(32, 32, (3, 3), groups=32,
                                                                                     bias=False)),
-           ("the 3x3 depthwise part left out", lambda: shapes.conv_parameter_count(32, 64, (1, 1), bias=False)),
-           ("the depthwise part counted as a full convolution: each of its filters sees one channel",
+           (N_("the 3x3 depthwise part left out"), lambda: shapes.conv_parameter_count(32, 64, (1, 1), bias=False)),
+           (N_("the depthwise part counted as a full convolution: each of its filters sees one channel"),
             lambda: shapes.conv_parameter_count(32, 32, (3, 3), bias=False)
             + shapes.conv_parameter_count(32, 64, (1, 1), bias=False))))
 grouped_parameters = Question(
     lambda: shapes.conv_parameter_count(16, 32, (3, 3), groups=4, bias=False),
-    slips=(("groups ignored: each filter sees C_in / g = 4 channels",
+    slips=((N_("groups ignored: each filter sees C_in / g = 4 channels"),
             lambda: shapes.conv_parameter_count(16, 32, (3, 3), bias=False)),
-           ("divided by g twice: there are still 32 filters, each of 4 x 3 x 3",
+           (N_("divided by g twice: there are still 32 filters, each of 4 x 3 x 3"),
             lambda: shapes.conv_parameter_count(16, 32, (3, 3), groups=4, bias=False) // 4),
-           ("a bias counted: these layers have none",
+           (N_("a bias counted: these layers have none"),
             lambda: shapes.conv_parameter_count(16, 32, (3, 3), groups=4))))

@@ -6,15 +6,17 @@ from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
 from convlab.checks.questions import Question
 from convlab.checks.variants import BIAS_MISSING, STRIDE_IGNORED, pair
+from convlab.i18n import N_
 
-NOT_FLIPPED = ("kernel not flipped — correlating the spread input needs the kernel flipped in both directions "
-               "(or scatter the kernel as it is)")
-PADDING_ADDED = "padding added — in a transposed convolution padding removes p rows/columns from each side"
-PADDING_IGNORED = "padding ignored — crop p rows and columns from each side of the full output"
-OUTPUT_PADDING_IGNORED = "output_padding ignored — it adds that many rows/columns at the bottom/right"
-OUTPUT_PADDING_TOP = "output_padding on the wrong side — it extends the bottom and right edges, not the top and left"
-WEIGHT_SWAPPED = ("weight read as (C_out, C_in, kH, kW) — a transposed convolution's weight is "
-                  "(C_in, C_out, kH, kW)")
+NOT_FLIPPED = N_("kernel not flipped — correlating the spread input needs the kernel flipped in both directions "
+                 "(or scatter the kernel as it is)")
+PADDING_ADDED = N_("padding added — in a transposed convolution padding removes p rows/columns from each side")
+PADDING_IGNORED = N_("padding ignored — crop p rows and columns from each side of the full output")
+OUTPUT_PADDING_IGNORED = N_("output_padding ignored — it adds that many rows/columns at the bottom/right")
+OUTPUT_PADDING_TOP = N_("output_padding on the wrong side — it extends the bottom and right edges, "
+                        "not the top and left")
+WEIGHT_SWAPPED = N_("weight read as (C_out, C_in, kH, kW) — a transposed convolution's weight is "
+                    "(C_in, C_out, kH, kW)")
 
 
 class ConvTranspose2d(Exercise):
@@ -94,7 +96,7 @@ class ConvTranspose2dAsMatmul(Exercise):
         yield NOT_FLIPPED, F.conv_transpose2d(X[None, None], K.flip(0, 1)[None, None])[0, 0]
         (h, w), (kh, kw) = X.shape, K.shape
         if h >= kh and w >= kw:
-            yield ("matrix not transposed — that is a convolution, which shrinks the input",
+            yield (N_("matrix not transposed — that is a convolution, which shrinks the input"),
                    F.conv2d(X[None, None], K[None, None])[0, 0])
 
 
@@ -105,14 +107,14 @@ conv_transpose2d_as_matmul = ConvTranspose2dAsMatmul()
 # -- check your understanding ----------------------------------------------------------------
 upsampled_size = Question(
     lambda: shapes.conv_transpose_output_size(7, 4, 2, 1),
-    slips=(("padding ignored: a transposed convolution removes p from each side, (n - 1)s - 2p + k",
+    slips=((N_("padding ignored: a transposed convolution removes p from each side, (n - 1)s - 2p + k"),
             lambda: shapes.conv_transpose_output_size(7, 4, 2)),
-           ("the convolution's formula: a transposed convolution goes the other way",
+           (N_("the convolution's formula: a transposed convolution goes the other way"),
             lambda: shapes.conv_output_size(7, 4, 2, 1))))
 output_padding_for_8 = Question(
     lambda: next(op for op in range(2) if shapes.conv_transpose_output_size(4, 3, 2, 1, op) == 8),
-    slips=(("that gives 7: output_padding adds the row the stride dropped", lambda: 0),))
+    slips=((N_("that gives 7: output_padding adds the row the stride dropped"), lambda: 0),))
 transposed_weight_shape = Question(
     lambda: (16, 8, 3, 3),
-    slips=(("a convolution's order: a transposed convolution's weight is (in, out, kh, kw)",
+    slips=((N_("a convolution's order: a transposed convolution's weight is (in, out, kh, kw)"),
             lambda: (8, 16, 3, 3)),))

@@ -8,6 +8,7 @@ from convlab.checks import references as ref
 from convlab.checks.core import Case, CheckFailed, Exercise, NamedParts
 from convlab.checks.questions import Question
 from convlab.checks.variants import pair
+from convlab.i18n import N_, _
 
 
 def backward(tensor, gradient):
@@ -16,13 +17,13 @@ def backward(tensor, gradient):
     with torch._C.DisableTorchFunction():
         ref.original(torch.autograd.backward)(tensor, gradient)
 
-GRAD_INPUT_NOT_FLIPPED = ("grad_input: kernel not flipped — the input gradient is a transposed convolution "
-                          "(a correlation with the flipped kernel)")
-OUTPUT_PADDING_MISSING = ("grad_input too small — when the stride skips rows at the end, give conv_transpose2d "
-                          "output_padding = (H + 2p - k) mod stride")
-BIAS_NOT_SUMMED = "grad_bias: sum grad_output over the batch and both spatial dimensions, one value per channel"
-WEIGHT_STRIDE_AS_STRIDE = ("grad_weight: the forward stride becomes a dilation of grad_output in the correlation "
-                           "(and the forward dilation a stride)")
+GRAD_INPUT_NOT_FLIPPED = N_("grad_input: kernel not flipped — the input gradient is a transposed convolution "
+                            "(a correlation with the flipped kernel)")
+OUTPUT_PADDING_MISSING = N_("grad_input too small — when the stride skips rows at the end, give conv_transpose2d "
+                            "output_padding = (H + 2p - k) mod stride")
+BIAS_NOT_SUMMED = N_("grad_bias: sum grad_output over the batch and both spatial dimensions, one value per channel")
+WEIGHT_STRIDE_AS_STRIDE = N_("grad_weight: the forward stride becomes a dilation of grad_output in the correlation "
+                             "(and the forward dilation a stride)")
 
 
 EXAMPLES = ({"batch": 2, "in_channels": 3, "out_channels": 4, "size": (5, 5), "kernel_size": 3, "stride": 1,
@@ -60,7 +61,7 @@ class Conv2dBackward(NamedParts):
 
     def make_cases(self, draw, n):
         for i in range(n):
-            x, weight, _, stride, padding, grad_output = _draw_conv(draw, i)
+            x, weight, _unused, stride, padding, grad_output = _draw_conv(draw, i)
             kwargs = {}
             if stride != 1:
                 kwargs["stride"] = stride
@@ -70,7 +71,7 @@ class Conv2dBackward(NamedParts):
 
     def reference(self, input, weight, grad_output, stride=1, padding=0):
         bias = torch.zeros(weight.shape[0], dtype=weight.dtype)
-        _, grads = autograd_gradients(input, weight, bias, grad_output, stride, padding)
+        _unused, grads = autograd_gradients(input, weight, bias, grad_output, stride, padding)
         return grads
 
     def mistakes(self, input, weight, grad_output, stride=1, padding=0):
@@ -115,12 +116,12 @@ class Conv2dFunctionCheck(NamedParts):
     def mistakes(self, input, weight, bias, grad_output, stride, padding):
         out, *grads = self.reference(input, weight, bias, grad_output, stride, padding)
         if bias is not None:
-            yield "bias left out of the forward pass", (out - bias.reshape(1, -1, 1, 1), *grads)
+            yield N_("bias left out of the forward pass"), (out - bias.reshape(1, -1, 1, 1), *grads)
 
     def prepare(self, fn):
         if not (isinstance(fn, type) and issubclass(fn, torch.autograd.Function)):
-            raise CheckFailed(f"{self.name}: pass your class Conv2dFunction itself (a torch.autograd.Function "
-                              f"subclass), got {type(fn).__name__}.")
+            raise CheckFailed(_("{name}: pass your class Conv2dFunction itself (a torch.autograd.Function "
+                                "subclass), got {got}.").format(name=self.name, got=type(fn).__name__))
 
         def forward_and_backward(input, weight, bias, grad_output, stride, padding):
             leaves = [input.requires_grad_(), weight.requires_grad_()]
@@ -130,8 +131,8 @@ class Conv2dFunctionCheck(NamedParts):
             if type(out) is not torch.Tensor:
                 return out
             if not out.requires_grad:
-                raise TypeError("the output does not require grad: return the result of forward, computed from "
-                                "its inputs")
+                raise TypeError(_("the output does not require grad: return the result of forward, computed from "
+                                  "its inputs"))
             backward(out, grad_output)
             return (out,) + tuple(leaf.grad for leaf in leaves)
 
@@ -159,7 +160,8 @@ class MaxPool2dBackward(Exercise):
             x, kernel_size, stride = _draw_pool(draw, i)
             out, indices = F.max_pool2d(x, kernel_size, stride, return_indices=True)
             yield Case((draw.randn(*out.shape, dtype=x.dtype), indices, tuple(x.shape)),
-                       description=f"input {tuple(x.shape)}, kernel {kernel_size}, stride {stride}")
+                       description=_("input {shape}, kernel {kernel}, stride {stride}").format(
+                           shape=tuple(x.shape), kernel=kernel_size, stride=stride))
 
     def reference(self, grad_output, indices, input_shape):
         flat = torch.zeros(input_shape, dtype=grad_output.dtype).flatten(2)  # (N, C, H*W)
@@ -167,9 +169,9 @@ class MaxPool2dBackward(Exercise):
 
     def mistakes(self, grad_output, indices, input_shape):
         flat = torch.zeros(input_shape, dtype=grad_output.dtype).flatten(2)
-        yield ("overlapping windows: an input that is the maximum of two windows gets both gradients, added "
-               "(scatter_add, not assignment)"), flat.scatter(2, indices.flatten(2), grad_output.flatten(2)).view(
-                   input_shape)
+        yield (N_("overlapping windows: an input that is the maximum of two windows gets both gradients, added "
+                  "(scatter_add, not assignment)"),
+               flat.scatter(2, indices.flatten(2), grad_output.flatten(2)).view(input_shape))
 
 
 class AvgPool2dBackward(Exercise):
@@ -191,9 +193,9 @@ class AvgPool2dBackward(Exercise):
 
     def mistakes(self, grad_output, input_shape, kernel_size, stride):
         right = self.reference(grad_output, input_shape, kernel_size, stride)
-        yield "not divided by the window size — an average shares its gradient over its k x k inputs", \
+        yield N_("not divided by the window size — an average shares its gradient over its k x k inputs"), \
             right * kernel_size ** 2
-        yield "divided by k, not by the k x k inputs of the window", right * kernel_size
+        yield N_("divided by k, not by the k x k inputs of the window"), right * kernel_size
 
 
 def _corr(X, K):
@@ -205,7 +207,7 @@ def _descend(X, Y, kernel_size, steps, lr, direction=-1.0, per_output=False):
     """Gradient descent on the summed squared error of corr2d(X, K) against Y, from K = 0.
     dL/dK = 2 corr2d(X, E) for the error E (``per_output``: the mean's gradient instead)."""
     K = torch.zeros(kernel_size, dtype=X.dtype)
-    for _ in range(steps):
+    for _unused in range(steps):
         grad = 2 * _corr(X, _corr(X, K) - Y)
         K = K + direction * lr * (grad / Y.numel() if per_output else grad)
     return K
@@ -230,10 +232,11 @@ class LearnKernel(Exercise):
         return _descend(X, Y, kernel_size, steps, lr)
 
     def mistakes(self, X, Y, kernel_size, steps, lr):
-        yield "one update too few — run exactly `steps` updates", _descend(X, Y, kernel_size, steps - 1, lr)
-        yield ("the mean of the squared errors — the loss here is their sum, as in d2l",
+        yield N_("one update too few — run exactly `steps` updates"), _descend(X, Y, kernel_size, steps - 1, lr)
+        yield (N_("the mean of the squared errors — the loss here is their sum, as in d2l"),
                _descend(X, Y, kernel_size, steps, lr, per_output=True))
-        yield "a step up the gradient — subtract lr × gradient", _descend(X, Y, kernel_size, steps, lr, direction=1.0)
+        yield (N_("a step up the gradient — subtract lr × gradient"),
+               _descend(X, Y, kernel_size, steps, lr, direction=1.0))
 
 
 conv2d_backward = Conv2dBackward()
@@ -246,13 +249,13 @@ learn_kernel = LearnKernel()
 # -- check your understanding ----------------------------------------------------------------
 grad_weight_shape = Question(
     lambda: (16, 3, 5, 5),
-    slips=(("the output's shape: a gradient has the shape of what it is the gradient of",
+    slips=((N_("the output's shape: a gradient has the shape of what it is the gradient of"),
             lambda: (8, 16, *shapes.conv_output_shape((32, 32), 5))),
-           ("the input's shape: a gradient has the shape of what it is the gradient of", lambda: (8, 3, 32, 32))))
+           (N_("the input's shape: a gradient has the shape of what it is the gradient of"), lambda: (8, 3, 32, 32))))
 uses_per_pixel = Question(
     lambda: 3 * 3,
-    slips=(("one: every window that covers the pixel uses it, and 3 x 3 of them do", lambda: 1),
-           ("one row of windows only", lambda: 3)))
+    slips=((N_("one: every window that covers the pixel uses it, and 3 x 3 of them do"), lambda: 1),
+           (N_("one row of windows only"), lambda: 3)))
 grad_input_output_padding = Question(
     lambda: 6 - shapes.conv_transpose_output_size(shapes.conv_output_size(6, 3, 2), 3, 2),
-    slips=(("the transposed convolution gives 5 without it: the stride dropped a row", lambda: 0),))
+    slips=((N_("the transposed convolution gives 5 without it: the stride dropped a row"), lambda: 0),))

@@ -9,6 +9,7 @@ from convlab.checks.compare import compare
 from convlab.checks.core import Case, CheckFailed, Exercise, NamedParts
 from convlab.checks.problems import Kind, Problem
 from convlab.checks.questions import Question
+from convlab.i18n import N_, _
 
 LENET_SHAPES = ((6, 1, 3, 3), (6,), (16, 6, 3, 3), (16,), (120, 576), (120,), (84, 120), (84,), (10, 84), (10,))
 LENET_NAMES = ("conv1 weight", "conv1 bias", "conv2 weight", "conv2 bias", "fc1 weight", "fc1 bias",
@@ -90,7 +91,7 @@ class ShapeTrace(Exercise):
             else:
                 shape = (draw.int(1, 3), draw.int(8, 40), draw.int(8, 40))
                 layers, current = [], shape
-                for _ in range(draw.int(2, 6)):
+                for _unused in range(draw.int(2, 6)):
                     layer = self._layer(draw, current)
                     if layer is not None:
                         layers.append(layer)
@@ -98,12 +99,12 @@ class ShapeTrace(Exercise):
                 if draw.bool() or i % 3 == 1:
                     layers.append(nn.Flatten())
                     features = current[0] * current[1] * current[2]
-                    for _ in range(draw.int(1, 2)):
+                    for _unused in range(draw.int(1, 2)):
                         out = draw.int(2, 64)
                         layers += [nn.Linear(features, out, device="meta"), nn.ReLU()]
                         features = out
                     layers.pop()
-            description = f"input_shape={shape}, {len(layers)} layers"
+            description = _("input_shape={shape}, {count} layers").format(shape=shape, count=len(layers))
             yield Case((layers, shape), description=description)
 
     def reference(self, layers, input_shape):
@@ -117,14 +118,16 @@ class ShapeTrace(Exercise):
         if not isinstance(out, (tuple, list)):
             return problem
         if len(out) != len(ref):
-            return Problem(Kind.WRONG_RETURN, f"should return one shape per layer: {len(ref)} layers, got "
-                           f"{len(out)} shapes.")
+            return Problem(Kind.WRONG_RETURN, _("should return one shape per layer: {layers} layers, got "
+                                                "{count} shapes.").format(layers=len(ref), count=len(out)))
         layers, before = case.args[0], (tuple(case.args[1]),) + tuple(ref)
         for i, (got, want) in enumerate(zip(out, ref)):
             if compare(got, want, None, None) is not None:
                 shown = tuple(got) if isinstance(got, (tuple, list)) else got
-                return Problem(Kind.WRONG_VALUES, f"after layer {i + 1}, {_short(layers[i])} on {before[i]}: "
-                               f"expected {want}, got {shown}.", f"layer {i + 1}")
+                return Problem(Kind.WRONG_VALUES, _("after layer {index}, {layer} on {shape}: expected {expected}, "
+                                                    "got {got}.").format(index=i + 1, layer=_short(layers[i]),
+                                                                         shape=before[i], expected=want, got=shown),
+                               f"layer {i + 1}")
         return problem
 
 
@@ -171,19 +174,20 @@ class Model(NamedParts):
 
     def prepare(self, fn):
         if not (isinstance(fn, type) and issubclass(fn, nn.Module)):
-            raise CheckFailed(f"{self.name}: pass your class LeNet itself (an nn.Module subclass), "
-                              f"got {type(fn).__name__}.")
+            raise CheckFailed(_("{name}: pass your class LeNet itself (an nn.Module subclass), "
+                                "got {got}.").format(name=self.name, got=type(fn).__name__))
 
         def forward_and_backward(x, grad_output, *params):
             model = fn()
             mine = list(model.parameters())
             if len(mine) != len(params):
-                raise TypeError(f"LeNet has {len(mine)} parameters, expected {len(params)}: "
-                                + ", ".join(LENET_NAMES))
+                raise TypeError(_("LeNet has {count} parameters, expected {expected}: {names}").format(
+                    count=len(mine), expected=len(params), names=", ".join(LENET_NAMES)))
             for name, p, want in zip(LENET_NAMES, mine, params):
                 if tuple(p.shape) != tuple(want.shape):
-                    raise TypeError(f"parameter {name} has shape {tuple(p.shape)}, expected {tuple(want.shape)} "
-                                    "(parameters must be created in the order listed in the exercise)")
+                    raise TypeError(_("parameter {name} has shape {shape}, expected {expected} (parameters must be "
+                                      "created in the order listed in the exercise)").format(
+                        name=name, shape=tuple(p.shape), expected=tuple(want.shape)))
             model = model.to(device=x.device, dtype=x.dtype)
             with torch.no_grad():
                 for p, value in zip(model.parameters(), params):
@@ -206,12 +210,12 @@ _DENSE = [(576, 120), (120, 84), (84, 10)]
 lenet_parameters = Question(
     lambda: (shapes.conv_parameter_count(1, 6, (3, 3)) + shapes.conv_parameter_count(6, 16, (3, 3))
              + sum(i * o + o for i, o in _DENSE)),
-    slips=(("the biases not counted: each layer has one per output",
+    slips=((N_("the biases not counted: each layer has one per output"),
             lambda: (shapes.conv_parameter_count(1, 6, (3, 3), bias=False)
                      + shapes.conv_parameter_count(6, 16, (3, 3), bias=False) + sum(i * o for i, o in _DENSE))),
-           ("the dense layers left out", lambda: shapes.conv_parameter_count(1, 6, (3, 3))
+           (N_("the dense layers left out"), lambda: shapes.conv_parameter_count(1, 6, (3, 3))
             + shapes.conv_parameter_count(6, 16, (3, 3))),
-           ("the convolutions left out", lambda: sum(i * o + o for i, o in _DENSE))))
+           (N_("the convolutions left out"), lambda: sum(i * o + o for i, o in _DENSE))))
 
 
 def _flatten(size):
@@ -222,11 +226,11 @@ def _flatten(size):
 
 flatten_size_28 = Question(
     lambda: _flatten(28),
-    slips=(("that is for a 32 x 32 input: trace 28 through the layers", lambda: _flatten(32)),
-           ("the 16 channels left out: the vector holds every channel's map", lambda: _flatten(28) // 16)))
+    slips=((N_("that is for a 32 x 32 input: trace 28 through the layers"), lambda: _flatten(32)),
+           (N_("the 16 channels left out: the vector holds every channel's map"), lambda: _flatten(28) // 16)))
 conv2_macs = Question(
     lambda: shapes.conv_macs(6, 16, (3, 3), (15, 15)),
-    slips=(("counted at every input pixel: a MAC count goes by output pixels (13 x 13)",
+    slips=((N_("counted at every input pixel: a MAC count goes by output pixels (13 x 13)"),
             lambda: 6 * 16 * 3 * 3 * 15 * 15),
-           ("the input channels not counted: each output sums over all 6",
+           (N_("the input channels not counted: each output sums over all 6"),
             lambda: shapes.conv_macs(1, 16, (3, 3), (15, 15)))))

@@ -6,6 +6,7 @@ from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
 from convlab.checks.questions import Question
 from convlab.checks.variants import BIAS_MISSING, FLIPPED, PADDING_IGNORED, STRIDE_IGNORED, attempt
+from convlab.i18n import N_
 
 
 class _ConvNd(Exercise):
@@ -22,7 +23,7 @@ class _ConvNd(Exercise):
     def make_cases(self, draw, n):
         for i in range(n):
             c_in, c_out, batch = draw.int(1, 3), draw.int(1, 3), draw.int(1, 2)
-            kernel = [draw.int(1, 3) for _ in range(self.dims)]
+            kernel = [draw.int(1, 3) for _unused in range(self.dims)]
             size = [k + draw.int(0, 4 if self.dims == 3 else 9) for k in kernel]
             kwargs = {}
             if i % 2 == 0:
@@ -67,19 +68,20 @@ conv3d = Conv3d()
 # -- check your understanding ----------------------------------------------------------------
 signal_length = Question(
     lambda: shapes.conv_output_size(16, 3),
-    slips=(("the +1 forgotten: a length-n signal has n - k + 1 positions for a k-tap kernel", lambda: 16 - 3),
-           ("the input's length: a kernel longer than 1 makes the output shorter", lambda: 16)))
+    slips=((N_("the +1 forgotten: a length-n signal has n - k + 1 positions for a k-tap kernel"), lambda: 16 - 3),
+           (N_("the input's length: a kernel longer than 1 makes the output shorter"), lambda: 16)))
 clip_shape = Question(
     lambda: (1, 8, *shapes.conv_output_shape((8, 32, 32), 3, padding=1)),
-    slips=(("padding ignored: padding 1 keeps each of the three sizes",
+    slips=((N_("padding ignored: padding 1 keeps each of the three sizes"),
             lambda: (1, 8, *shapes.conv_output_shape((8, 32, 32), 3))),
-           ("the input's 3 channels kept: the output has one channel per filter", lambda: (1, 3, 8, 32, 32)),
-           ("the time axis dropped: a 3D convolution keeps the depth axis", lambda: (1, 8, 32, 32))))
+           (N_("the input's 3 channels kept: the output has one channel per filter"), lambda: (1, 3, 8, 32, 32)),
+           (N_("the time axis dropped: a 3D convolution keeps the depth axis"), lambda: (1, 8, 32, 32))))
 factorised_parameters = Question(
     lambda: (shapes.conv_parameter_count(16, 16, (1, 3, 3), bias=False)
              + shapes.conv_parameter_count(16, 16, (3, 1, 1), bias=False)),
-    slips=(("that is the full 3x3x3 layer: the pair holds 9C² + 3C² weights, not 27C²",
+    slips=((N_("that is the full 3x3x3 layer: the pair holds 9C² + 3C² weights, not 27C²"),
             lambda: shapes.conv_parameter_count(16, 16, (3, 3, 3), bias=False)),
-           ("the temporal 3x1x1 layer left out", lambda: shapes.conv_parameter_count(16, 16, (1, 3, 3), bias=False)),
-           ("biases counted: the question asks for weights",
+           (N_("the temporal 3x1x1 layer left out"),
+            lambda: shapes.conv_parameter_count(16, 16, (1, 3, 3), bias=False)),
+           (N_("biases counted: the question asks for weights"),
             lambda: shapes.conv_parameter_count(16, 16, (1, 3, 3)) + shapes.conv_parameter_count(16, 16, (3, 1, 1)))))

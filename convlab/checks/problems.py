@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from convlab.i18n import _
+
 
 class Kind(Enum):
     NOT_ANSWERED = "not answered"        # nbgrader's placeholder still raises NotImplementedError
@@ -54,4 +56,5 @@ class Problem:
         if not labels:
             return self
         name = labels[0].split(" — ")[0]  # 'kernel flipped — that is convolution; ...': its name only
-        return Problem(self.kind, self.text + f"\nLikely mistake: {labels[0]}.", self.part, name)
+        return Problem(self.kind, self.text + "\n" + _("Likely mistake: {label}.").format(label=_(labels[0])),
+                       self.part, name)

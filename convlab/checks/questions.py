@@ -22,8 +22,7 @@ from convlab.checks.compare import describe_value
 from convlab.checks.core import CheckFailed
 from convlab.checks.diagnose import normalise_answer
 from convlab.checks.record import write_answer_record
-
-ANSWER_KINDS = "an int, or a tuple of ints for a shape"
+from convlab.i18n import _
 
 
 @dataclass(eq=False)
@@ -55,22 +54,23 @@ class Question:
 
         ``value`` is the learner's answer, or the plain data a record holds of it (lists for tuples)."""
         if value is None or value is Ellipsis:
-            return "not answered yet", None
+            return _("not answered yet"), None
         got = normalise_answer(value)
         if got is None:
-            return f"answer with {ANSWER_KINDS}, got {describe_value(value)}", None
+            return _("answer with an int, or a tuple of ints for a shape, got {got}").format(
+                got=describe_value(value)), None
         if got == normalise_answer(self.expected()):
             return None, None
         for slip, gives in self.slips:
             if got == normalise_answer(gives()):
-                return f"not right yet — {slip}", slip
-        return "not right yet — work it out again from the formula above", None
+                return _("not right yet — {slip}").format(slip=_(slip)), slip
+        return _("not right yet — work it out again from the formula above"), None
 
     def __call__(self, value) -> None:
         __tracebackhide__ = True
         if os.environ.get("CONVLAB_RECORD_DIR"):
             write_answer_record(self.name, normalise_answer(value), None)
-        problem, _ = self.verdict(value)
+        problem, _slip = self.verdict(value)
         if problem is not None:
-            raise CheckFailed(f"{self.short}: {problem}.") from None
-        print(f"{self.short}: right")
+            raise CheckFailed(_("{name}: {problem}.").format(name=self.short, problem=problem)) from None
+        print(_("{name}: right").format(name=self.short))

@@ -28,6 +28,8 @@ import types
 
 import torch
 
+from convlab.i18n import _
+
 
 def when(name: str, condition):
     """A reference banned only for the calls ``condition(arguments)`` accepts (``arguments`` are bound,
@@ -290,5 +292,5 @@ class forbid_references:
 def reference_message(name: str) -> str:
     """The one line of feedback for a reference used."""
     if name.startswith("torch."):
-        return f"uses {name}, which computes this exercise's answer for you — write it yourself."
-    return f"uses the course's reference {name} — write it yourself."
+        return _("uses {name}, which computes this exercise's answer for you — write it yourself.").format(name=name)
+    return _("uses the course's reference {name} — write it yourself.").format(name=name)

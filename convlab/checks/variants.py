@@ -6,18 +6,19 @@ Each generator yields ``(label, answer)``; ``answer`` is what torch gives for th
 import torch.nn.functional as F
 
 from convlab.arguments import ntuple
+from convlab.i18n import N_
 
-FLIPPED = ("kernel flipped — that is convolution; deep learning's 'convolution' slides the kernel "
-           "as it is (cross-correlation)")
-BIAS_MISSING = "bias missing — add bias[c] to every position of output channel c"
-STRIDE_IGNORED = "stride ignored — move the window by stride, not by 1"
-PADDING_IGNORED = "padding ignored — pad the input with zeros before sliding"
-ONE_SIDED = "padding on one side only — pad p rows on top and bottom and p columns left and right"
-PADDING_TWICE = "padding doubled — padding counts per side, so p zeros go on each side once"
-DILATION_IGNORED = "dilation ignored — leave dilation - 1 gaps between kernel taps"
-DILATION_OFF = "dilation off by one — dilation d leaves d - 1 gaps (d = 1 is an ordinary kernel)"
-SWAPPED = "height and width values swapped — tuples are (h, w): the first entry is for rows"
-NOT_SUMMED = "channels not summed — add the results of all input channels into one output channel"
+FLIPPED = N_("kernel flipped — that is convolution; deep learning's 'convolution' slides the kernel "
+              "as it is (cross-correlation)")
+BIAS_MISSING = N_("bias missing — add bias[c] to every position of output channel c")
+STRIDE_IGNORED = N_("stride ignored — move the window by stride, not by 1")
+PADDING_IGNORED = N_("padding ignored — pad the input with zeros before sliding")
+ONE_SIDED = N_("padding on one side only — pad p rows on top and bottom and p columns left and right")
+PADDING_TWICE = N_("padding doubled — padding counts per side, so p zeros go on each side once")
+DILATION_IGNORED = N_("dilation ignored — leave dilation - 1 gaps between kernel taps")
+DILATION_OFF = N_("dilation off by one — dilation d leaves d - 1 gaps (d = 1 is an ordinary kernel)")
+SWAPPED = N_("height and width values swapped — tuples are (h, w): the first entry is for rows")
+NOT_SUMMED = N_("channels not summed — add the results of all input channels into one output channel")
 
 
 def attempt(compute):

@@ -2,6 +2,7 @@
 import matplotlib.pyplot as plt
 import torch
 
+from convlab.i18n import _
 from convlab.viz.grid import draw_grid, figure, outline
 
 
@@ -16,7 +17,7 @@ def one_output_gradient(input_size=6, kernel_size=3, stride=1, row=0, col=0, see
     n_out = conv_output_size(input_size, kernel_size, stride)
     grad_output = torch.zeros(1, 1, n_out, n_out, dtype=torch.float64)
     grad_output[0, 0, row, col] = 1.0            # d(loss)/d(output) picks one output value
-    grad_input, grad_weight, _ = conv2d_backward(x, w, grad_output, stride=stride)
+    grad_input, grad_weight, _grad_bias = conv2d_backward(x, w, grad_output, stride=stride)
     return x[0, 0], w[0, 0], grad_input[0, 0], grad_weight[0, 0]
 
 
@@ -25,13 +26,13 @@ def one_output_figure(input_size=6, kernel_size=3, stride=1, row=0, col=0):
     x, w, gi, gw = one_output_gradient(input_size, kernel_size, stride, row, col)
     fig, axes = figure(4, width=3.0, height=3.3, ratios=[1, 0.6, 1, 0.6])
     top, left = row * stride, col * stride
-    draw_grid(axes[0], x, title="input x", cmap="coolwarm", vmin=-4, vmax=4)
+    draw_grid(axes[0], x, title=_("input x"), cmap="coolwarm", vmin=-4, vmax=4)
     outline(axes[0], top, left, kernel_size, kernel_size)
-    draw_grid(axes[1], w, title="kernel w", cmap="coolwarm", vmin=-3, vmax=3)
-    draw_grid(axes[2], gi, title=f"∂ out[{row},{col}] / ∂ x\n= w pasted on the window", cmap="coolwarm",
+    draw_grid(axes[1], w, title=_("kernel w"), cmap="coolwarm", vmin=-3, vmax=3)
+    draw_grid(axes[2], gi, title=_("∂ out[{row},{col}] / ∂ x\n= w pasted on the window").format(row=row, col=col), cmap="coolwarm",
               vmin=-3, vmax=3)
     outline(axes[2], top, left, kernel_size, kernel_size)
-    draw_grid(axes[3], gw, title=f"∂ out[{row},{col}] / ∂ w\n= the window of x", cmap="coolwarm", vmin=-4, vmax=4)
+    draw_grid(axes[3], gw, title=_("∂ out[{row},{col}] / ∂ w\n= the window of x").format(row=row, col=col), cmap="coolwarm", vmin=-4, vmax=4)
     return fig
 
 
@@ -44,14 +45,15 @@ def gradient_explorer(input_size=6, kernel_size=3):
     def show(stride=1, row=0, col=0):
         n_out = conv_output_size(input_size, kernel_size, stride)
         if row >= n_out or col >= n_out:
-            print(f"with stride={stride} the output is only {n_out}×{n_out}: pick row, col < {n_out}")
+            print(_("with stride={stride} the output is only {n}×{n}: pick row, col < {n}").format(stride=stride, n=n_out))
             return
         one_output_figure(input_size, kernel_size, stride, row, col)
         plt.show()
 
     last = input_size - kernel_size
-    return widgets.interact(show, stride=widgets.IntSlider(1, 1, 3), row=widgets.IntSlider(0, 0, last),
-                            col=widgets.IntSlider(0, 0, last))
+    return widgets.interact(show, stride=widgets.IntSlider(1, 1, 3, description=_("stride")),
+                            row=widgets.IntSlider(0, 0, last, description=_("row")),
+                            col=widgets.IntSlider(0, 0, last, description=_("col")))
 
 
 def pool_backward_figure(x, kernel_size=2, stride=2):
@@ -67,12 +69,12 @@ def pool_backward_figure(x, kernel_size=2, stride=2):
     xg = x[None, None].clone().requires_grad_(True)
     avg_pool2d(xg, kernel_size, stride).backward(ones)
     fig, axes = figure(3, width=3.4, height=3.6)
-    draw_grid(axes[0], x, title=f"input {tuple(x.shape)}\nkernel {kernel_size}, stride {stride}", cmap="Greys",
+    draw_grid(axes[0], x, title=_("input {shape}\nkernel {k}, stride {stride}").format(shape=tuple(x.shape), k=kernel_size, stride=stride), cmap="Greys",
               vmin=float(x.min()) - 4, vmax=float(x.max()) + 1)
     for flat in indices.flatten().tolist():
         outline(axes[0], flat // x.shape[1], flat % x.shape[1], 1, 1, colour="tab:red", linewidth=2.5)
-    draw_grid(axes[1], to_max, title="max pool's input gradient\n(1 per window it tops)", cmap="Reds", vmin=0)
-    draw_grid(axes[2], xg.grad[0, 0], title=f"average pool's input gradient\n(1/{kernel_size ** 2} per window)",
+    draw_grid(axes[1], to_max, title=_("max pool's input gradient\n(1 per window it tops)"), cmap="Reds", vmin=0)
+    draw_grid(axes[2], xg.grad[0, 0], title=_("average pool's input gradient\n(1/{area} per window)").format(area=kernel_size ** 2),
               cmap="Blues", vmin=0)
     return fig
 
@@ -85,11 +87,11 @@ def learning_figure(kernels, losses, target):
     for tap in range(kernels.shape[1]):
         line, = ax_k.plot(kernels[:, tap].numpy(), marker=".", label=f"K[{tap}]")
         ax_k.axhline(float(target[tap]), color=line.get_color(), linestyle=":", linewidth=1)
-    ax_k.set_xlabel("step")
-    ax_k.set_ylabel("weight (dotted: the kernel that made Y)")
+    ax_k.set_xlabel(_("step"))
+    ax_k.set_ylabel(_("weight (dotted: the kernel that made Y)"))
     ax_k.legend(fontsize=8)
     ax_l.semilogy(losses, marker=".")
-    ax_l.set_xlabel("step")
-    ax_l.set_ylabel("summed squared error (log)")
-    ax_l.set_title("loss")
+    ax_l.set_xlabel(_("step"))
+    ax_l.set_ylabel(_("summed squared error (log)"))
+    ax_l.set_title(_("loss"))
     return fig

@@ -3,6 +3,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from convlab.i18n import _
 from convlab.viz.grid import draw_grid
 
 
@@ -17,11 +18,11 @@ def show_multi_in(X, K):
     partials = [corr2d(X[c], K[c]) for c in range(channels)]
     total = sum(partials)
     for c in range(channels):
-        draw_grid(axes[c, 0], X[c], title=f"input channel {c}")
-        draw_grid(axes[c, 1], K[c], title=f"kernel channel {c}", cmap="Oranges")
+        draw_grid(axes[c, 0], X[c], title=_("input channel {c}").format(c=c))
+        draw_grid(axes[c, 1], K[c], title=_("kernel channel {c}").format(c=c), cmap="Oranges")
         draw_grid(axes[c, 2], partials[c], title=f"X[{c}] ⋆ K[{c}]", cmap="Greens")
         axes[c, 3].axis("off")
-    draw_grid(axes[channels // 2, 3], total, title="sum over channels\n= one output channel", cmap="Purples")
+    draw_grid(axes[channels // 2, 3], total, title=_("sum over channels\n= one output channel"), cmap="Purples")
     return fig
 
 
@@ -39,14 +40,14 @@ def parameter_comparison(in_channels=3, out_channels=10, kernel_size=5, image_si
         inputs, outputs = in_channels * n * n, out_channels * out * out
         dense.append(inputs * outputs + outputs)  # weight matrix + one bias per output unit
     fig, ax = plt.subplots(figsize=(6.5, 4), constrained_layout=True)
-    ax.semilogy(image_sizes, dense, "o-", label="dense layer, same input and output sizes")
-    ax.semilogy(image_sizes, [conv] * len(image_sizes), "s-", label=f"Conv2d({in_channels}, {out_channels}, "
-                f"{kernel_size}): {conv} parameters")
+    ax.semilogy(image_sizes, dense, "o-", label=_("dense layer, same input and output sizes"))
+    ax.semilogy(image_sizes, [conv] * len(image_sizes), "s-", label=_("Conv2d({c_in}, {c_out}, {k}): {count} parameters").format(
+                    c_in=in_channels, c_out=out_channels, k=kernel_size, count=conv))
     for n, count in zip(image_sizes, dense):
         ax.annotate(f"{count:.1e}", (n, count), textcoords="offset points", xytext=(-10, 8), fontsize=8)
-    ax.set_xlabel("image height = width (pixels)")
-    ax.set_ylabel("number of parameters (log scale)")
-    ax.set_title("A convolution's parameters do not grow with the image")
+    ax.set_xlabel(_("image height = width (pixels)"))
+    ax.set_ylabel(_("number of parameters (log scale)"))
+    ax.set_title(_("A convolution's parameters do not grow with the image"))
     ax.legend(loc="center right")
     ax.grid(True, which="both", alpha=0.3)
     return fig
@@ -60,23 +61,25 @@ def parameter_explorer():
 
     def show(in_channels, out_channels, kernel_size, image_size):
         if kernel_size > image_size:
-            print(f"kernel_size={kernel_size} is larger than the image ({image_size})")
+            print(_("kernel_size={k} is larger than the image ({size})").format(k=kernel_size, size=image_size))
             return
         out = conv_output_size(image_size, kernel_size)
         conv = conv_parameter_count(in_channels, out_channels, (kernel_size, kernel_size))
         inputs, outputs = in_channels * image_size ** 2, out_channels * out ** 2
         dense = inputs * outputs + outputs
-        print(f"input ({in_channels}, {image_size}, {image_size}) -> output ({out_channels}, {out}, {out})")
-        print(f"convolution: {out_channels}·({in_channels}·{kernel_size}·{kernel_size} + 1) = {conv:,} parameters")
-        print(f"dense layer: {inputs:,}·{outputs:,} + {outputs:,} = {dense:,} parameters "
-              f"({dense / conv:,.0f}× more)")
+        print(_("input {shape_in} -> output {shape_out}").format(shape_in=(in_channels, image_size, image_size),
+                                                                shape_out=(out_channels, out, out)))
+        print(_("convolution: {c_out}·({c_in}·{k}·{k} + 1) = {count} parameters").format(
+            c_out=out_channels, c_in=in_channels, k=kernel_size, count=f"{conv:,}"))
+        print(_("dense layer: {inputs}·{outputs} + {outputs} = {count} parameters ({ratio}× more)").format(
+            inputs=f"{inputs:,}", outputs=f"{outputs:,}", count=f"{dense:,}", ratio=f"{dense / conv:,.0f}"))
 
     return widgets.interact(
         show,
         in_channels=widgets.IntSlider(value=3, min=1, max=64, description="C_in"),
         out_channels=widgets.IntSlider(value=10, min=1, max=64, description="C_out"),
         kernel_size=widgets.IntSlider(value=5, min=1, max=11, step=2, description="k"),
-        image_size=widgets.IntSlider(value=32, min=8, max=256, step=8, description="image"),
+        image_size=widgets.IntSlider(value=32, min=8, max=256, step=8, description=_("image")),
     )
 
 
@@ -89,12 +92,13 @@ def show_pointwise(X, weight):
     out = W @ columns  # (C_out, H·W)
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.2), constrained_layout=True,
                              gridspec_kw={"width_ratios": [c_in + 1, h * w, h * w]})
-    draw_grid(axes[0], W, title=f"weight as a matrix\n(C_out, C_in) = {tuple(W.shape)}", cmap="Oranges")
-    draw_grid(axes[1], columns, title=f"input, one column per pixel\n(C_in, H·W) = {tuple(columns.shape)}")
-    draw_grid(axes[2], out, title=f"output = weight @ input\n(C_out, H·W) = {tuple(out.shape)}", cmap="Purples")
+    draw_grid(axes[0], W, title=_("weight as a matrix\n(C_out, C_in) = {shape}").format(shape=tuple(W.shape)), cmap="Oranges")
+    draw_grid(axes[1], columns, title=_("input, one column per pixel\n(C_in, H·W) = {shape}").format(
+        shape=tuple(columns.shape)))
+    draw_grid(axes[2], out, title=_("output = weight @ input\n(C_out, H·W) = {shape}").format(shape=tuple(out.shape)), cmap="Purples")
     for ax in axes:
-        ax.set_xlabel("pixel (row-major)" if ax is not axes[0] else "input channel")
-        ax.set_ylabel("channel" if ax is not axes[0] else "output channel")
+        ax.set_xlabel(_("pixel (row-major)") if ax is not axes[0] else _("input channel"))
+        ax.set_ylabel(_("channel") if ax is not axes[0] else _("output channel"))
     return fig
 
 
@@ -108,19 +112,21 @@ def bottleneck_cost_figure(channels, widths, size, kernel_size=3):
     shares = []
     for w in widths:
         layers = [(channels, w, (1, 1), 0), (w, w, k, pad), (w, channels, (1, 1), 0)]
-        params = sum(conv_parameter_count(i, o, kk) for i, o, kk, _ in layers)
+        params = sum(conv_parameter_count(i, o, kk) for i, o, kk, _pad in layers)
         macs = sum(conv_macs(i, o, kk, size, padding=p) for i, o, kk, p in layers)
         shares.append((100 * params / direct[0], 100 * macs / direct[1]))
     fig, ax = plt.subplots(figsize=(6.5, 3.2), constrained_layout=True)
-    ax.plot(widths, [p for p, _ in shares], "o-", label="parameters")
-    ax.plot(widths, [m for _, m in shares], "s--", label="multiply-adds")
+    ax.plot(widths, [p for p, _m in shares], "o-", label=_("parameters"))
+    ax.plot(widths, [m for _p, m in shares], "s--", label=_("multiply-adds"))
     ax.axhline(100, color="0.5", linewidth=1)
-    ax.text(widths[0], 103, f"one {kernel_size}×{kernel_size} layer, {channels}→{channels}", fontsize=8, color="0.4")
+    ax.text(widths[0], 103, _("one {k}×{k} layer, {channels}→{channels}").format(k=kernel_size, channels=channels),
+            fontsize=8, color="0.4")
     ax.set_xscale("log", base=2)
     ax.set_xticks(widths, [str(w) for w in widths])
-    ax.set_xlabel("bottleneck width")
-    ax.set_ylabel("% of the plain layer")
-    ax.set_title(f"bottleneck {channels}→width→{channels} on a {size}×{size} input")
+    ax.set_xlabel(_("bottleneck width"))
+    ax.set_ylabel(_("share of the plain layer (%)"))
+    ax.set_title(_("bottleneck {channels}→width→{channels} on a {size}×{size} input").format(channels=channels,
+                                                                                          size=size))
     ax.legend(fontsize=8)
     return fig
 
@@ -144,18 +150,18 @@ def bottleneck_explorer(channels=256, height=28, width=28, kernel_size=3):
                 + conv_macs(bottleneck, bottleneck, kernel_size, size, padding=pad)
                 + conv_macs(bottleneck, channels, 1, size))
         fig, ax = plt.subplots(figsize=(6.5, 3.2), constrained_layout=True)
-        labels = ["parameters", "multiply-adds"]
+        labels = [_("parameters"), _("multiply-adds")]
         x = np.arange(2)
         ax.bar(x - 0.2, [direct_params, direct_macs], 0.4, label=f"{kernel_size}×{kernel_size}, {channels}→{channels}")
         ax.bar(x + 0.2, [params, macs], 0.4,
                label=f"1×1 {channels}→{bottleneck}, {kernel_size}×{kernel_size}, 1×1 {bottleneck}→{channels}")
         ax.set_yscale("log")
         ax.set_xticks(x, labels)
-        ax.set_ylabel("count (log scale)")
-        ax.set_title(f"input ({channels}, {height}, {width}): bottleneck costs "
-                     f"{params / direct_params:.0%} of the parameters")
+        ax.set_ylabel(_("count (log scale)"))
+        ax.set_title(_("input {shape}: bottleneck costs {share} of the parameters").format(
+            shape=(channels, height, width), share=f"{params / direct_params:.0%}"))
         ax.legend(fontsize=8, loc="upper left")
         plt.show()  # interact would display a returned figure a second time
 
     return widgets.interact(show, bottleneck=widgets.IntSlider(value=64, min=8, max=channels, step=8,
-                                                               description="bottleneck"))
+                                                               description=_("bottleneck")))

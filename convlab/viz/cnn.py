@@ -3,6 +3,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from convlab.i18n import _
+
 
 def samples_figure(images, labels, classes, count=10):
     """The first image of each class, titled with its name."""
@@ -10,7 +12,7 @@ def samples_figure(images, labels, classes, count=10):
     for ax, c in zip(axes, range(count)):
         i = int((labels == c).nonzero()[0])
         ax.imshow(images[i, 0].detach().cpu().numpy(), cmap="gray")
-        ax.set_title(classes[c], fontsize=8)
+        ax.set_title(_(classes[c]), fontsize=8)
         ax.axis("off")
     return fig
 
@@ -19,17 +21,17 @@ def loss_figure(losses, batches_per_epoch=None):
     """Training loss per batch, with a running mean; epochs marked when their length is given."""
     fig, ax = plt.subplots(figsize=(6, 3), constrained_layout=True)
     losses = np.asarray(losses)
-    ax.plot(losses, color="0.7", label="batch loss")
+    ax.plot(losses, color="0.7", label=_("batch loss"))
     window = max(1, len(losses) // 15)
     smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
-    ax.plot(np.arange(window - 1, len(losses)), smooth, color="tab:blue", label=f"mean of {window}")
+    ax.plot(np.arange(window - 1, len(losses)), smooth, color="tab:blue", label=_("mean of {window}").format(window=window))
     if batches_per_epoch:
         for e in range(batches_per_epoch, len(losses), batches_per_epoch):
             ax.axvline(e - 0.5, color="0.85", linewidth=0.8)
-    ax.axhline(np.log(10), color="tab:red", linestyle="--", linewidth=1, label="chance: ln 10")
-    ax.set_xlabel("batch")
-    ax.set_ylabel("cross-entropy")
-    ax.set_title("training loss")
+    ax.axhline(np.log(10), color="tab:red", linestyle="--", linewidth=1, label=_("chance: ln 10"))
+    ax.set_xlabel(_("batch"))
+    ax.set_ylabel(_("cross-entropy"))
+    ax.set_title(_("training loss"))
     ax.legend()
     return fig
 
@@ -41,15 +43,18 @@ def filters_figure(weight):
     fig, axes = plt.subplots(1, len(w), figsize=(1.6 * len(w), 1.9), constrained_layout=True)
     for i, (ax, k) in enumerate(zip(axes, w)):
         image = ax.imshow(k, cmap="coolwarm", vmin=-limit, vmax=limit)
-        ax.set_title(f"filter {i}", fontsize=9)
+        ax.set_title(_("filter {i}").format(i=i), fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.colorbar(image, ax=list(axes), shrink=0.8, label="weight")
+    fig.colorbar(image, ax=list(axes), shrink=0.8, label=_("weight"))
     return fig
 
 
-def feature_maps_figure(image, maps, title=""):
-    """One image next to the feature maps a layer makes of it (one panel per channel)."""
+def feature_maps_figure(image, maps, block=None, shown=None):
+    """One image next to the feature maps a layer makes of it (one panel per channel).
+
+    ``block`` (the layer's number) and ``shown`` (the image's class name) go into the title, which is
+    worded here so that it reads in the lesson's language."""
     maps = maps.detach().cpu().double().numpy()                # (C, H, W)
     cols = min(8, len(maps))
     rows = int(np.ceil(len(maps) / cols))
@@ -58,12 +63,18 @@ def feature_maps_figure(image, maps, title=""):
     for ax in axes.flat:
         ax.axis("off")
     axes[0, 0].imshow(image.detach().cpu()[0].numpy(), cmap="gray")
-    axes[0, 0].set_title("input", fontsize=9)
+    axes[0, 0].set_title(_("input"), fontsize=9)
     for c, m in enumerate(maps):
         ax = axes[c // cols, 1 + c % cols]
         ax.imshow(m, cmap="viridis")
-        ax.set_title(f"ch {c}", fontsize=8)
-    fig.suptitle(title or f"{len(maps)} feature maps of size {tuple(maps.shape[1:])}")
+        ax.set_title(_("ch {c}").format(c=c), fontsize=8)
+    count, shape = len(maps), "×".join(map(str, maps.shape[1:]))
+    if block is None or shown is None:
+        title = _("{count} feature maps of size {shape}").format(count=count, shape=shape)
+    else:
+        title = _("block {block} on a {shown}: {count} maps of {shape}").format(
+            block=block, shown=_(shown), count=count, shape=shape)
+    fig.suptitle(title)
     return fig
 
 
@@ -76,9 +87,10 @@ def feature_map_explorer(model, images, labels, classes):
             maps = model.features(images[index:index + 1])[layer - 1][0]
             guess = int(model(images[index:index + 1]).argmax())
         feature_maps_figure(images[index], maps,
-                            f"{classes[int(labels[index])]} (model says: {classes[guess]}) — block {layer}, "
-                            f"{tuple(maps.shape)}")
+                            _("{label} (model says: {guess}) — block {layer}, {shape}").format(
+                                label=_(classes[int(labels[index])]), guess=_(classes[guess]), layer=layer,
+                                shape=tuple(maps.shape)))
         plt.show()
 
-    return widgets.interact(show, index=widgets.IntSlider(0, 0, len(images) - 1, description="example"),
-                            layer=widgets.IntSlider(1, 1, 2, description="block"))
+    return widgets.interact(show, index=widgets.IntSlider(0, 0, len(images) - 1, description=_("example")),
+                            layer=widgets.IntSlider(1, 1, 2, description=_("block")))

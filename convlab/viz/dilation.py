@@ -4,6 +4,7 @@ import numpy as np
 import torch
 from matplotlib.ticker import MaxNLocator
 
+from convlab.i18n import _
 from convlab.viz.grid import draw_grid, figure, mark_cells, outline
 
 
@@ -15,11 +16,12 @@ def show_dilation(kernel_size=3, dilation=2, size=9):
     out = conv_output_size(size, kernel_size, dilation=dilation)
     fig, (ax,) = figure(1, width=4.6, height=4.6)
     draw_grid(ax, np.zeros((size, size)), numbers=False, cmap="Greys", vmin=0, vmax=1,
-              title=f"k={kernel_size}, dilation={dilation}: span {span}, output {out}×{out}")
+              title=_("k={k}, dilation={dilation}: span {span}, output {out}×{out}").format(
+                  k=kernel_size, dilation=dilation, span=span, out=out))
     taps = [(r * dilation, c * dilation) for r in range(kernel_size) for c in range(kernel_size)]
     mark_cells(ax, taps)
     outline(ax, 0, 0, span, span, colour="tab:blue", linewidth=2.0)
-    ax.set_xlabel("column (red: taps of the first window, blue: its span)")
+    ax.set_xlabel(_("column (red: taps of the first window, blue: its span)"))
     return fig
 
 
@@ -53,12 +55,12 @@ def receptive_field_figure(stacks, size=None):
         grad, field = influence(kernel_sizes, dilations, size=size)
         seen = int((grad.abs().sum(0) > 0).sum())  # columns with any influence = width of the field
         shown = ax.imshow(grad.numpy(), cmap="magma")
-        ax.set_title(f"{label}\nreceptive field {seen}×{seen} (formula {field})")
-        ax.set_xlabel("input column")
-        ax.set_ylabel("input row")
+        ax.set_title(_("{label}\nreceptive field {seen}×{seen} (formula {field})").format(label=label, seen=seen, field=field))
+        ax.set_xlabel(_("input column"))
+        ax.set_ylabel(_("input row"))
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        fig.colorbar(shown, ax=ax, shrink=0.7, label="paths to the output")
+        fig.colorbar(shown, ax=ax, shrink=0.7, label=_("paths to the output"))
     return fig
 
 
@@ -71,17 +73,18 @@ def stack_versus_single_figure(channels=(16, 32, 64, 128, 256)):
     single = [conv_parameter_count(c, c, (7, 7), bias=False) for c in channels]
     x = np.arange(len(channels))
     fig, ax = plt.subplots(figsize=(7, 3.4))
-    ax.bar(x - 0.2, stacked, 0.4, label=f"three 3×3 layers (field {receptive_field([3, 3, 3])}×"
-                                        f"{receptive_field([3, 3, 3])}, 3 non-linearities)", color="tab:blue")
-    ax.bar(x + 0.2, single, 0.4, label=f"one 7×7 layer (field {receptive_field([7])}×{receptive_field([7])}, "
-                                       "1 non-linearity)", color="tab:orange")
+    ax.bar(x - 0.2, stacked, 0.4, color="tab:blue",
+           label=_("three 3×3 layers (field {field}×{field}, 3 non-linearities)").format(
+               field=receptive_field([3, 3, 3])))
+    ax.bar(x + 0.2, single, 0.4, color="tab:orange",
+           label=_("one 7×7 layer (field {field}×{field}, 1 non-linearity)").format(field=receptive_field([7])))
     for i, (a, b) in enumerate(zip(stacked, single)):
         ax.text(i, max(a, b) * 1.15, f"{a / b:.2f}×", ha="center", fontsize=8)
     ax.set_yscale("log")
     ax.set_xticks(x, [f"C = {c}" for c in channels])
-    ax.set_ylabel("weights (log scale)")
+    ax.set_ylabel(_("weights (log scale)"))
     ax.set_ylim(top=max(single) * 4)
-    ax.set_title("the same receptive field for 27/49 of the weights")
+    ax.set_title(_("the same receptive field for 27/49 of the weights"))
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     return fig
@@ -93,14 +96,14 @@ def receptive_field_explorer():
 
     def draw(layers, kernel_size, dilation, dilation_grows):
         dilations = [dilation ** (i + 1) if dilation_grows else dilation for i in range(layers)]
-        label = f"{layers} × {kernel_size}×{kernel_size}, dilations {dilations}"
+        label = _("{layers} × {k}×{k}, dilations {dilations}").format(layers=layers, k=kernel_size, dilations=dilations)
         receptive_field_figure({label: ([kernel_size] * layers, dilations)})
         plt.show()  # interact would display a returned figure a second time
 
     return widgets.interact(
         draw,
-        layers=widgets.IntSlider(value=2, min=1, max=4, description="layers"),
+        layers=widgets.IntSlider(value=2, min=1, max=4, description=_("layers")),
         kernel_size=widgets.IntSlider(value=3, min=1, max=7, step=2, description="k"),
-        dilation=widgets.IntSlider(value=1, min=1, max=3, description="dilation"),
-        dilation_grows=widgets.Checkbox(value=False, description="dilation × per layer"),
+        dilation=widgets.IntSlider(value=1, min=1, max=3, description=_("dilation")),
+        dilation_grows=widgets.Checkbox(value=False, description=_("dilation × per layer")),
     )

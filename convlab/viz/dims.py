@@ -3,6 +3,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from convlab.i18n import _
 from convlab.viz.grid import outline
 
 
@@ -17,13 +18,14 @@ def signal_figure(signal, kernel, at=5):
                                            gridspec_kw={"height_ratios": [2, 1, 2]})
     ax_x.stem(np.arange(len(x)), x.numpy(), basefmt="0.6")
     ax_x.axvspan(at - 0.5, at + len(k) - 0.5, color="tab:orange", alpha=0.25)
-    ax_x.set_title(f"input signal, length {len(x)} (shaded: the window of output {at})", fontsize=9)
+    ax_x.set_title(_("input signal, length {length} (shaded: the window of output {at})").format(length=len(x), at=at),
+                   fontsize=9)
     ax_k.stem(np.arange(len(k)), k.numpy(), linefmt="tab:orange", markerfmt="o", basefmt="0.6")
-    ax_k.set_title(f"kernel, {len(k)} taps", fontsize=9)
+    ax_k.set_title(_("kernel, {taps} taps").format(taps=len(k)), fontsize=9)
     ax_k.set_xlim(-0.5, len(x) - 0.5)
     ax_y.stem(np.arange(len(y)), y.numpy(), linefmt="tab:green", markerfmt="o", basefmt="0.6")
     ax_y.stem([at], [float(y[at])], linefmt="tab:red", markerfmt="o", basefmt=" ")
-    ax_y.set_title(f"output, length {len(x)} - {len(k)} + 1 = {len(y)}", fontsize=9)
+    ax_y.set_title(_("output, length {n} - {k} + 1 = {out}").format(n=len(x), k=len(k), out=len(y)), fontsize=9)
     ax_y.set_xlim(-0.5, len(x) - 0.5)
     for ax in (ax_x, ax_k, ax_y):
         ax.set_xticks(range(0, len(x), 2))
@@ -39,11 +41,11 @@ def clip_figure(clip, kernel_size=3, frame=2, row=1, col=1):
     for t, ax in enumerate(axes[0]):
         ax.imshow(clip[t].numpy(), cmap="Greys", vmin=float(clip.min()), vmax=float(clip.max()))
         inside = frame <= t < frame + kernel_size
-        ax.set_title(f"frame {t}", fontsize=9, color="tab:red" if inside else "black")
+        ax.set_title(_("frame {t}").format(t=t), fontsize=9, color="tab:red" if inside else "black")
         if inside:
             outline(ax, row, col, kernel_size, kernel_size, colour="tab:red", linewidth=2)
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.suptitle(f"one output of a {kernel_size}×{kernel_size}×{kernel_size} kernel reads {kernel_size} frames "
-                 f"({frame}–{frame + kernel_size - 1})", fontsize=10)
+    fig.suptitle(_("one output of a {k}×{k}×{k} kernel reads {k} frames ({first}–{last})").format(
+        k=kernel_size, first=frame, last=frame + kernel_size - 1), fontsize=10)
     return fig

@@ -10,6 +10,8 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.colors import TwoSlopeNorm
 
+from convlab.i18n import _
+
 DIVERGING = "RdBu_r"
 MAX_SIDE = 64  # a larger map is cut to its 64 x 64 corner around the largest error
 
@@ -38,7 +40,9 @@ def _window(got: torch.Tensor, want: torch.Tensor) -> tuple[torch.Tensor, torch.
     i, j = divmod(index, w)
     top, left = max(0, min(i - MAX_SIDE // 2, h - MAX_SIDE)), max(0, min(j - MAX_SIDE // 2, w - MAX_SIDE))
     rows, cols = slice(top, top + MAX_SIDE), slice(left, left + MAX_SIDE)
-    return got[rows, cols], want[rows, cols], f" rows {top}..{rows.stop - 1}, columns {left}..{cols.stop - 1}"
+    cut = _("rows {top}..{bottom}, columns {left}..{right}").format(top=top, bottom=rows.stop - 1, left=left,
+                                                                  right=cols.stop - 1)
+    return got[rows, cols], want[rows, cols], " " + cut
 
 
 def _panel(fig, ax, values: torch.Tensor, title: str, limit: float, signed: bool) -> None:
@@ -61,9 +65,9 @@ def failure_figure(got: torch.Tensor, want: torch.Tensor, title: str = ""):
     signed = bool((got2 < 0).any() or (want2 < 0).any())
     spread = max(float(difference.abs().max()), 1e-12)
     fig, axes = plt.subplots(1, 3, figsize=(9, 3))
-    _panel(fig, axes[0], got2, "your output", limit, signed)
-    _panel(fig, axes[1], want2, "torch's output", limit, signed)
-    _panel(fig, axes[2], difference, "yours − torch's", spread, True)
+    _panel(fig, axes[0], got2, _("your output"), limit, signed)
+    _panel(fig, axes[1], want2, _("torch's output"), limit, signed)
+    _panel(fig, axes[2], difference, _("yours − torch's"), spread, True)
     fig.suptitle(f"{title}{' ' + where if where else ''}{cut}", fontsize=10)
     fig.tight_layout()
     return fig

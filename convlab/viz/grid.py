@@ -4,6 +4,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from convlab.i18n import _
+
 
 def as_array(values):
     """A 2D float numpy array from a tensor, array or nested list (figures never touch autograd)."""
@@ -63,8 +65,8 @@ def draw_grid(ax, values, title=None, cmap="Blues", numbers=True, vmin=None, vma
     ax.tick_params(which="minor", length=0)
     ax.set_xticks(range(cols) if cols <= 16 else [])
     ax.set_yticks(range(rows) if rows <= 16 else [])
-    ax.set_xlabel("column")
-    ax.set_ylabel("row")
+    ax.set_xlabel(_("column"))
+    ax.set_ylabel(_("row"))
     if title:
         ax.set_title(title)
     if signed:

@@ -1,8 +1,11 @@
 """Lesson 08 pictures: which input channels each output channel sees under groups, cost tables, and a rank-1 kernel split in two."""
+import unicodedata
+
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from convlab.i18n import _
 from convlab.viz.grid import draw_grid, figure
 
 
@@ -23,9 +26,10 @@ def connectivity_figure(in_channels, out_channels, groups, ax=None):
         fig = ax.figure
     C = connectivity(in_channels, out_channels, groups)
     draw_grid(ax, C, cmap="Purples", vmin=0, vmax=1.3, numbers=False,
-              title=f"groups={groups}: {int(C.sum())} of {C.numel()} pairs connected")
-    ax.set_xlabel("input channel")
-    ax.set_ylabel("output channel")
+              title=_("groups={groups}: {connected} of {total} pairs connected").format(
+                  groups=groups, connected=int(C.sum()), total=C.numel()))
+    ax.set_xlabel(_("input channel"))
+    ax.set_ylabel(_("output channel"))
     return fig
 
 
@@ -43,11 +47,11 @@ def shuffle_figure(channels=6, groups=2):
     fig, (ax_c, ax_s) = plt.subplots(1, 2, figsize=(9, 3.2), constrained_layout=True)
     two_layers = connectivity(channels, channels, groups) @ connectivity(channels, channels, groups)
     ax_c.imshow((two_layers > 0).numpy(), cmap="Greens", vmin=0, vmax=1.4)
-    ax_c.set_title(f"two layers, groups={groups}, no shuffle:\nwhich inputs (columns) each output (row) sees",
-                   fontsize=9)
-    ax_c.set_xlabel("input channel")
-    ax_c.set_ylabel("output channel")
-    for row, y in ((0, "before"), (1, "after shuffle")):
+    ax_c.set_title(_("two layers, groups={groups}, no shuffle:\nwhich inputs (columns) each output (row) sees").format(
+        groups=groups), fontsize=9)
+    ax_c.set_xlabel(_("input channel"))
+    ax_c.set_ylabel(_("output channel"))
+    for row, y in ((0, _("before")), (1, _("after shuffle"))):
         for position in range(channels):
             source = int(order[position]) if row else position
             ax_s.add_patch(plt.Rectangle((position, 1 - row), 0.85, 0.5, color=colours[int(group_of[source])]))
@@ -60,22 +64,32 @@ def shuffle_figure(channels=6, groups=2):
     ax_s.set_xlim(-2.2, channels)
     ax_s.set_ylim(-0.1, 1.7)
     ax_s.axis("off")
-    ax_s.set_title(f"channel shuffle, {channels} channels in {groups} groups (colour: group before)", fontsize=9)
+    ax_s.set_title(_("channel shuffle, {channels} channels in {groups} groups (colour: group before)").format(
+        channels=channels, groups=groups), fontsize=9)
     return fig
+
+
+def _padded(text: str, width: int, right: bool = False) -> str:
+    """`text` padded to `width` columns of a terminal, where a CJK character takes two."""
+    room = width - sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return " " * room + text if right else text + " " * room
 
 
 def cost_table(rows):
     """Print rows of (name, weight shapes, parameters, multiply-accumulates) aligned, with ratios to the first."""
     base_p, base_m = rows[0][2], rows[0][3]
-    print(f"{'layer':<28}{'weights':<34}{'params':>8}{'MACs':>10}{'params ×':>10}{'MACs ×':>8}")
+    params, macs = _("params"), _("MACs")
+    print(_padded(_("layer"), 28) + _padded(_("weights"), 34) + _padded(params, 8, True) + _padded(macs, 10, True)
+          + _padded(params + " ×", 10, True) + _padded(macs + " ×", 11, True))
     for name, shapes, params, macs in rows:
-        print(f"{name:<28}{shapes:<34}{params:>8}{macs:>10}{params / base_p:>10.2f}{macs / base_m:>8.2f}")
+        print(f"{name:<28}{shapes:<34}{params:>8}{macs:>10}{params / base_p:>10.2f}{macs / base_m:>11.2f}")
 
 
 def separable_figure(kernel, column, row):
     """kernel = column @ row: the 3×1 and 1×3 factors next to the kernel they rebuild."""
     fig, axes = figure(4, width=2.6, height=3.0, ratios=[1, 0.4, 1, 1])
-    panels = [(kernel, "kernel"), (column, "column (kh, 1)"), (row, "row (1, kw)"), (column @ row, "column @ row")]
+    panels = [(kernel, _("kernel")), (column, _("column (kh, 1)")), (row, _("row (1, kw)")),
+              (column @ row, _("column @ row"))]
     for ax, (values, title) in zip(axes, panels):
         limit = float(torch.as_tensor(values).abs().max()) or 1.0
         draw_grid(ax, values, title=title, cmap="coolwarm", vmin=-limit, vmax=limit)
@@ -90,8 +104,8 @@ def singular_values_figure(kernels):
         s = torch.linalg.svdvals(torch.as_tensor(K, dtype=torch.float64)).numpy()
         ax.bar(np.arange(len(s)) + i * width, s, width, label=name)
     ax.set_xticks(np.arange(len(s)) + width * (len(kernels) - 1) / 2, [f"σ{i + 1}" for i in range(len(s))])
-    ax.set_ylabel("singular value")
-    ax.set_title("singular values: how many rank-1 pieces a kernel needs")
+    ax.set_ylabel(_("singular value"))
+    ax.set_title(_("singular values: how many rank-1 pieces a kernel needs"))
     ax.legend()
     return fig
 
@@ -107,9 +121,9 @@ def groups_explorer(in_channels=8, out_channels=8, kernel_size=3):
 
     def show(groups=1):
         params = conv_parameter_count(in_channels, out_channels, (kernel_size, kernel_size), groups=groups, bias=False)
-        print(f"weight shape ({out_channels}, {in_channels // groups}, {kernel_size}, {kernel_size}): "
-              f"{params} parameters")
+        print(_("weight shape {shape}: {count} parameters").format(
+            shape=(out_channels, in_channels // groups, kernel_size, kernel_size), count=params))
         connectivity_figure(in_channels, out_channels, groups)
         plt.show()
 
-    return widgets.interact(show, groups=widgets.SelectionSlider(options=valid, value=1, description="groups"))
+    return widgets.interact(show, groups=widgets.SelectionSlider(options=valid, value=1, description=_("groups")))

@@ -3,6 +3,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from convlab.i18n import _
 from convlab.matrices import conv_matrix, im2col
 from convlab.viz.grid import as_array, draw_grid, figure, outline
 
@@ -22,15 +23,15 @@ def im2col_figure(X, K):
     out = (K.reshape(1, -1) @ cols)                 # (1, H'*W')
     Ho, Wo = X.shape[0] - K.shape[0] + 1, X.shape[1] - K.shape[1] + 1
     fig, axes = figure(4, width=3.3, height=3.6, ratios=[1, 0.35, 1, 0.8])
-    draw_grid(axes[0], X, title=f"input {tuple(X.shape)}\nfirst window outlined")
+    draw_grid(axes[0], X, title=_("input {shape}\nfirst window outlined").format(shape=tuple(X.shape)))
     outline(axes[0], 0, 0, *K.shape)
-    draw_grid(axes[1], K.reshape(-1, 1), title="kernel,\nflattened", cmap="Oranges")
+    draw_grid(axes[1], K.reshape(-1, 1), title=_("kernel,\nflattened"), cmap="Oranges")
     axes[1].set_xlabel("")
-    draw_grid(axes[2], cols, title=f"im2col: one window per column\n{tuple(cols.shape)}")
+    draw_grid(axes[2], cols, title=_("im2col: one window per column\n{shape}").format(shape=tuple(cols.shape)))
     outline(axes[2], 0, 0, cols.shape[0], 1)
-    axes[2].set_xlabel("output position (row-major)")
-    axes[2].set_ylabel("position inside the window")
-    draw_grid(axes[3], out.reshape(Ho, Wo), title=f"kernel row @ columns\n-> output {(Ho, Wo)}", cmap="Greens")
+    axes[2].set_xlabel(_("output position (row-major)"))
+    axes[2].set_ylabel(_("position inside the window"))
+    draw_grid(axes[3], out.reshape(Ho, Wo), title=_("kernel row @ columns\n-> output {shape}").format(shape=(Ho, Wo)), cmap="Greens")
     return fig
 
 
@@ -55,15 +56,17 @@ def conv_matrix_figure(K, input_size, transpose=False, ax=None):
     rows, cols = array.shape
     if transpose:
         _block_lines(ax, rows, cols, W, Wo)
-        ax.set_xlabel("input position of the 3×3 map (row-major)" if K.shape == (3, 3) else "small map position")
-        ax.set_ylabel(f"output pixel of the {H}×{W} map (row-major)")
-        ax.set_title(f"transposed matrix {rows}×{cols}")
+        ax.set_xlabel(_("position in the {h}×{w} map (row-major)").format(h=H - K.shape[0] + 1, w=Wo))
+        ax.set_ylabel(_("output pixel of the {h}×{w} map (row-major)").format(h=H, w=W))
+        ax.set_title(_("transposed matrix {rows}×{cols}").format(rows=rows, cols=cols))
     else:
         _block_lines(ax, rows, cols, Wo, W)
-        ax.set_xlabel(f"input pixel of the {H}×{W} image (row-major)")
-        ax.set_ylabel("output position (row-major)")
-        ax.set_title(f"unrolled kernel {rows}×{cols}: {int((array != 0).sum())} non-zeros of {array.size}; "
-                     f"red lines: a {H - K.shape[0] + 1}×{H} grid of {Wo}×{W} blocks")
+        ax.set_xlabel(_("input pixel of the {h}×{w} image (row-major)").format(h=H, w=W))
+        ax.set_ylabel(_("output position (row-major)"))
+        ax.set_title(_("unrolled kernel {rows}×{cols}: {nonzero} non-zeros of {size}; "
+                       "red lines: a {grid_rows}×{grid_cols} grid of {block_rows}×{block_cols} blocks").format(
+            rows=rows, cols=cols, nonzero=int((array != 0).sum()), size=array.size,
+            grid_rows=H - K.shape[0] + 1, grid_cols=H, block_rows=Wo, block_cols=W))
     ax.set_xticks(range(0, cols, max(1, cols // 25)))
     ax.set_yticks(range(0, rows, max(1, rows // 25)))
     ax.set_xlim(-0.5, cols - 0.5)
@@ -78,18 +81,19 @@ def conv_matrix_explorer():
 
     def show(image_size=5, kernel_size=3):
         if kernel_size > image_size:
-            print(f"kernel_size={kernel_size} does not fit an image of size {image_size}")
+            print(_("kernel_size={k} does not fit an image of size {size}").format(k=kernel_size, size=image_size))
             return
         K = torch.arange(1.0, kernel_size ** 2 + 1).reshape(kernel_size, kernel_size)
         M = conv_matrix(K, (image_size, image_size))
         dense = M.numel()
-        print(f"matrix {tuple(M.shape)}: {dense} entries, {int((M != 0).sum())} non-zero "
-              f"({100 * (M != 0).float().mean():.1f}%); im2col needs {K.numel() * M.shape[0]} values")
+        print(_("matrix {shape}: {entries} entries, {nonzero} non-zero ({percent}%); im2col needs {values} values").format(
+            shape=tuple(M.shape), entries=dense, nonzero=int((M != 0).sum()),
+            percent=f"{100 * (M != 0).float().mean():.1f}", values=K.numel() * M.shape[0]))
         conv_matrix_figure(K, (image_size, image_size))
         plt.show()
 
-    return widgets.interact(show, image_size=widgets.IntSlider(5, 3, 10, description="image n"),
-                            kernel_size=widgets.IntSlider(3, 1, 5, description="kernel k"))
+    return widgets.interact(show, image_size=widgets.IntSlider(5, 3, 10, description=_("image n")),
+                            kernel_size=widgets.IntSlider(3, 1, 5, description=_("kernel k")))
 
 
 def timing_figure(timings):
@@ -98,8 +102,8 @@ def timing_figure(timings):
     names, seconds = list(timings), [timings[n] for n in timings]
     bars = ax.barh(names, seconds, color=["tab:gray", "tab:blue", "tab:green"][:len(names)])
     ax.set_xscale("log")
-    ax.set_xlabel("seconds per call (log scale)")
-    ax.set_title("the same convolution, three implementations")
+    ax.set_xlabel(_("seconds per call (log scale)"))
+    ax.set_title(_("the same convolution, three implementations"))
     for bar, s in zip(bars, seconds):
         ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {s * 1e3:.2f} ms", va="center")
     ax.invert_yaxis()

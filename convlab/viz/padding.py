@@ -3,6 +3,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from convlab.i18n import _
 from convlab.viz.grid import draw_grid, figure, outline
 
 MODES = ("constant", "reflect", "replicate", "circular")
@@ -27,7 +28,7 @@ def padding_modes_figure(X, padding=2):
     fig, axes = figure(len(MODES), width=3.4, height=3.6)
     for ax, mode in zip(axes, MODES):
         padded = _pad2d(X, padding, mode)
-        title = "zeros (constant)" if mode == "constant" else mode
+        title = _("zeros (constant)") if mode == "constant" else mode
         draw_grid(ax, padded, title=f"{title}\n{tuple(X.shape)} -> {tuple(padded.shape)}", cmap="viridis",
                   vmin=float(X.min()), vmax=float(X.max()), mask=_padding_mask(padded.shape, padding), hide_masked=False)
         outline(ax, padding, padding, X.shape[0], X.shape[1], colour="white", linewidth=2.5)
@@ -57,8 +58,8 @@ def show_windows(size=7, kernel_size=3, stride=2, padding=1):
     shade = np.zeros((full, full))
     shade[padding:padding + size, padding:padding + size] = 1.0
     draw_grid(ax, shade, numbers=False, cmap="Blues", vmin=0, vmax=2.5,
-              title=f"n={size}, k={kernel_size}, s={stride}, p={padding}: "
-                    f"output {len(starts)}×{len(starts)}")
+              title=_("n={n}, k={k}, s={s}, p={p}: output {out}×{out}").format(
+                  n=size, k=kernel_size, s=stride, p=padding, out=len(starts)))
     for r in starts:
         for c in starts:
             ax.plot(c + (kernel_size - 1) / 2, r + (kernel_size - 1) / 2, "o", color="tab:red", markersize=6)
@@ -71,8 +72,8 @@ def show_windows(size=7, kernel_size=3, stride=2, padding=1):
             if missed[r] or missed[c]:
                 ax.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, hatch="///",
                                            edgecolor="0.45", linewidth=0))
-    ax.set_xlabel("column (padded input; white border = padding)\n"
-                  "dots = window centres, hatched = never covered")
+    ax.set_xlabel(_("column (padded input; white border = padding)\n"
+                    "dots = window centres, hatched = never covered"))
     return fig
 
 
@@ -82,7 +83,8 @@ def stride_explorer():
 
     def draw(size, kernel_size, stride, padding):
         if kernel_size > size + 2 * padding:
-            print(f"kernel_size={kernel_size} does not fit in the padded input ({size + 2 * padding})")
+            print(_("kernel_size={k} does not fit in the padded input ({padded})").format(k=kernel_size,
+                                                                                padded=size + 2 * padding))
             return
         show_windows(size, kernel_size, stride, padding)
         plt.show()  # interact would display a returned figure a second time

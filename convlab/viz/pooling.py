@@ -2,6 +2,7 @@
 import matplotlib.pyplot as plt
 import torch
 
+from convlab.i18n import _
 from convlab.viz.grid import draw_grid, figure, outline
 
 _COLOURS = ("tab:red", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
@@ -26,8 +27,9 @@ def show_pooling(X, kernel_size=2, stride=None, padding=0, ceil_mode=False, mode
     h, w = X.shape
     fig, (ax_x, ax_y) = figure(2, width=4.2, height=4.2, ratios=[w + 2 * padding + 2, Y.shape[1] + 1])
     draw_grid(ax_x, X, cmap="Greys", vmin=0, vmax=4 * float(X.abs().max()) or 1.0,  # light cells: colour is for windows
-              title=f"input {tuple(X.shape)}\nkernel {kernel_size}, stride {stride}, padding {padding}"
-                    f"{', ceil_mode' if ceil_mode else ''}")
+              title=_("input {shape}\nwindow size {k}, stride {stride}, padding {padding}").format(
+                  shape=tuple(X.shape), k=kernel_size, stride=stride, padding=padding)
+              + (", ceil_mode" if ceil_mode else ""))
     chosen = None if window is None else min(window, Y.numel() - 1)  # past the last window: the last
     for i in range(Y.shape[0]):
         for j in range(Y.shape[1]):
@@ -49,7 +51,7 @@ def show_pooling(X, kernel_size=2, stride=None, padding=0, ceil_mode=False, mode
                                              edgecolor="0.7", linewidth=0))
     ax_x.set_xlim(-0.5 - padding, right - 0.5)
     ax_x.set_ylim(bottom - 0.5, -0.5 - padding)
-    draw_grid(ax_y, Y, title=f"{mode} pool output {tuple(Y.shape)}", cmap="Greens")
+    draw_grid(ax_y, Y, title=_("{mode} pool output {shape}").format(mode=mode, shape=tuple(Y.shape)), cmap="Greens")
     if chosen is not None:
         i, j = divmod(chosen, Y.shape[1])
         outline(ax_y, i, j, 1, 1, colour="tab:red")
@@ -64,19 +66,20 @@ def pooling_explorer(X):
 
     def draw(kernel_size, stride, padding, ceil_mode, mode, window):
         if padding > kernel_size // 2:
-            print(f"padding={padding} must be at most kernel_size // 2 = {kernel_size // 2} (torch's rule)")
+            print(_("padding={padding} must be at most kernel_size // 2 = {half} (torch's rule)").format(
+                padding=padding, half=kernel_size // 2))
             return
         show_pooling(X, kernel_size, stride, padding, ceil_mode, mode, window)
         plt.show()  # interact would display a returned figure a second time
 
     return widgets.interact(
         draw,
-        kernel_size=widgets.IntSlider(value=2, min=1, max=4, description="kernel"),
-        stride=widgets.IntSlider(value=2, min=1, max=4, description="stride"),
-        padding=widgets.IntSlider(value=0, min=0, max=2, description="padding"),
+        kernel_size=widgets.IntSlider(value=2, min=1, max=4, description=_("window size")),
+        stride=widgets.IntSlider(value=2, min=1, max=4, description=_("stride")),
+        padding=widgets.IntSlider(value=0, min=0, max=2, description=_("padding")),
         ceil_mode=widgets.Checkbox(value=False, description="ceil_mode"),
-        mode=widgets.ToggleButtons(options=["max", "avg"], description="mode"),
-        window=widgets.IntSlider(value=0, min=0, max=24, description="window"),
+        mode=widgets.ToggleButtons(options=["max", "avg"], description=_("mode")),
+        window=widgets.IntSlider(value=0, min=0, max=24, description=_("window")),
     )
 
 
@@ -89,9 +92,9 @@ def show_feature_pooling(image, sizes=(1, 2, 4, 8)):
     for ax, k in zip(axes, sizes):
         pooled = max_pool2d(image[None, None], k)[0, 0] if k > 1 else image  # (H/k, W/k)
         ax.imshow(pooled.numpy(), cmap="gray", vmin=0.0, vmax=1.0)
-        ax.set_title(f"max pool {k}×{k}: {tuple(pooled.shape)}")
-        ax.set_xlabel("column")
-        ax.set_ylabel("row")
+        ax.set_title(_("max pool {k}×{k}: {shape}").format(k=k, shape=tuple(pooled.shape)))
+        ax.set_xlabel(_("column"))
+        ax.set_ylabel(_("row"))
     return fig
 
 

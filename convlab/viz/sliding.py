@@ -4,6 +4,7 @@ import numpy as np
 import torch
 from matplotlib import cbook
 
+from convlab.i18n import _
 from convlab.viz.grid import as_array, draw_grid, figure, outline
 
 
@@ -33,10 +34,10 @@ def show_window(X, K, row, col, Y=None):
     shown.reshape(-1)[: flat + 1] = as_array(Y).reshape(-1)[: flat + 1]  # cells computed so far
 
     fig, (ax_x, ax_k, ax_y) = figure(3, ratios=[X.shape[1], K.shape[1] + 1, Y.shape[1]])
-    draw_grid(ax_x, X, title=f"input X {tuple(X.shape)}")
+    draw_grid(ax_x, X, title=_("input X {shape}").format(shape=tuple(X.shape)))
     outline(ax_x, row, col, kh, kw, fill=True)
-    draw_grid(ax_k, K, title=f"kernel K {tuple(K.shape)}", cmap="Oranges")
-    draw_grid(ax_y, np.nan_to_num(shown, nan=0.0), title=f"output Y {tuple(Y.shape)}", cmap="Greens",
+    draw_grid(ax_k, K, title=_("kernel K {shape}").format(shape=tuple(K.shape)), cmap="Oranges")
+    draw_grid(ax_y, np.nan_to_num(shown, nan=0.0), title=_("output Y {shape}").format(shape=tuple(Y.shape)), cmap="Greens",
               vmin=float(Y.min()), vmax=float(Y.max()), mask=np.isnan(shown))
     outline(ax_y, row, col, 1, 1)
     window = X[row:row + kh, col:col + kw]
@@ -58,7 +59,7 @@ def sliding_explorer(X, K):
         plt.show()  # interact would display a returned figure a second time
 
     return widgets.interact(draw, step=widgets.IntSlider(value=0, min=0, max=steps - 1,
-                                                          description="position"))
+                                                          description=_("position")))
 
 
 def show_responses(image, kernels, corr=None):
@@ -71,16 +72,16 @@ def show_responses(image, kernels, corr=None):
         from convlab.functional import corr2d as corr
     fig, axes = figure(len(kernels) + 1, width=3.4, height=3.6)
     axes[0].imshow(as_array(image), cmap="gray")
-    axes[0].set_title(f"input {tuple(image.shape)}")
+    axes[0].set_title(_("input {shape}").format(shape=tuple(image.shape)))
     for ax, (name, kernel) in zip(axes[1:], kernels.items()):
         response = as_array(corr(image, torch.as_tensor(kernel, dtype=image.dtype)))
         limit = float(np.percentile(np.abs(response), 99.5)) or 1.0  # a few pixels must not wash out the rest
         shown = ax.imshow(response, cmap="RdBu_r", vmin=-limit, vmax=limit)
-        ax.set_title(f"{name}\noutput {response.shape}")
+        ax.set_title(_("{name}\noutput {shape}").format(name=name, shape=response.shape))
         fig.colorbar(shown, ax=ax, shrink=0.7)
     for ax in axes:
-        ax.set_xlabel("column")
-        ax.set_ylabel("row")
+        ax.set_xlabel(_("column"))
+        ax.set_ylabel(_("row"))
     return fig
 
 
@@ -91,9 +92,9 @@ def flip_figure(X, K):
     X, K = torch.as_tensor(X, dtype=torch.float64), torch.as_tensor(K, dtype=torch.float64)
     flipped = torch.flip(K, dims=(0, 1))
     fig, axes = figure(4)
-    draw_grid(axes[0], K, title="kernel K", cmap="Oranges")
-    draw_grid(axes[1], corr2d(X, K), title="cross-correlation with K", cmap="Greens")
-    draw_grid(axes[2], flipped, title="K flipped (both axes)", cmap="Oranges")
-    draw_grid(axes[3], corr2d(X, flipped), title="convolution with K\n= correlation with flipped K",
+    draw_grid(axes[0], K, title=_("kernel K"), cmap="Oranges")
+    draw_grid(axes[1], corr2d(X, K), title=_("cross-correlation with K"), cmap="Greens")
+    draw_grid(axes[2], flipped, title=_("K flipped (both axes)"), cmap="Oranges")
+    draw_grid(axes[3], corr2d(X, flipped), title=_("convolution with K\n= correlation with flipped K"),
               cmap="Purples")
     return fig

@@ -3,6 +3,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from convlab.i18n import _
 from convlab.naive import scatter_add
 from convlab.viz.grid import draw_grid, figure, outline
 
@@ -15,7 +16,7 @@ def scatter_figure(X, K, stride=1):
     for ax, ((i, j), piece) in zip(axes, pieces):
         draw_grid(ax, piece, title=f"X[{i},{j}]={float(X[i, j]):g} × K", cmap="coolwarm", vmin=-limit, vmax=limit)
         outline(ax, i * stride, j * stride, *K.shape)
-    draw_grid(axes[-1], out, title="sum = output", cmap="coolwarm", vmin=-limit, vmax=limit)
+    draw_grid(axes[-1], out, title=_("sum = output"), cmap="coolwarm", vmin=-limit, vmax=limit)
     return fig
 
 
@@ -35,8 +36,9 @@ def checkerboard_figure(size=4, stride=2, kernel_sizes=(3, 4)):
         counts = overlap(size, k, stride)
         even = k % stride == 0
         draw_grid(ax, counts, cmap="magma", vmin=0, vmax=float(counts.max()) + 1, fontsize=7,
-                  title=f"kernel {k}, stride {stride}: " + ("even inside" if even else "checkerboard"))
-        ax.set_xlabel("output column (number = kernel copies summed)")
+                  title=_("kernel {k}, stride {stride}: {pattern}").format(
+                      k=k, stride=stride, pattern=_("even inside") if even else _("checkerboard")))
+        ax.set_xlabel(_("output column (number = kernel copies summed)"))
     return fig
 
 
@@ -48,16 +50,17 @@ def output_size_explorer():
 
     def show(n=3, kernel_size=3, stride=2, padding=0, output_padding=0):
         if output_padding >= stride:
-            print(f"output_padding={output_padding} must be smaller than stride={stride}")
+            print(_("output_padding={output_padding} must be smaller than stride={stride}").format(
+                output_padding=output_padding, stride=stride))
             return
         full = (n - 1) * stride + kernel_size + output_padding
         if full - 2 * padding < 1:
-            print(f"padding={padding} removes the whole output")
+            print(_("padding={padding} removes the whole output").format(padding=padding))
             return
         size = conv_transpose_output_size(n, kernel_size, stride, padding, output_padding)
         print(f"({n}-1)·{stride} - 2·{padding} + ({kernel_size}-1) + {output_padding} + 1 = {size}")
-        print(f"and a convolution with the same k, s, p maps {size} back to "
-              f"{conv_output_size(size, kernel_size, stride, padding)}")
+        print(_("and a convolution with the same k, s, p maps {size} back to {back}").format(
+            size=size, back=conv_output_size(size, kernel_size, stride, padding)))
         counts = np.zeros((full, full))
         for i in range(n):
             for j in range(n):
@@ -66,7 +69,7 @@ def output_size_explorer():
         mask[padding:padding + size, padding:padding + size] = False
         fig, ax = plt.subplots(figsize=(4.5, 4.5), constrained_layout=True)
         draw_grid(ax, counts, cmap="magma", vmin=0, vmax=counts.max() + 1, mask=mask, hide_masked=False,
-                  title=f"{n}×{n} -> {size}×{size}; grey = cropped by padding")
+                  title=_("{n}×{n} -> {size}×{size}; grey = cropped by padding").format(n=n, size=size))
         plt.show()
 
     return widgets.interact(show, n=widgets.IntSlider(3, 1, 6), kernel_size=widgets.IntSlider(3, 1, 5),
@@ -99,11 +102,12 @@ def zero_insertion_figure(X, K, stride=2, padding=0):
     flipped = K.flip(0, 1)
     out = conv2d(grid[None, None], flipped[None, None])[0, 0]
     fig, axes = figure(4, width=2.8, height=3.2, ratios=[X.shape[1], grid.shape[1], K.shape[1], out.shape[1]])
-    draw_grid(axes[0], X, title=f"input X {tuple(X.shape)}", cmap="Blues")
-    draw_grid(axes[1], grid, title=f"{stride - 1} zero(s) between, {K.shape[0] - 1 - padding} around", cmap="Blues",
+    draw_grid(axes[0], X, title=_("input X {shape}").format(shape=tuple(X.shape)), cmap="Blues")
+    draw_grid(axes[1], grid, title=_("{between} zero(s) between, {around} around").format(
+        between=stride - 1, around=K.shape[0] - 1 - padding), cmap="Blues",
               fontsize=7)
     for r, c in original.nonzero().tolist():
         outline(axes[1], r, c, 1, 1, colour="tab:blue", linewidth=1.5)
-    draw_grid(axes[2], flipped, title="K flipped", cmap="Oranges")
-    draw_grid(axes[3], out, title=f"correlation {tuple(out.shape)}", cmap="Greens", fontsize=7)
+    draw_grid(axes[2], flipped, title=_("K flipped"), cmap="Oranges")
+    draw_grid(axes[3], out, title=_("correlation {shape}").format(shape=tuple(out.shape)), cmap="Greens", fontsize=7)
     return fig
