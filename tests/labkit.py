@@ -33,6 +33,20 @@ def skip_without_a_browser():
     return pytest.importorskip("playwright.sync_api")
 
 
+def browser_env(home) -> dict:
+    """Chromium's environment: the system's fonts plus the CJK font convlab draws with, so that a page of
+    the Chinese edition shows its characters (Debian's chromium brings no CJK font of its own)."""
+    from convlab.viz.fonts import cjk_font_file
+
+    conf = Path(home) / "fonts.conf"
+    conf.parent.mkdir(parents=True, exist_ok=True)
+    conf.write_text('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
+                    '  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n'
+                    f"  <dir>{cjk_font_file().parent}</dir>\n  <cachedir>{conf.parent / 'fontcache'}</cachedir>\n"
+                    "</fontconfig>\n")
+    return dict(os.environ, FONTCONFIG_FILE=str(conf))
+
+
 def _free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

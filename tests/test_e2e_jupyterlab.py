@@ -15,12 +15,13 @@ import time
 
 import nbformat
 import pytest
-from labkit import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, LEARNER_CONFIG, ROOT, Lab, skip_without_a_browser
+from labkit import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, LEARNER_CONFIG, ROOT, Lab, browser_env, skip_without_a_browser
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
-# What a test cell says when the learner has not written the function yet (convlab.checks).
+# What a test cell says when the learner has not written the function yet (convlab.checks), per edition.
 UNANSWERED = re.compile(r"not answered yet", re.IGNORECASE)
+UNANSWERED_ZH = re.compile(r"尚未作答")
 WIDGET_HINT = re.compile(r"ipywidgets|\binteract(ive)?\b|Slider")
 
 playwright_api = skip_without_a_browser()
@@ -71,10 +72,11 @@ def calls_a_widget(sources):
     return False
 
 
-def first_lesson_with_a_widget():
-    """The first lesson whose code makes a widget; CONVLAB_E2E_LESSON=06_pooling (say) picks another."""
+def first_lesson_with_a_widget(edition="lessons"):
+    """The first lesson of `edition` (lessons, lessons/zh) whose code makes a widget;
+    CONVLAB_E2E_LESSON=06_pooling (say) picks another."""
     wanted = os.environ.get("CONVLAB_E2E_LESSON", "[0-9][0-9]_*")
-    for path in sorted(ROOT.glob(f"lessons/{wanted}/[0-9][0-9]_*.ipynb")):
+    for path in sorted(ROOT.glob(f"{edition}/{wanted}/[0-9][0-9]_*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         if calls_a_widget([cell.source for cell in nb.cells if cell.cell_type == "code"]):
             return path
@@ -129,9 +131,10 @@ def lab(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(tmp_path_factory):
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                              env=browser_env(tmp_path_factory.mktemp("browser")))
         try:
             yield chromium
         finally:
@@ -254,8 +257,10 @@ def move_a_slider(page):
                          f"(values after the keys: {tried})")
 
 
-def drive(browser, lab, notebook, nb, name):
-    """Open `notebook` (relative to the server root) and check what a learner sees; returns timings."""
+def drive(browser, lab, notebook, nb, name, unanswered=UNANSWERED):
+    """Open `notebook` (relative to the server root) and check what a learner sees; returns timings.
+
+    `unanswered`: what the checks say, in the notebook's language, of an exercise not answered yet."""
     timings, started = {}, time.monotonic()
     (ARTIFACTS / f"e2e-{name}-failed.png").unlink(missing_ok=True)  # from an earlier run
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -281,11 +286,12 @@ def drive(browser, lab, notebook, nb, name):
         assert failing, "no test cell shows feedback, yet every exercise is unanswered"
         # A test cell fails with the check's feedback, or with the learner's own unanswered stub
         # (a question asked as `print(answer())` raises the NotImplementedError the stub raises).
-        explained = [i for i in failing if UNANSWERED.search(state[i]["text"])]
+        explained = [i for i in failing if unanswered.search(state[i]["text"])]
         stubbed = [i for i in failing if i not in explained and "NotImplementedError" in state[i]["text"]]
         unexplained = {i: state[i]["text"][-600:] for i in failing if i not in explained + stubbed}
         assert not unexplained, f"test cells failing for another reason than an unanswered exercise: {unexplained}"
-        assert explained, "no test cell shows the 'not answered yet' feedback for an unanswered exercise"
+        assert explained, (f"no test cell shows the {unanswered.pattern!r} feedback for an unanswered exercise: "
+                           f"{[state[i]['text'][-300:] for i in failing]}")
 
         page.wait_for_selector(".jupyter-widgets .widget-slider", timeout=60_000)
         handle, before, after = move_a_slider(page)
@@ -333,16 +339,20 @@ def test_harness_notebook_in_jupyterlab(lab, browser):
     print(f"harness notebook: {timings}")
 
 
-def test_first_lesson_with_a_widget_in_jupyterlab(lab, browser):
-    lesson = first_lesson_with_a_widget()
+@pytest.mark.parametrize("edition, unanswered", [("lessons", UNANSWERED), ("lessons/zh", UNANSWERED_ZH)],
+                         ids=["en", "zh"])
+def test_first_lesson_with_a_widget_in_jupyterlab(lab, browser, edition, unanswered):
+    """Run All, move a slider, read the feedback: in the Chinese edition, the feedback is Chinese."""
+    lesson = first_lesson_with_a_widget(edition)
     if lesson is None:
-        pytest.skip(f"no lesson notebook with a widget under lessons/{os.environ.get('CONVLAB_E2E_LESSON', '')} "
+        pytest.skip(f"no lesson notebook with a widget under {edition}/{os.environ.get('CONVLAB_E2E_LESSON', '')} "
                     "(convlab build generates them)")
-    target = lab.root_dir / "lessons" / lesson.parent.name
-    shutil.copytree(lesson.parent, target)
-    nb = nbformat.read(target / lesson.name, as_version=4)
-    timings = drive(browser, lab, f"lessons/{lesson.parent.name}/{lesson.name}", nb, lesson.stem)
-    print(f"{lesson.stem}: {timings}")
+    relative = f"{edition}/{lesson.parent.name}"
+    shutil.copytree(lesson.parent, lab.root_dir / relative)
+    nb = nbformat.read(lab.root_dir / relative / lesson.name, as_version=4)
+    name = lesson.stem if edition == "lessons" else f"{lesson.stem}-{edition.rsplit('/', 1)[-1]}"
+    timings = drive(browser, lab, f"{relative}/{lesson.name}", nb, name, unanswered)
+    print(f"{name}: {timings}")
 
 
 def test_a_failing_check_draws_its_picture_in_jupyterlab(lab, browser):

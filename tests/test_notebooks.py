@@ -23,8 +23,8 @@ ZH_LESSONS = sorted((ROOT / "lessons" / "zh").glob("*/*.ipynb"))
 # wait times out (seen once in ~30 runs, the reply stamped seconds earlier by the kernel), so a
 # shorter limit bounds that stall; no cell in the course needs more than a few seconds.
 CELL_TIMEOUT = 120
-# What a learner sees when a test cell runs before the exercise is answered.
-UNANSWERED = re.compile(r"not answered yet|NotImplementedError")
+# What a test cell says of an exercise not answered yet, in each edition's language (or the stub's own error).
+UNANSWERED = {"en": re.compile(r"not answered yet|NotImplementedError"), "zh": re.compile(r"尚未作答|NotImplementedError")}
 
 
 def _ids(paths):
@@ -174,8 +174,9 @@ def test_solution_runs_clean(path, lang, request, monkeypatch):
 
 @pytest.mark.parametrize("path", LESSONS + ZH_LESSONS, ids=_ids(LESSONS) + [f"zh/{i}" for i in _ids(ZH_LESSONS)])
 def test_blank_lesson_fails_only_at_its_tests(path, monkeypatch):
-    """Unanswered, a learner's notebook breaks nowhere but at the exercise tests, which say so."""
+    """Unanswered, a learner's notebook breaks nowhere but at the exercise tests, which say so in its language."""
     monkeypatch.setenv("JPY_SESSION_NAME", str(path))
+    unanswered = UNANSWERED["zh" if path.is_relative_to(ROOT / "lessons" / "zh") else "en"]
     nb, _ = _execute(path, allow_errors=True)
     problems = []
     for index, cell in enumerate(nb.cells):
@@ -186,7 +187,7 @@ def test_blank_lesson_fails_only_at_its_tests(path, monkeypatch):
                 problems.append(f"{name}: passes with the exercise unanswered")
             for err in errors:
                 text = f"{err['ename']}: {err['evalue']}"
-                if not UNANSWERED.search(text):
+                if not unanswered.search(text):
                     problems.append(f"{name}: fails without saying it is unanswered: {text[:200]}")
         elif errors:
             problems.append(f"{name}: {errors[0]['ename']}: {errors[0]['evalue'][:200]}")
