@@ -176,7 +176,8 @@ def test_solution_runs_clean(path, lang, request, monkeypatch):
 def test_blank_lesson_fails_only_at_its_tests(path, monkeypatch):
     """Unanswered, a learner's notebook breaks nowhere but at the exercise tests, which say so in its language."""
     monkeypatch.setenv("JPY_SESSION_NAME", str(path))
-    unanswered = UNANSWERED["zh" if path.is_relative_to(ROOT / "lessons" / "zh") else "en"]
+    lang = "zh" if path.is_relative_to(ROOT / "lessons" / "zh") else "en"
+    unanswered = UNANSWERED[lang]
     nb, _ = _execute(path, allow_errors=True)
     problems = []
     for index, cell in enumerate(nb.cells):
@@ -189,6 +190,8 @@ def test_blank_lesson_fails_only_at_its_tests(path, monkeypatch):
                 text = f"{err['ename']}: {err['evalue']}"
                 if not unanswered.search(text):
                     problems.append(f"{name}: fails without saying it is unanswered: {text[:200]}")
+                elif lang != "en" and UNANSWERED["en"].pattern.split("|")[0] in text:
+                    problems.append(f"{name}: says it is unanswered in English: {text[:200]}")
         elif errors:
             problems.append(f"{name}: {errors[0]['ename']}: {errors[0]['evalue'][:200]}")
     assert not problems, f"{path.name}:\n" + "\n".join(problems)
