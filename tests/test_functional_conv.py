@@ -18,18 +18,15 @@ OPS = {1: (CF.conv1d, F.conv1d), 2: (CF.conv2d, F.conv2d), 3: (CF.conv3d, F.conv
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
-paths = pytest.mark.parametrize("path", ["auto", "shifted", "folded"])
+paths = pytest.mark.parametrize("path", ["auto", "shifted"])
 
 
 def forced(path: str):
-    """The default algorithm choice, or the shifted matmul forced wherever stride is 1 (``shifted``:
-    one tap per matmul; ``folded``: the last kernel dimension copied into the channels)."""
+    """The default algorithm choice, or the shifted matmul forced wherever stride is 1 and groups 1,
+    whatever the size and channel count."""
     if path == "auto":
         return contextlib.nullcontext()
-    folding = (lambda channels, kernel_size: 0) if path == "shifted" else \
-        (lambda channels, kernel_size: min(1, len(kernel_size) - 1))
-    # small, odd blocks of output positions: many blocks, the last one ragged
-    return patch.multiple(fast, _dims_to_fold=folding, _SHIFT_MIN_COLUMNS=0, _MATMUL_CHUNK=37)
+    return patch.multiple(fast, _SHIFT_MIN_COLUMNS=0, _SHIFT_MIN_CHANNELS=1)
 
 
 def _assert_same(ours, theirs, dtype, what=""):
