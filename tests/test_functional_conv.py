@@ -18,15 +18,31 @@ OPS = {1: (CF.conv1d, F.conv1d), 2: (CF.conv2d, F.conv2d), 3: (CF.conv3d, F.conv
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
-paths = pytest.mark.parametrize("path", ["auto", "shifted"])
+paths = pytest.mark.parametrize("path", ["auto", "channels-first", "channels-last", "folded"])
 
 
 def forced(path: str):
-    """The default algorithm choice, or the shifted matmul forced wherever stride is 1 and groups 1,
-    whatever the size and channel count."""
+    """The default algorithm choice, or one layout of the shifted matmul forced wherever stride is 1
+    and groups 1, whatever the size, channel count and dimensions (channels-last in small odd blocks,
+    ``folded`` with the last kernel dimension copied into the channels)."""
     if path == "auto":
         return contextlib.nullcontext()
-    return patch.multiple(fast, _SHIFT_MIN_COLUMNS=0, _SHIFT_MIN_CHANNELS=1)
+    if path == "channels-first":
+        return patch.multiple(fast, _SHIFT_MIN_COLUMNS=0, _SHIFT_MIN_DEPTH=1, convolution=_channels_first)
+    folding = (lambda channels, kernel_size: 0) if path == "channels-last" else \
+        (lambda channels, kernel_size: min(1, len(kernel_size) - 1))
+    return patch.multiple(fast, _SHIFT_MIN_COLUMNS=0, _SHIFT_MIN_DEPTH=1 << 30, _MATMUL_CHUNK=37,
+                          _dims_to_fold=folding)
+
+
+def _channels_first(input, weight, groups, stride, padding, dilation, out_size):
+    """The channels-first shifted matmul wherever it applies (any dimension), else the default choice."""
+    if groups == 1 and all(s == 1 for s in stride) and input.shape[0] > 0:
+        return fast._channels_first_matmul(input, weight, padding, dilation, out_size)
+    return _default_choice(input, weight, groups, stride, padding, dilation, out_size)
+
+
+_default_choice = fast.convolution
 
 
 def _assert_same(ours, theirs, dtype, what=""):

@@ -5,11 +5,16 @@ this module holds what only makes it faster, for the shapes where that copy is w
 
 * depthwise (one input channel per group): a multiply-add per kernel tap of an input slice and
   that tap's weights, into the block of outputs the tap reaches; padding is never materialised;
-* shifted matmul (stride 1, large inputs, enough channels): with the padded input flattened to
-  (N, C, positions), the windows of tap k for every output of a sample are the buffer shifted by a
-  constant offset, a strided view BLAS reads as it is, so one accumulated matmul per tap,
-  (O, C) @ (C, positions), needs no copy; positions that wrap around a row are computed and thrown
-  away.
+* shifted matmul (stride 1, large inputs): every tap's windows, for every output position, are
+  the padded input shifted by a constant offset, so one accumulated matmul per tap needs no copy
+  of the windows; positions that wrap around a row are computed and thrown away. Two layouts:
+  - channels-last (2D, 3D): the padded batch as (positions, C), the windows of a tap one
+    contiguous block of rows; the taps run block by block of output positions, so each block
+    stays in cache, and with few channels the taps of the last kernel dimension(s) are first
+    copied next to the channels, for fewer, deeper matmuls;
+  - channels-first (1D, enough channels): the padded input as (N, C, positions), a tap's operand
+    a strided view BLAS reads as it is, and the output comes out in torch's layout, uncopied.
+    (In 2D and 3D it streams the whole output through memory once per tap: slower under load.)
 """
 from __future__ import annotations
 
@@ -22,10 +27,27 @@ from convlab.functional.fold import tap_overlap
 
 __all__: list[str] = []  # nothing here is part of the API: conv.py calls ``convolution``
 
-# Shifted matmul pays off once the im2col buffer would stop fitting in cache, with channels enough
-# for each of its matmuls (a sum over the channels of one tap) to run efficiently.
-_SHIFT_MIN_CHANNELS = 16
+# The shifted matmul pays off once the im2col buffer would stop fitting in cache; each of its
+# matmuls sums over at least _SHIFT_MIN_DEPTH values (channels times folded taps) to run efficiently.
+_SHIFT_MIN_DEPTH = 32
 _SHIFT_MIN_COLUMNS = 1 << 20
+# Output positions per block and thread of the channels-last layout: all taps of a block run back to back
+# while its input and output stay in cache, rather than each tap streaming the whole batch.
+_MATMUL_CHUNK = 8192
+
+
+def _column_chunks(total: int, size: int) -> list[slice]:
+    """Consecutive slices of at most ``size`` covering range(total)."""
+    return [slice(start, min(total, start + size)) for start in range(0, total, size)]
+
+
+def _dims_to_fold(channels_per_group: int, kernel_size: tuple[int, ...]) -> int:
+    """How many trailing kernel dimensions the channels-last matmul copies into its channels (see below)."""
+    folded, depth = 0, channels_per_group
+    while depth < _SHIFT_MIN_DEPTH and folded < len(kernel_size):
+        folded += 1
+        depth *= kernel_size[-folded]
+    return folded
 
 
 def _tap_offsets(kernel_size, dilation, strides) -> list[int]:
@@ -95,7 +117,7 @@ def _flat_padded(input, padding, extra: int) -> torch.Tensor:
     return flat
 
 
-def _shifted_matmul(input, weight, padding, dilation, out_size):
+def _channels_first_matmul(input, weight, padding, dilation, out_size):
     """Stride 1, one group: out[:, :, p] += W[tap] @ padded[:, :, p + offset(tap)], one matmul per tap.
 
     Output position p of a sample sits at p_0 * row + ... in the padded grid's numbering, so every
@@ -120,19 +142,103 @@ def _shifted_matmul(input, weight, padding, dilation, out_size):
     return kept.contiguous()  # (N, O, *out), as torch lays it out (1D: already so, no copy)
 
 
+def _channels_last_padded(input, padding, extra: int) -> torch.Tensor:
+    """``input`` (N, C, *spatial) copied into a zero buffer (N * prod(padded) + extra, C), channels innermost.
+
+    Row r is one position of the flattened (N, *padded) grid, so the windows of a kernel tap, for
+    every output position of the whole batch, are one contiguous block of rows: the buffer shifted
+    by the tap's offset. ``extra`` zero rows after the grid let the last taps read past its end.
+    """
+    n, c = input.shape[:2]
+    padded_size = _padded_size(input, padding)
+    rows = n * math.prod(padded_size)
+    flat = input.new_empty(rows + extra, c)
+    flat[rows:].zero_()
+    grid = flat[:rows].view(n, *padded_size, c)  # (N, *padded, C)
+    # Zero only the border, each element once: the inside is overwritten with the input anyway.
+    for d, (s, (before, after)) in enumerate(zip(input.shape[2:], padding)):
+        leading = (slice(None),) * (d + 1)
+        grid[leading + (slice(0, before),)].zero_()
+        grid[leading + (slice(before + s, None),)].zero_()
+    inner = tuple(slice(before, before + s) for s, (before, _) in zip(input.shape[2:], padding))
+    grid[(slice(None),) + inner] = input.movedim(1, -1)  # (N, *spatial, C)
+    return flat
+
+
+def _channels_last_matmul(input, weight, groups, padding, dilation, out_size, folded_dims: int = 0):
+    """Stride 1: out[rows] += (padded rows shifted by the tap's offset) @ W[tap], one matmul per tap.
+
+    With channels innermost, a tap's operand is a contiguous (positions, C) block of the padded
+    buffer, so no window is ever copied; rows that are not outputs (past out_d in some dimension,
+    reads that wrap into the next row or sample) are computed and dropped at the end. The taps run
+    block by block of positions, so each block of input and output stays in cache.
+
+    With ``folded_dims`` > 0 the taps of the last ``folded_dims`` kernel dimensions are first copied,
+    block by block, next to the channels (a partial im2col of the block): fewer, deeper matmuls
+    when there are few channels.
+    """
+    n, c = input.shape[:2]
+    dims = weight.dim() - 2
+    kernel_size = tuple(weight.shape[2:])
+    cg, og = c // groups, weight.shape[0] // groups
+    padded_size = _padded_size(input, padding)
+    strides = [math.prod(padded_size[i + 1:]) for i in range(dims)]  # rows per step in each dimension
+    plane = math.prod(padded_size)
+    split = dims - folded_dims
+    lead = _tap_offsets(kernel_size[:split], dilation[:split], strides[:split])
+    trail = _tap_offsets(kernel_size[split:], dilation[split:], strides[split:])
+    folded = math.prod(kernel_size[split:])
+    depth = folded * cg
+    flat = _channels_last_padded(input, padding, extra=lead[-1] + trail[-1])  # (N*plane + extra, C)
+    # Weight rows ordered (folded tap, channel), as the folded operand's columns.
+    w = weight.reshape(groups, og, cg, len(lead), folded).permute(3, 0, 4, 2, 1)  # (lead, G, folded, C/G, O/G)
+    w = w.reshape(len(lead), groups, depth, og).contiguous()  # (lead, G, folded*C/G, O/G), ready for BLAS
+    total = (n - 1) * plane + out_size[0] * strides[0]  # through the last sample's last output row
+    out = input.new_empty(groups, total, og)  # (G, M, O/G)
+    trail_strides = [d * s * c for d, s in zip(dilation[split:], strides[split:])]
+    # Each thread takes its share of a block, so the block grows with the thread count.
+    for chunk in _column_chunks(total, _MATMUL_CHUNK * torch.get_num_threads()):
+        size = chunk.stop - chunk.start
+        if folded_dims == 0:
+            source, base = flat.view(-1, groups, depth), chunk.start  # (rows, G, C/G)
+        else:
+            span = size + lead[-1]  # rows that this block's remaining taps read
+            source = flat.as_strided((span, groups, *kernel_size[split:], cg), (c, cg, *trail_strides, 1),
+                                     flat.storage_offset() + chunk.start * c)  # (span, G, *trail k, C/G)
+            # The folded taps overlap in memory, so copy (reshape alone may return the overlapping view,
+            # which every matmul would then copy again).
+            source, base = source.contiguous().view(span, groups, depth), 0  # (span, G, folded*C/G)
+        for t, offset in enumerate(lead):
+            x_t = source[base + offset:base + offset + size]  # (size, G, folded*C/G)
+            beta = 0 if t == 0 else 1  # the first tap overwrites the uninitialised block
+            if groups == 1:
+                out[0, chunk].addmm_(x_t.view(size, depth), w[t, 0], beta=beta)  # (size, O)
+            else:
+                out[:, chunk].baddbmm_(x_t.transpose(0, 1), w[t], beta=beta)  # (G, size, O/G)
+    # Element [n, g, o, *p] sits at row n * plane + sum(p_d * strides_d) of group g.
+    grid = out.as_strided((n, groups, og, *out_size), (plane * og, total * og, 1, *(s * og for s in strides)),
+                          out.storage_offset())  # (N, G, O/G, *out)
+    return grid.reshape(n, groups * og, *out_size).contiguous()  # (N, O, *out), as torch lays it out
+
+
 def convolution(input, weight, groups, stride, padding, dilation, out_size):
     """The convolution by a fast path where one applies to this shape, else None (use im2col).
 
     ``padding`` is (before, after) per dimension, ``out_size`` the output's spatial size.
     """
     n, c = input.shape[:2]
+    dims = weight.dim() - 2
     kernel_size = tuple(weight.shape[2:])
     cg = c // groups
     if cg == 1 and c > 1:
         return _depthwise(input, weight, groups, stride, padding, dilation, out_size)
     column_count = n * c * math.prod(kernel_size) * math.prod(out_size)
-    # Grouped, each tap's matmul would sum over C/G channels only, which BLAS runs slowly: im2col's are deeper.
-    if (groups == 1 and all(s == 1 for s in stride) and c >= _SHIFT_MIN_CHANNELS and column_count >= _SHIFT_MIN_COLUMNS
-            and n > 0):
-        return _shifted_matmul(input, weight, padding, dilation, out_size)
+    # Grouped, each tap's matmul would have only O/G columns, which BLAS runs slowly: im2col's are deeper.
+    if groups > 1 or any(s != 1 for s in stride) or column_count < _SHIFT_MIN_COLUMNS or n == 0:
+        return None
+    if dims == 1 and c >= _SHIFT_MIN_DEPTH:
+        return _channels_first_matmul(input, weight, padding, dilation, out_size)
+    folded_dims = _dims_to_fold(c, kernel_size)
+    if folded_dims < dims:
+        return _channels_last_matmul(input, weight, groups, padding, dilation, out_size, folded_dims)
     return None
