@@ -146,7 +146,7 @@ def planned_job(key: tuple, restored: restore.Restored, source: Source, files: d
     calls.seconds = settings.verify_seconds
     planned = Planned(source, restored, calls, review.review_notebook(restored.nb, source.nb))
     job = Job(key, nbformat.writes(_without_hidden_tests(restored.nb)), calls.as_job(), files,
-              float(settings.timeout), settings.memory_mb, settings.sandboxed)
+              float(settings.timeout), settings.memory_mb, settings.sandboxed, source.lang)
     return planned, job
 
 
@@ -204,11 +204,16 @@ def _comment(verdict: Verdict, restored: restore.Restored, memory_mb: int) -> st
 def _add_feedback(verdict: Verdict, planned: Planned, outcome: Outcome) -> None:
     """The learner's messages in the lesson's language, where it is not the grader's: the same
     scoring, deterministic, said again in that language (the report keeps the grader's words)."""
-    graders = i18n.language()
-    with i18n.in_language(planned.source.lang):
-        if i18n.language() == graders:
-            return
-        said = score.score(planned.restored.nb, outcome, planned.source.answers, planned.plan)
+    if planned.source.lang == i18n.language():
+        return
+    try:
+        with i18n.in_language(planned.source.lang):
+            said = score.score(planned.restored.nb, outcome, planned.source.answers, planned.plan)
+    except Exception as exc:  # the grade stands; the learner reads the grader's words, the instructor sees why
+        for result in verdict.results:
+            result.review.append(f"feedback in {planned.source.lang} failed ({type(exc).__name__}): shown in "
+                                 f"{i18n.language()}")
+        return
     for result, learners in zip(verdict.results, said.results):
         if (result.grade_id, result.passed, result.points) == (learners.grade_id, learners.passed, learners.points):
             result.feedback = learners.message
@@ -314,6 +319,17 @@ def _host_ready(settings: Settings, console: Console) -> bool:
     return True
 
 
+def _graders_language(console: Console) -> str | None:
+    """The grader's own language, its report's: `CONVLAB_LANG`, else English (never the language of
+    a notebook it happens to be run from); None, said, when the variable names no language we have."""
+    chosen = os.environ.get(i18n.ENV) or "en"
+    if chosen not in i18n.LANGUAGES:
+        console.print(Text(f"convlab grade: refused, {i18n.ENV}={chosen!r}: choose one of "
+                           f"{', '.join(i18n.LANGUAGES)}", style="bold red"))
+        return None
+    return chosen
+
+
 @contextlib.contextmanager
 def _one_thread():
     """References are tiny float64 convolutions: one thread each is ~10x faster than contending
@@ -342,17 +358,18 @@ def _stored(course: CourseDir, gb, work: Work, index: int, settings: Settings, p
 def grade(course_dir, *, workers=None, scheduler=None, timeout=Settings.timeout, memory_mb=Settings.memory_mb,
           force=False, sandboxed=True) -> int:
     """Autograde `course_dir` (see the module docstring); 0 when the run completed, 2 when the
-    sandbox cannot run here (nothing is graded or stored). `sandboxed=False` grades as plain
+    sandbox cannot run here or CONVLAB_LANG names no language (nothing is graded or stored). `sandboxed=False` grades as plain
     nbgrader does, student code with this user's rights, and every report says so."""
     settings = Settings(workers, scheduler, timeout, memory_mb, force, sandboxed)
     course = CourseDir.existing(course_dir)
     console = Console(stderr=True)
-    if not _host_ready(settings, console):
+    graders = _graders_language(console)
+    if graders is None or not _host_ready(settings, console):
         return 2
     gb = store.open_gradebook(course)
     graded, refused = [], {}
     try:
-        with _one_thread():
+        with _one_thread(), i18n.in_language(graders):
             work = plan(course, gb, settings, console)
             if work.skipped:
                 console.print(f"{work.skipped} submission(s) already graded (use --force to regrade)")

@@ -83,6 +83,7 @@ class Job:
     timeout: float
     memory_mb: int
     sandboxed: bool = True
+    lang: str | None = None  # the lesson's language, its checks' in both runs; None: the caller's (`convlab check`)
 
 
 @dataclass

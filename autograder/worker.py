@@ -65,7 +65,7 @@ def remove_stale_workdirs() -> int:
     return removed
 
 
-def sandbox_env(home: str = sandbox.SANDBOX_HOME) -> dict[str, str]:
+def sandbox_env(home: str = sandbox.SANDBOX_HOME, lang: str | None = None) -> dict[str, str]:
     """Environment of the runner and the kernel, whose home (the work dir) is `home`."""
     return {
         "CONVLAB_RECORD_DIR": f"{home}/{execute.RECORD_DIR}",
@@ -82,8 +82,9 @@ def sandbox_env(home: str = sandbox.SANDBOX_HOME) -> dict[str, str]:
         "MPLCONFIGDIR": "/tmp/matplotlib",
         "XDG_CACHE_HOME": "/tmp/cache",
         "JUPYTER_PLATFORM_DIRS": "1",
-        # The learner's language where the caller chose one (`convlab check`); else the notebook's.
-        **({"CONVLAB_LANG": os.environ["CONVLAB_LANG"]} if os.environ.get("CONVLAB_LANG") else {}),
+        # The lesson's language (`convlab grade`), else the one the caller chose (`convlab check`), else
+        # the notebook's (`autograder.execute`).
+        **({"CONVLAB_LANG": lang or os.environ["CONVLAB_LANG"]} if lang or os.environ.get("CONVLAB_LANG") else {}),
     }
 
 
@@ -119,7 +120,7 @@ def _sandboxed(module: str, workdir: str, job: Job) -> sandbox.SandboxResult:
     limits = sandbox.Limits(timeout=float(job.timeout) + GRACE_SECONDS, memory_mb=int(job.memory_mb))
     python = os.path.abspath(sys.executable)
     return sandbox.run([python, "-m", module], workdir, limits=limits,
-                       env=sandbox_env(sandbox.home(workdir, job.sandboxed)), sandboxed=job.sandboxed)
+                       env=sandbox_env(sandbox.home(workdir, job.sandboxed), job.lang), sandboxed=job.sandboxed)
 
 
 @contextlib.contextmanager

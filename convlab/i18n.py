@@ -59,9 +59,11 @@ def _checked(lang: str, where: str) -> str:
 
 
 def declared(metadata: dict) -> str:
-    """The language a notebook's metadata says it is in (`convlab.lang`); English if none or unknown."""
-    lang = metadata.get("convlab", {}).get("lang", "en") if isinstance(metadata, dict) else "en"
-    return lang if lang in LANGUAGES else "en"
+    """The language a notebook's metadata says it is in (`convlab.lang`); English if none, unknown or
+    malformed (a learner's notebook may hold anything there)."""
+    convlab = metadata.get("convlab") if isinstance(metadata, dict) else None
+    lang = convlab.get("lang") if isinstance(convlab, dict) else None
+    return lang if isinstance(lang, str) and lang in LANGUAGES else "en"
 
 
 def language_of(path: Path | str) -> str:
@@ -97,8 +99,9 @@ def language() -> str:
 
 @contextlib.contextmanager
 def in_language(lang: str):
-    """Messages in `lang` inside the block, in this thread (or task) only; `CONVLAB_LANG` still wins."""
-    token = _chosen.set(os.environ.get(ENV) or _checked(lang, "lang"))
+    """Messages in `lang` inside the block, in this thread (or task) only, whatever `CONVLAB_LANG`
+    says: the grader words a lesson's feedback in the lesson's language, its report in its own."""
+    token = _chosen.set(_checked(lang, "lang"))
     try:
         yield
     finally:

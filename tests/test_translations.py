@@ -170,21 +170,40 @@ def test_a_chinese_course_holds_the_chinese_edition(zh_course):
     assert source.metadata["convlab"]["lang"] == "zh" and source.cells[0].source.startswith("中文：")
 
 
-@pytest.mark.parametrize("grader", ["nbgrader", "convlab"])
-def test_a_chinese_course_grades_like_the_english_one(zh_course, grader, tmp_path):
+@pytest.mark.parametrize("grader", ["nbgrader", "convlab", "convlab speaking English"])
+def test_a_chinese_course_grades_like_the_english_one(zh_course, grader, tmp_path, monkeypatch):
+    """Same points; the learner reads Chinese (the kernel's checks and, under convlab grade, the
+    grader's verdicts), even where the instructor's CONVLAB_LANG says English, which the report keeps."""
     course = tmp_path / "course"
     shutil.copytree(zh_course, course)
     if grader == "nbgrader":
         result = ck.nbgrader(course, "autograde", ck.ASSIGNMENT)
         assert result.returncode == 0, result.stderr[-3000:]
     else:
+        if grader.endswith("English"):
+            monkeypatch.setenv("CONVLAB_LANG", "en")
         result = convlab("grade", str(course))
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert ck.scores(course, "right") == full_marks()
     assert ck.scores(course, "blank") == {name: 0.0 for name in full_marks()}
     graded = notebook.read(course / "autograded" / "blank" / ck.ASSIGNMENT / f"{ck.ASSIGNMENT}.ipynb")
-    said = "\n".join(str(out) for cell in graded.cells for out in cell.get("outputs", []))
-    assert "尚未作答" in said and "not answered yet" not in said, said[-2000:]  # the checks spoke Chinese
+    errors = [out for cell in graded.cells for out in cell.get("outputs", []) if out.output_type == "error"]
+    assert any("尚未作答" in out.evalue for out in errors), errors  # the kernel's checks spoke Chinese
+    if grader != "nbgrader":
+        verdicts = [out.data["text/plain"] for cell in graded.cells for out in cell.get("outputs", [])
+                    if out.output_type == "display_data" and "convlab grade" in out.data.get("text/plain", "")]
+        assert verdicts and all(v.startswith("convlab grade：未通过") and "尚未作答" in v for v in verdicts), verdicts
+        report = (course / "grading-report.md").read_text(encoding="utf-8")
+        assert "not answered yet" in report and "尚未作答" not in report, report[-1500:]
+
+
+def test_an_unknown_language_for_the_grader_is_refused(zh_course, tmp_path, monkeypatch):
+    course = tmp_path / "course"
+    shutil.copytree(zh_course, course)
+    monkeypatch.setenv("CONVLAB_LANG", "zh_CN")
+    result = convlab("grade", str(course))
+    assert result.returncode == 2 and "CONVLAB_LANG='zh_CN'" in result.stderr, result.stderr[-2000:]
+    assert not (course / "autograded").exists()
 
 
 def test_an_edition_without_translations_is_refused(tmp_path):

@@ -99,7 +99,11 @@ def test_feature_map_explorer_redraws():
     from convlab.models import LeNet
 
     images, labels = shapes_dataset(10)
-    _move_every_slider(cnn.feature_map_explorer(LeNet(), images, labels, CLASSES).widget)
+    plt.close("all")
+    explorer = cnn.feature_map_explorer(LeNet(), images, labels, CLASSES)
+    title = plt.gcf()._suptitle.get_text()  # the first example's figure: its class, the model's guess, the block
+    assert title.startswith(f"{CLASSES[int(labels[0])]} (model says: ") and "block 1" in title, title
+    _move_every_slider(explorer.widget)
 
 
 def test_lesson11_filters_have_a_colour_scale():

@@ -50,11 +50,11 @@ def filters_figure(weight):
     return fig
 
 
-def feature_maps_figure(image, maps, block=None, shown=None):
+def feature_maps_figure(image, maps, block=None, shown=None, title=None):
     """One image next to the feature maps a layer makes of it (one panel per channel).
 
-    ``block`` (the layer's number) and ``shown`` (the image's class name) go into the title, which is
-    worded here so that it reads in the lesson's language."""
+    ``block`` (the layer's number) and ``shown`` (the image's class name) go into the title, worded
+    here so that it reads in the lesson's language; ``title``, already worded, replaces it."""
     maps = maps.detach().cpu().double().numpy()                # (C, H, W)
     cols = min(8, len(maps))
     rows = int(np.ceil(len(maps) / cols))
@@ -69,9 +69,9 @@ def feature_maps_figure(image, maps, block=None, shown=None):
         ax.imshow(m, cmap="viridis")
         ax.set_title(_("ch {c}").format(c=c), fontsize=8)
     count, shape = len(maps), "×".join(map(str, maps.shape[1:]))
-    if block is None or shown is None:
+    if title is None and (block is None or shown is None):
         title = _("{count} feature maps of size {shape}").format(count=count, shape=shape)
-    else:
+    elif title is None:
         title = _("block {block} on a {shown}: {count} maps of {shape}").format(
             block=block, shown=_(shown), count=count, shape=shape)
     fig.suptitle(title)
@@ -86,10 +86,9 @@ def feature_map_explorer(model, images, labels, classes):
         with torch.no_grad():
             maps = model.features(images[index:index + 1])[layer - 1][0]
             guess = int(model(images[index:index + 1]).argmax())
-        feature_maps_figure(images[index], maps,
-                            _("{label} (model says: {guess}) — block {layer}, {shape}").format(
-                                label=_(classes[int(labels[index])]), guess=_(classes[guess]), layer=layer,
-                                shape=tuple(maps.shape)))
+        title = _("{label} (model says: {guess}) — block {layer}, {shape}").format(
+            label=_(classes[int(labels[index])]), guess=_(classes[guess]), layer=layer, shape=tuple(maps.shape))
+        feature_maps_figure(images[index], maps, title=title)
         plt.show()
 
     return widgets.interact(show, index=widgets.IntSlider(0, 0, len(images) - 1, description=_("example")),
