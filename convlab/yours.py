@@ -20,6 +20,7 @@ import nbformat
 
 import convlab.functional as cf
 from convlab.checks import CheckFailed, lesson08, lesson10
+from convlab.i18n import _
 
 LESSON_08 = Path("08_groups_separable") / "08_groups_separable.ipynb"
 LESSON_10 = Path("10_backprop") / "10_backprop.ipynb"
@@ -48,7 +49,7 @@ def _yours(root: Path):
     """Your conv2d forward with your Conv2dFunction's backward, both checked; raises why not."""
     for notebook in (LESSON_08, LESSON_10):
         if not (root / notebook).exists():
-            raise FileNotFoundError(f"{root / notebook} is not there")
+            raise FileNotFoundError(_("{path} is not there").format(path=root / notebook))
     conv2d = definitions(root / LESSON_08)["conv2d"]
     with contextlib.redirect_stdout(io.StringIO()):
         lesson08.conv2d(conv2d)
@@ -72,9 +73,9 @@ def _reason(why: Exception) -> str:
 def choose(root: Path = Path("..")):
     """(the convolution lesson 11's LeNet runs on, which one it is)."""
     try:
-        return _yours(root), ("your conv2d (lesson 08) forward and your Conv2dFunction (lesson 10) backward")
+        return _yours(root), _("your conv2d (lesson 08) forward and your Conv2dFunction (lesson 10) backward")
     except Exception as why:  # not there, not written yet, or not passing its check
-        return cf.conv2d, f"the course's reference convlab.functional.conv2d ({_reason(why)})"
+        return cf.conv2d, _("the course's reference convlab.functional.conv2d ({why})").format(why=_reason(why))
 
 
 def select_lenet_conv2d(root: Path = Path("..")) -> None:
@@ -82,7 +83,7 @@ def select_lenet_conv2d(root: Path = Path("..")) -> None:
     runs lessons 08 and 10's checks, which cannot run inside another check (their references are banned
     there), so a first choice made inside the model's check would always fall back to the reference."""
     _chosen["conv2d"], _chosen["which"] = choose(root)
-    print(f"LeNet's convolutions run on {_chosen['which']}")
+    print(_("LeNet's convolutions run on {which}").format(which=_chosen["which"]))
 
 
 def lenet_conv2d(input, weight, bias=None, stride=1, padding=0):

@@ -164,7 +164,7 @@ class Model(NamedParts):
                 params.append(draw.randn(*shape, dtype=dtype) / fan_in ** 0.5)
             x = draw.randn(batch, 1, 32, 32, dtype=dtype)
             yield Case((x, draw.randn(batch, 10, dtype=dtype), *params),
-                       description=f"input ({batch}, 1, 32, 32)")
+                       description=_("input ({batch}, 1, 32, 32)").format(batch=batch))
 
     def reference(self, x, grad_output, *params):
         leaves = [p.detach().clone().requires_grad_() for p in params]
