@@ -106,7 +106,7 @@ class ExecuteInItsLanguage(Execute):
 
     async def async_start_new_kernel(self, **kwargs):
         env = dict(kwargs.pop("env", None) or os.environ)
-        env.setdefault(i18n.ENV, i18n.declared(self.nb.metadata))
+        env[i18n.ENV] = i18n.declared(self.nb.metadata)  # as `convlab grade`: the lesson's, not the grader's
         return await super().async_start_new_kernel(env=env, **kwargs)
 
     start_new_kernel = run_sync(async_start_new_kernel)  # nbclient binds its own at class creation
