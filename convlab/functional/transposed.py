@@ -1,9 +1,10 @@
 """Transposed convolution in 1, 2 and 3 dimensions: ``conv_transpose1d/2d/3d``.
 
 The adjoint (gradient) of a convolution: every input value scales the kernel and adds it into the
-output at stride-spaced positions. Computed as one matmul that makes all scaled kernels at once,
-(taps * C_out/G, C_in/G) @ (C_in/G, L_in), then one strided slice-add per kernel tap (col2im) that
-places them; what lands in ``padding`` is dropped and ``output_padding`` extends the far side.
+output at stride-spaced positions. Computed as one (broadcast) matmul that makes all scaled kernels
+at once, (taps * C_out/G, C_in/G) @ (C_in/G, L_in) per sample and group, then one strided slice-add
+per kernel tap (col2im) that places them; what lands in ``padding`` is dropped and
+``output_padding`` extends the far side.
 """
 from __future__ import annotations
 
@@ -34,14 +35,14 @@ def _conv_transposend(input, weight, bias, stride, padding, output_padding, grou
                             padding=padding, output_padding=output_padding, dilation=dilation)
     n, c = input.shape[:2]
     cg, og, taps = c // groups, out_channels // groups, math.prod(kernel_size)
-    # Channel-major input: one matmul per group covers the whole batch.
-    x = input.transpose(0, 1).reshape(groups, cg, n * math.prod(in_size))  # (G, C_in/G, N*L_in)
+    # The input as it lies, a matmul per sample and group (broadcast): no transposed copy of it.
+    x = input.reshape(n, groups, cg, math.prod(in_size))  # (N, G, C_in/G, L_in)
     # Tap-major rows make each tap's block of the matmul result contiguous, which the scatter reads.
     w = weight.reshape(groups, cg, og, taps).permute(0, 3, 2, 1)  # (G, taps, C_out/G, C_in/G)
     w = w.reshape(groups, taps * og, cg)  # (G, taps*C_out/G, C_in/G)
-    columns = torch.matmul(w, x)  # (G, taps*C_out/G, N*L_in)
-    columns = columns.view(groups, *kernel_size, og, n, *in_size)  # (G, *k, C_out/G, N, *in)
-    columns = columns.movedim(2 + dims, 0).movedim(2 + dims, 2)  # (N, G, C_out/G, *k, *in)
+    columns = torch.matmul(w, x)  # (N, G, taps*C_out/G, L_in)
+    columns = columns.view(n, groups, *kernel_size, og, *in_size)  # (N, G, *k, C_out/G, *in)
+    columns = columns.movedim(2 + dims, 2)  # (N, G, C_out/G, *k, *in)
     out = scatter_windows(columns, out_size, stride, dilation, padding)  # (N, G, C_out/G, *out)
     out = out.view(n, out_channels, *out_size)  # (N, C_out, *out)
     if bias is not None:
