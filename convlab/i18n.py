@@ -2,9 +2,10 @@
 
 Catalogs are Babel's `.po` files in `convlab/locale/<lang>/LC_MESSAGES/convlab.po`, compiled when
 first needed (`babel.messages.mofile`), so the source of a translation is the only copy of it. The
-language is, in order: the `CONVLAB_LANG` environment variable (the grader sets it from the
-notebook's metadata; a learner may override it), else the language of the notebook the kernel
-runs (`metadata.convlab.lang` of the file JupyterLab names in `JPY_SESSION_NAME`), else English.
+language is, in order: the grader's choice for the block it runs (`in_language`: a lesson's
+feedback in the lesson's language), else the `CONVLAB_LANG` environment variable (a learner's
+override; the grader sets it for the kernels it starts), else the language of the notebook the
+kernel runs (`metadata.convlab.lang` of the file JupyterLab names in `JPY_SESSION_NAME`), else English.
 Messages are marked with `_` where they are said and with `N_` where they are defined ahead.
 """
 from __future__ import annotations

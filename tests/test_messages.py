@@ -138,3 +138,24 @@ def test_speaking_sets_the_language_for_a_block_and_puts_it_back(monkeypatch):
     monkeypatch.setenv(i18n.ENV, "en")
     with i18n.speaking("zh"):
         assert i18n.language() == "en"  # the learner's own choice wins
+
+
+def test_chinese_figures_draw_every_glyph(recwarn):
+    """The Chinese edition's font (from mplfonts) draws Chinese next to math; English figures keep theirs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from convlab.viz import fonts
+
+    with matplotlib.rc_context():
+        assert fonts.use_language_font("en") == matplotlib.rcParams["font.family"][0]
+        assert fonts.use_language_font("zh") == fonts.FAMILY == matplotlib.rcParams["font.family"][0]
+        fig, ax = plt.subplots()
+        ax.set_title("输入 X (5, 5)：卷积核 $k_h \\times k_w$")
+        ax.set_xlabel("列")
+        fig.canvas.draw()
+        plt.close(fig)
+    missing = [str(w.message) for w in recwarn if "missing from font" in str(w.message)]
+    assert not missing, missing

@@ -23,7 +23,7 @@ import math
 
 import torch
 
-from convlab.functional.fold import tap_overlap
+from convlab.functional.fold import tap_overlap, zero_padded
 
 __all__: list[str] = []  # nothing here is part of the API: conv.py calls ``convolution``
 
@@ -97,40 +97,24 @@ def _depthwise(input, weight, groups, stride, padding, dilation, out_size):
     return out.view(n, groups * og, *out_size)  # (N, O, *out)
 
 
-def _flat_padded(input, padding, extra: int) -> torch.Tensor:
-    """``input`` (N, C, *spatial) copied into a zero buffer (N, C, prod(padded) + extra), padded positions flat.
-
-    ``extra`` zeros after each channel's grid let the last taps read past its end.
-    """
-    n, c = input.shape[:2]
-    padded_size = _padded_size(input, padding)
-    plane = math.prod(padded_size)
-    flat = input.new_empty(n, c, plane + extra)
-    flat[:, :, plane:].zero_()
-    grid = flat[:, :, :plane].view(n, c, *padded_size)
-    # Zero only the border, each element once: the inside is overwritten with the input anyway.
-    for d, (s, (before, after)) in enumerate(zip(input.shape[2:], padding)):
-        leading = (slice(None),) * (d + 2)
-        grid[leading + (slice(0, before),)].zero_()
-        grid[leading + (slice(before + s, None),)].zero_()
-    grid[(slice(None), slice(None)) + tuple(slice(b, b + s) for s, (b, _) in zip(input.shape[2:], padding))] = input
-    return flat
-
-
 def _channels_first_matmul(input, weight, padding, dilation, out_size):
     """Stride 1, one group: out[:, :, p] += W[tap] @ padded[:, :, p + offset(tap)], one matmul per tap.
 
     Output position p of a sample sits at p_0 * row + ... in the padded grid's numbering, so every
-    tap reads the flat padded input from a constant offset on: a strided view, never a copy. The
-    rows of the padded grid past out_d in some dimension are computed and dropped at the end.
+    tap reads the flat padded input (`fold.zero_padded`) from a constant offset on: a strided view,
+    never a copy. The rows of the padded grid past out_d in some dimension are computed and dropped
+    at the end.
     """
-    n = input.shape[0]
+    n, c = input.shape[:2]
     dims = weight.dim() - 2
     kernel_size = tuple(weight.shape[2:])
-    padded_size = _padded_size(input, padding)
+    # Beyond 1D the last taps of the last output row read up to a row past the grid: one spare zero row.
+    spare = ((padding[0][0], padding[0][1] + 1),) + tuple(padding[1:]) if dims > 1 else padding
+    padded = zero_padded(input, spare)  # (N, C, *padded)
+    padded_size = padded.shape[2:]
     strides = [math.prod(padded_size[i + 1:]) for i in range(dims)]  # flat steps per index in each dimension
     offsets = _tap_offsets(kernel_size, dilation, strides)
-    flat = _flat_padded(input, padding, extra=offsets[-1])  # (N, C, plane + extra)
+    flat = padded.reshape(n, c, -1)  # (N, C, plane)
     w = weight.reshape(weight.shape[0], weight.shape[1], len(offsets)).permute(2, 0, 1).contiguous()  # (taps, O, C)
     span = out_size[0] * strides[0]  # through the last output row
     out = input.new_empty(n, weight.shape[0], span)  # (N, O, span)
