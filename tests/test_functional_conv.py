@@ -1,5 +1,6 @@
 """convlab.functional.conv1d/2d/3d and corr2d against torch.nn.functional: values, gradients, devices."""
 import contextlib
+import math
 from unittest.mock import patch
 
 import pytest
@@ -23,12 +24,14 @@ paths = pytest.mark.parametrize("path", ["auto", "channels-first", "channels-las
 
 def forced(path: str):
     """The default algorithm choice, or one layout of the shifted matmul forced wherever stride is 1
-    and groups 1, whatever the size, channel count and dimensions (channels-last in small odd blocks,
-    ``folded`` with the last kernel dimension copied into the channels)."""
+    (channels-first: any groups, one sample per block; channels-last and ``folded``: groups 1, in small
+    odd blocks, ``folded`` with the last kernel dimension copied into the channels), whatever the size,
+    channel count and dimensions."""
     if path == "auto":
         return contextlib.nullcontext()
     if path == "channels-first":
-        return patch.multiple(fast, _SHIFT_MIN_COLUMNS=0, _SHIFT_MIN_DEPTH=1, convolution=_channels_first)
+        return patch.multiple(fast, _SHIFT_MIN_COLUMNS=0, _SHIFT_MIN_DEPTH=1, _CHANNELS_FIRST_BLOCK=1,
+                              convolution=_channels_first)
     folding = (lambda channels, kernel_size: 0) if path == "channels-last" else \
         (lambda channels, kernel_size: min(1, len(kernel_size) - 1))
     return patch.multiple(fast, _SHIFT_MIN_COLUMNS=0, _SHIFT_MIN_DEPTH=1 << 30, _MATMUL_CHUNK=37,
@@ -37,8 +40,8 @@ def forced(path: str):
 
 def _channels_first(input, weight, groups, stride, padding, dilation, out_size):
     """The channels-first shifted matmul wherever it applies (any dimension), else the default choice."""
-    if groups == 1 and all(s == 1 for s in stride) and input.shape[0] > 0:
-        return fast._channels_first_matmul(input, weight, padding, dilation, out_size)
+    if all(s == 1 for s in stride) and input.shape[0] > 0:
+        return fast._channels_first_matmul(input, weight, groups, padding, dilation, out_size)
     return _default_choice(input, weight, groups, stride, padding, dilation, out_size)
 
 
@@ -118,6 +121,20 @@ def test_conv2d_every_algorithm_on_larger_inputs(path, groups, in_channels, out_
     theirs = F.conv2d(x, w, b, stride, padding, dilation, groups)
     _assert_same(ours, theirs, torch.float64, f"conv2d groups={groups} stride={stride} padding={padding}")
     assert ours.is_contiguous(), f"conv2d groups={groups} stride={stride}: output is not contiguous as torch's is"
+
+
+@pytest.mark.parametrize("dims,groups", [(1, 1), (1, 4), (2, 2), (3, 4)])
+def test_channels_first_blocks_of_samples_with_a_shorter_last_block(dims, groups):
+    """Five samples in blocks of two: the weights repeated per block must match every block, the last too."""
+    size = {1: (40,), 2: (11, 9), 3: (5, 6, 4)}[dims]
+    x = random_tensor((5, 8, *size), 11)
+    w = random_tensor((12, 8 // groups, *([3] * dims)), 12)
+    ours_fn, torch_fn = OPS[dims]
+    theirs = torch_fn(x, w, padding=1, groups=groups)
+    span = theirs.shape[2] * math.prod(s + 2 for s in size[1:]) if dims > 1 else theirs.shape[2]
+    with forced("channels-first"), patch.object(fast, "_CHANNELS_FIRST_BLOCK", 2 * 12 * span):
+        ours = ours_fn(x, w, padding=1, groups=groups)
+    _assert_same(ours, theirs, torch.float64, f"conv{dims}d groups={groups} in blocks of 2 samples")
 
 
 def test_positional_order_matches_torch():

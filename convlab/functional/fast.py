@@ -8,13 +8,14 @@ this module holds what only makes it faster, for the shapes where that copy is w
 * shifted matmul (stride 1, large inputs): every tap's windows, for every output position, are
   the padded input shifted by a constant offset, so one accumulated matmul per tap needs no copy
   of the windows; positions that wrap around a row are computed and thrown away. Two layouts:
-  - channels-last (2D, 3D): the padded batch as (positions, C), the windows of a tap one
-    contiguous block of rows; the taps run block by block of output positions, so each block
-    stays in cache, and with few channels the taps of the last kernel dimension(s) are first
-    copied next to the channels, for fewer, deeper matmuls;
-  - channels-first (1D, enough channels): the padded input as (N, C, positions), a tap's operand
-    a strided view BLAS reads as it is, and the output comes out in torch's layout, uncopied.
-    (In 2D and 3D it streams the whole output through memory once per tap: slower under load.)
+  - channels-last (one group, 2D and 3D): the padded batch as (positions, C), the windows of a
+    tap one contiguous block of rows; the taps run block by block of output positions, so each
+    block stays in cache, and with few channels the taps of the last kernel dimension(s) are
+    first copied next to the channels, for fewer, deeper matmuls;
+  - channels-first (grouped, or 1D with enough channels): the padded input as (N*G, C/G,
+    positions), a tap's operand a strided view BLAS reads as it is, one matmul batched over
+    samples and groups, block by block of samples; the output comes out in torch's layout.
+    (Ungrouped in 2D and 3D, a sample's output per tap outgrows the cache: slower under load.)
 """
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ _SHIFT_MIN_COLUMNS = 1 << 20
 # Output positions per block and thread of the channels-last layout: all taps of a block run back to back
 # while its input and output stay in cache, rather than each tap streaming the whole batch.
 _MATMUL_CHUNK = 8192
+# Output values per block of samples of the channels-first layout, for the same reason.
+_CHANNELS_FIRST_BLOCK = 1 << 19
 
 
 def _column_chunks(total: int, size: int) -> list[slice]:
@@ -97,30 +100,37 @@ def _depthwise(input, weight, groups, stride, padding, dilation, out_size):
     return out.view(n, groups * og, *out_size)  # (N, O, *out)
 
 
-def _channels_first_matmul(input, weight, padding, dilation, out_size):
-    """Stride 1, one group: out[:, :, p] += W[tap] @ padded[:, :, p + offset(tap)], one matmul per tap.
+def _channels_first_matmul(input, weight, groups, padding, dilation, out_size):
+    """Stride 1: out[:, :, p] += W[tap] @ padded[:, :, p + offset(tap)], one batched matmul per tap.
 
     Output position p of a sample sits at p_0 * row + ... in the padded grid's numbering, so every
     tap reads the flat padded input (`fold.zero_padded`) from a constant offset on: a strided view,
     never a copy. The rows of the padded grid past out_d in some dimension are computed and dropped
-    at the end.
+    at the end. The batch of each matmul is (samples, groups); the taps run block by block of samples,
+    so each block of output stays in cache.
     """
     n, c = input.shape[:2]
     dims = weight.dim() - 2
     kernel_size = tuple(weight.shape[2:])
+    cg, og = c // groups, weight.shape[0] // groups
     # Beyond 1D the last taps of the last output row read up to a row past the grid: one spare zero row.
     spare = ((padding[0][0], padding[0][1] + 1),) + tuple(padding[1:]) if dims > 1 else padding
     padded = zero_padded(input, spare)  # (N, C, *padded)
     padded_size = padded.shape[2:]
     strides = [math.prod(padded_size[i + 1:]) for i in range(dims)]  # flat steps per index in each dimension
     offsets = _tap_offsets(kernel_size, dilation, strides)
-    flat = padded.reshape(n, c, -1)  # (N, C, plane)
-    w = weight.reshape(weight.shape[0], weight.shape[1], len(offsets)).permute(2, 0, 1).contiguous()  # (taps, O, C)
+    flat = padded.reshape(n * groups, cg, -1)  # (N*G, C/G, plane)
     span = out_size[0] * strides[0]  # through the last output row
-    out = input.new_empty(n, weight.shape[0], span)  # (N, O, span)
-    for t, offset in enumerate(offsets):
-        # beta=0: the first tap overwrites the uninitialised buffer
-        out.baddbmm_(w[t].expand(n, -1, -1), flat[:, :, offset:offset + span], beta=0 if t == 0 else 1)
+    samples = max(1, min(n, _CHANNELS_FIRST_BLOCK // (weight.shape[0] * span)))  # per block
+    # Each matrix contiguous, as MKL's batched matmul needs (else torch multiplies them one by one).
+    w = weight.reshape(groups, og, cg, len(offsets)).permute(3, 0, 1, 2).contiguous()  # (taps, G, O/G, C/G)
+    w = w.unsqueeze(1).expand(-1, samples, -1, -1, -1).reshape(len(offsets), samples * groups, og, cg)
+    out = input.new_empty(n * groups, og, span)  # (N*G, O/G, span)
+    for rows in _column_chunks(n * groups, samples * groups):
+        block, w_block = out[rows], w[:, :rows.stop - rows.start]
+        for t, offset in enumerate(offsets):
+            # beta=0: the first tap overwrites the uninitialised block
+            block.baddbmm_(w_block[t], flat[rows, :, offset:offset + span], beta=0 if t == 0 else 1)
     grid = out.view(n, weight.shape[0], out_size[0], *padded_size[1:])  # (N, O, out_0, *padded rest)
     kept = grid[(slice(None),) * 3 + tuple(slice(0, o) for o in out_size[1:])]
     return kept.contiguous()  # (N, O, *out), as torch lays it out (1D: already so, no copy)
@@ -149,8 +159,8 @@ def _channels_last_padded(input, padding, extra: int) -> torch.Tensor:
     return flat
 
 
-def _channels_last_matmul(input, weight, groups, padding, dilation, out_size, folded_dims: int = 0):
-    """Stride 1: out[rows] += (padded rows shifted by the tap's offset) @ W[tap], one matmul per tap.
+def _channels_last_matmul(input, weight, padding, dilation, out_size, folded_dims: int = 0):
+    """Stride 1, one group: out[rows] += (padded rows shifted by the tap's offset) @ W[tap], one matmul per tap.
 
     With channels innermost, a tap's operand is a contiguous (positions, C) block of the padded
     buffer, so no window is ever copied; rows that are not outputs (past out_d in some dimension,
@@ -164,7 +174,7 @@ def _channels_last_matmul(input, weight, groups, padding, dilation, out_size, fo
     n, c = input.shape[:2]
     dims = weight.dim() - 2
     kernel_size = tuple(weight.shape[2:])
-    cg, og = c // groups, weight.shape[0] // groups
+    o = weight.shape[0]
     padded_size = _padded_size(input, padding)
     strides = [math.prod(padded_size[i + 1:]) for i in range(dims)]  # rows per step in each dimension
     plane = math.prod(padded_size)
@@ -172,37 +182,32 @@ def _channels_last_matmul(input, weight, groups, padding, dilation, out_size, fo
     lead = _tap_offsets(kernel_size[:split], dilation[:split], strides[:split])
     trail = _tap_offsets(kernel_size[split:], dilation[split:], strides[split:])
     folded = math.prod(kernel_size[split:])
-    depth = folded * cg
+    depth = folded * c
     flat = _channels_last_padded(input, padding, extra=lead[-1] + trail[-1])  # (N*plane + extra, C)
     # Weight rows ordered (folded tap, channel), as the folded operand's columns.
-    w = weight.reshape(groups, og, cg, len(lead), folded).permute(3, 0, 4, 2, 1)  # (lead, G, folded, C/G, O/G)
-    w = w.reshape(len(lead), groups, depth, og).contiguous()  # (lead, G, folded*C/G, O/G), ready for BLAS
+    w = weight.reshape(o, c, len(lead), folded).permute(2, 3, 1, 0)  # (lead, folded, C, O)
+    w = w.reshape(len(lead), depth, o).contiguous()  # (lead, folded*C, O), ready for BLAS
     total = (n - 1) * plane + out_size[0] * strides[0]  # through the last sample's last output row
-    out = input.new_empty(groups, total, og)  # (G, M, O/G)
+    out = input.new_empty(total, o)  # (M, O)
     trail_strides = [d * s * c for d, s in zip(dilation[split:], strides[split:])]
     # Each thread takes its share of a block, so the block grows with the thread count.
     for chunk in _column_chunks(total, _MATMUL_CHUNK * torch.get_num_threads()):
         size = chunk.stop - chunk.start
         if folded_dims == 0:
-            source, base = flat.view(-1, groups, depth), chunk.start  # (rows, G, C/G)
+            source, base = flat, chunk.start  # (rows, C)
         else:
             span = size + lead[-1]  # rows that this block's remaining taps read
-            source = flat.as_strided((span, groups, *kernel_size[split:], cg), (c, cg, *trail_strides, 1),
-                                     flat.storage_offset() + chunk.start * c)  # (span, G, *trail k, C/G)
+            source = flat.as_strided((span, *kernel_size[split:], c), (c, *trail_strides, 1),
+                                     flat.storage_offset() + chunk.start * c)  # (span, *trail k, C)
             # The folded taps overlap in memory, so copy (reshape alone may return the overlapping view,
             # which every matmul would then copy again).
-            source, base = source.contiguous().view(span, groups, depth), 0  # (span, G, folded*C/G)
+            source, base = source.contiguous().view(span, depth), 0  # (span, folded*C)
         for t, offset in enumerate(lead):
-            x_t = source[base + offset:base + offset + size]  # (size, G, folded*C/G)
-            beta = 0 if t == 0 else 1  # the first tap overwrites the uninitialised block
-            if groups == 1:
-                out[0, chunk].addmm_(x_t.view(size, depth), w[t, 0], beta=beta)  # (size, O)
-            else:
-                out[:, chunk].baddbmm_(x_t.transpose(0, 1), w[t], beta=beta)  # (G, size, O/G)
-    # Element [n, g, o, *p] sits at row n * plane + sum(p_d * strides_d) of group g.
-    grid = out.as_strided((n, groups, og, *out_size), (plane * og, total * og, 1, *(s * og for s in strides)),
-                          out.storage_offset())  # (N, G, O/G, *out)
-    return grid.reshape(n, groups * og, *out_size).contiguous()  # (N, O, *out), as torch lays it out
+            # beta=0: the first tap overwrites the uninitialised block
+            out[chunk].addmm_(source[base + offset:base + offset + size], w[t], beta=0 if t == 0 else 1)
+    # Element [n, o, *p] sits at row n * plane + sum(p_d * strides_d).
+    grid = out.as_strided((n, o, *out_size), (plane * o, 1, *(s * o for s in strides)), out.storage_offset())
+    return grid.contiguous()  # (N, O, *out), as torch lays it out
 
 
 def convolution(input, weight, groups, stride, padding, dilation, out_size):
@@ -217,12 +222,13 @@ def convolution(input, weight, groups, stride, padding, dilation, out_size):
     if cg == 1 and c > 1:
         return _depthwise(input, weight, groups, stride, padding, dilation, out_size)
     column_count = n * c * math.prod(kernel_size) * math.prod(out_size)
-    # Grouped, each tap's matmul would have only O/G columns, which BLAS runs slowly: im2col's are deeper.
-    if groups > 1 or any(s != 1 for s in stride) or column_count < _SHIFT_MIN_COLUMNS or n == 0:
+    # One tap: im2col's columns are the (padded) input itself, nothing to save.
+    if any(s != 1 for s in stride) or column_count < _SHIFT_MIN_COLUMNS or n == 0 or math.prod(kernel_size) == 1:
         return None
-    if dims == 1 and c >= _SHIFT_MIN_DEPTH:
-        return _channels_first_matmul(input, weight, padding, dilation, out_size)
+    # Grouped, channels-last matmuls would have only O/G columns; channels-first ones span the positions.
+    if groups > 1 or (dims == 1 and c >= _SHIFT_MIN_DEPTH):
+        return _channels_first_matmul(input, weight, groups, padding, dilation, out_size)
     folded_dims = _dims_to_fold(c, kernel_size)
     if folded_dims < dims:
-        return _channels_last_matmul(input, weight, groups, padding, dilation, out_size, folded_dims)
+        return _channels_last_matmul(input, weight, padding, dilation, out_size, folded_dims)
     return None
