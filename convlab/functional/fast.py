@@ -3,8 +3,10 @@
 ``conv.py`` holds the algorithm the lesson teaches (copy every window into a column, one matmul);
 this module holds what only makes it faster, for the shapes where that copy is what costs:
 
-* depthwise (one input channel per group): a multiply-add per kernel tap of an input slice and
-  that tap's weights, into the block of outputs the tap reaches; padding is never materialised;
+* depthwise (one input channel per group): a multiply-add per kernel tap of the input and that
+  tap's weights. At stride 1 each runs over the whole flat padded input, shifted by the tap's
+  offset; strided, over the slice of input that reaches the tap's block of outputs, so padding is
+  never materialised;
 * shifted matmul (stride 1, large inputs): every tap's windows, for every output position, are
   the padded input shifted by a constant offset, so one accumulated matmul per tap needs no copy
   of the windows; positions that wrap around a row are computed and thrown away. Two layouts:
@@ -65,7 +67,7 @@ def _padded_size(input, padding):
 
 
 def _depthwise(input, weight, groups, stride, padding, dilation, out_size):
-    """One input channel per group: a multiply-add per tap of (input) * (that tap's weights).
+    """Strided, one input channel per group: a multiply-add per tap of (input) * (that tap's weights).
 
     Padding is never materialised: each tap adds into the block of outputs whose window puts it
     inside the input, reading the matching (strided) slice of the input. A tap that covers every
@@ -100,28 +102,60 @@ def _depthwise(input, weight, groups, stride, padding, dilation, out_size):
     return out.view(n, groups * og, *out_size)  # (N, O, *out)
 
 
+def _flat_padded(input, padding, dilation, kernel_size):
+    """The padded input as (N, C, plane), each tap's flat offset in it, and the padded size.
+
+    Output position p of a sample sits at p_0 * row + ... in the padded grid's numbering, so every
+    tap reads the flat padded input from a constant offset on, over the same span of positions.
+    Beyond 1D the last taps of the last output row read up to a row past the grid: one spare zero row.
+    """
+    n, c = input.shape[:2]
+    spare = ((padding[0][0], padding[0][1] + 1),) + tuple(padding[1:]) if len(padding) > 1 else padding
+    padded = zero_padded(input, spare)  # (N, C, *padded)
+    padded_size = padded.shape[2:]
+    strides = [math.prod(padded_size[i + 1:]) for i in range(len(padded_size))]  # flat steps per index
+    return padded.reshape(n, c, -1), _tap_offsets(kernel_size, dilation, strides), padded_size
+
+
+def _cropped(out, out_size, padded_size):
+    """(N, O, span) over the padded grid's first out_0 rows -> (N, O, *out), dropping the positions
+    past out_d in the other dimensions; contiguous, as torch lays it out (1D: nothing to drop, no copy)."""
+    grid = out.view(out.shape[0], out.shape[1], out_size[0], *padded_size[1:])  # (N, O, out_0, *padded rest)
+    return grid[(slice(None),) * 3 + tuple(slice(0, o) for o in out_size[1:])].contiguous()
+
+
+def _depthwise_shifted(input, weight, groups, padding, dilation, out_size):
+    """Stride 1, one input channel per group: out += (padded input from the tap's offset) * w[tap].
+
+    Each multiply-add runs over whole rows of the flat padded grid (`_flat_padded`) rather than
+    row-wide slices of the image; positions that wrap around a row are computed and dropped.
+    """
+    n = input.shape[0]
+    og = weight.shape[0] // groups
+    flat, offsets, padded_size = _flat_padded(input, padding, dilation, tuple(weight.shape[2:]))
+    x = flat.view(n, groups, 1, -1)  # (N, G, 1, plane)
+    w = weight.reshape(groups, og, len(offsets), 1)  # (G, O/G, taps, 1)
+    span = out_size[0] * math.prod(padded_size[1:])  # through the last output row
+    out = x[..., offsets[0]:offsets[0] + span] * w[:, :, 0]  # (N, G, O/G, span)
+    for t, offset in enumerate(offsets[1:], start=1):
+        out.addcmul_(x[..., offset:offset + span], w[:, :, t])
+    return _cropped(out.view(n, groups * og, span), out_size, padded_size)
+
+
 def _channels_first_matmul(input, weight, groups, padding, dilation, out_size):
     """Stride 1: out[:, :, p] += W[tap] @ padded[:, :, p + offset(tap)], one batched matmul per tap.
 
-    Output position p of a sample sits at p_0 * row + ... in the padded grid's numbering, so every
-    tap reads the flat padded input (`fold.zero_padded`) from a constant offset on: a strided view,
-    never a copy. The rows of the padded grid past out_d in some dimension are computed and dropped
-    at the end. The batch of each matmul is (samples, groups); the taps run block by block of samples,
-    so each block of output stays in cache.
+    Every tap's operand is a strided view of the flat padded input (`_flat_padded`), never a copy.
+    The batch of each matmul is (samples, groups); the taps run block by block of samples, so each
+    block of output stays in cache.
     """
     n, c = input.shape[:2]
-    dims = weight.dim() - 2
-    kernel_size = tuple(weight.shape[2:])
-    cg, og = c // groups, weight.shape[0] // groups
-    # Beyond 1D the last taps of the last output row read up to a row past the grid: one spare zero row.
-    spare = ((padding[0][0], padding[0][1] + 1),) + tuple(padding[1:]) if dims > 1 else padding
-    padded = zero_padded(input, spare)  # (N, C, *padded)
-    padded_size = padded.shape[2:]
-    strides = [math.prod(padded_size[i + 1:]) for i in range(dims)]  # flat steps per index in each dimension
-    offsets = _tap_offsets(kernel_size, dilation, strides)
-    flat = padded.reshape(n * groups, cg, -1)  # (N*G, C/G, plane)
-    span = out_size[0] * strides[0]  # through the last output row
-    samples = max(1, min(n, _CHANNELS_FIRST_BLOCK // (weight.shape[0] * span)))  # per block
+    o = weight.shape[0]
+    cg, og = c // groups, o // groups
+    flat, offsets, padded_size = _flat_padded(input, padding, dilation, tuple(weight.shape[2:]))
+    flat = flat.view(n * groups, cg, -1)  # (N*G, C/G, plane)
+    span = out_size[0] * math.prod(padded_size[1:])  # through the last output row
+    samples = max(1, min(n, _CHANNELS_FIRST_BLOCK // (o * span)))  # per block
     # Each matrix contiguous, as MKL's batched matmul needs (else torch multiplies them one by one).
     w = weight.reshape(groups, og, cg, len(offsets)).permute(3, 0, 1, 2).contiguous()  # (taps, G, O/G, C/G)
     w = w.unsqueeze(1).expand(-1, samples, -1, -1, -1).reshape(len(offsets), samples * groups, og, cg)
@@ -131,9 +165,7 @@ def _channels_first_matmul(input, weight, groups, padding, dilation, out_size):
         for t, offset in enumerate(offsets):
             # beta=0: the first tap overwrites the uninitialised block
             block.baddbmm_(w_block[t], flat[rows, :, offset:offset + span], beta=0 if t == 0 else 1)
-    grid = out.view(n, weight.shape[0], out_size[0], *padded_size[1:])  # (N, O, out_0, *padded rest)
-    kept = grid[(slice(None),) * 3 + tuple(slice(0, o) for o in out_size[1:])]
-    return kept.contiguous()  # (N, O, *out), as torch lays it out (1D: already so, no copy)
+    return _cropped(out.view(n, o, span), out_size, padded_size)
 
 
 def _channels_last_padded(input, padding, extra: int) -> torch.Tensor:
@@ -220,6 +252,8 @@ def convolution(input, weight, groups, stride, padding, dilation, out_size):
     kernel_size = tuple(weight.shape[2:])
     cg = c // groups
     if cg == 1 and c > 1:
+        if all(s == 1 for s in stride) and n > 0:
+            return _depthwise_shifted(input, weight, groups, padding, dilation, out_size)
         return _depthwise(input, weight, groups, stride, padding, dilation, out_size)
     column_count = n * c * math.prod(kernel_size) * math.prod(out_size)
     # One tap: im2col's columns are the (padded) input itself, nothing to save.
