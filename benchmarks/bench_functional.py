@@ -2,8 +2,9 @@
 
 Run as a script: ``python benchmarks/bench_functional.py [--device cuda] [--repeats 15] [--threads N]``.
 Each case is warmed up, then timed alternately (convlab, torch, convlab, ...) so background load
-hits both alike; the table reports medians (or, with ``--stat min``, the fastest run of each, which
-bursts of load on a shared machine disturb least) and the ratio convlab / torch.
+hits both alike; the table reports medians (or, with ``--stat min``, the fastest run of each) and
+the ratio convlab / torch. ``--stat paired`` reports the median of each repeat's own ratio, taken
+between two adjacent runs: on a shared machine whose speed drifts this is the steadiest.
 """
 from __future__ import annotations
 
@@ -52,10 +53,9 @@ def _time(fn, device) -> float:
     return time.perf_counter() - start
 
 
-def run(device: torch.device, dtype: torch.dtype, repeats: int, warmup: int,
-        stat=statistics.median) -> list[tuple[str, float, float]]:
-    """Seconds (convlab, torch) per case, ``stat`` of the repeats; cases whose convlab op does not exist yet
-    are skipped."""
+def run(device: torch.device, dtype: torch.dtype, repeats: int, warmup: int) -> list[tuple[str, list, list]]:
+    """Seconds of every repeat (convlab, torch) per case; cases whose convlab op does not exist yet are
+    skipped."""
     rows = []
     generator = torch.Generator().manual_seed(0)
     for name, op, input_shape, weight_shape, kwargs in CASES:
@@ -75,8 +75,18 @@ def run(device: torch.device, dtype: torch.dtype, repeats: int, warmup: int,
             for _ in range(repeats):
                 times_ours.append(_time(lambda: ours(*args, **kwargs), device))
                 times_theirs.append(_time(lambda: theirs(*args, **kwargs), device))
-        rows.append((name, stat(times_ours), stat(times_theirs)))
+        rows.append((name, times_ours, times_theirs))
     return rows
+
+
+def summary(times_ours: list, times_theirs: list, stat: str) -> tuple[float, float, float]:
+    """(convlab seconds, torch seconds, ratio) of one case's repeats under ``stat``."""
+    if stat == "paired":
+        ratio = statistics.median(a / b for a, b in zip(times_ours, times_theirs))
+        return statistics.median(times_ours), statistics.median(times_theirs), ratio
+    pick = statistics.median if stat == "median" else min
+    ours, theirs = pick(times_ours), pick(times_theirs)
+    return ours, theirs, ours / theirs
 
 
 def main(argv=None) -> None:
@@ -85,8 +95,9 @@ def main(argv=None) -> None:
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--stat", default="median", choices=["median", "min"],
-                        help="summary of the repeated timings (min is steadier on a busy machine)")
+    parser.add_argument("--stat", default="median", choices=["median", "min", "paired"],
+                        help="summary of the repeated timings (paired: median of per-repeat ratios, "
+                             "steadiest on a busy machine)")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch.set_num_threads for both libraries (default: leave torch's default)")
     options = parser.parse_args(argv)
@@ -98,15 +109,15 @@ def main(argv=None) -> None:
             parser.error("--device cuda: no CUDA device is available")
         torch.backends.cudnn.allow_tf32 = False
         torch.backends.cuda.matmul.allow_tf32 = False
-    stat = statistics.median if options.stat == "median" else min
-    rows = run(device, getattr(torch, options.dtype), options.repeats, options.warmup, stat)
+    rows = [(name, *summary(ours, theirs, options.stat))
+            for name, ours, theirs in run(device, getattr(torch, options.dtype), options.repeats, options.warmup)]
     print(f"device={device} dtype={options.dtype} threads={torch.get_num_threads()} repeats={options.repeats} "
           f"stat={options.stat}")
     width = max(len(r[0]) for r in rows)
     print(f"{'case':<{width}}  {'convlab ms':>10}  {'torch ms':>9}  {'ratio':>6}")
-    for name, ours, theirs in rows:
-        print(f"{name:<{width}}  {ours * 1e3:>10.3f}  {theirs * 1e3:>9.3f}  {ours / theirs:>6.2f}")
-    ratios = {name: ours / theirs for name, ours, theirs in rows}
+    for name, ours, theirs, ratio in rows:
+        print(f"{name:<{width}}  {ours * 1e3:>10.3f}  {theirs * 1e3:>9.3f}  {ratio:>6.2f}")
+    ratios = {name: ratio for name, _, _, ratio in rows}
     worst = max(ratios, key=ratios.get)
     print(f"median ratio {statistics.median(ratios.values()):.2f}, worst ratio {ratios[worst]:.2f} ({worst})")
 
