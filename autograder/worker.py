@@ -67,6 +67,9 @@ def remove_stale_workdirs() -> int:
 
 def sandbox_env(home: str = sandbox.SANDBOX_HOME, lang: str | None = None) -> dict[str, str]:
     """Environment of the runner and the kernel, whose home (the work dir) is `home`."""
+    # The lesson's language (`convlab grade`), else the one the caller chose (`convlab check`), else
+    # none: the notebook's (`autograder.execute`).
+    lang = lang or os.environ.get("CONVLAB_LANG")
     return {
         "CONVLAB_RECORD_DIR": f"{home}/{execute.RECORD_DIR}",
         "CONVLAB_CELL_ID": "",
@@ -82,9 +85,7 @@ def sandbox_env(home: str = sandbox.SANDBOX_HOME, lang: str | None = None) -> di
         "MPLCONFIGDIR": "/tmp/matplotlib",
         "XDG_CACHE_HOME": "/tmp/cache",
         "JUPYTER_PLATFORM_DIRS": "1",
-        # The lesson's language (`convlab grade`), else the one the caller chose (`convlab check`), else
-        # the notebook's (`autograder.execute`).
-        **({"CONVLAB_LANG": lang or os.environ["CONVLAB_LANG"]} if lang or os.environ.get("CONVLAB_LANG") else {}),
+        **({"CONVLAB_LANG": lang} if lang else {}),
     }
 
 

@@ -132,9 +132,18 @@ def test_channels_first_blocks_of_samples_with_a_shorter_last_block(dims, groups
     ours_fn, torch_fn = OPS[dims]
     theirs = torch_fn(x, w, padding=1, groups=groups)
     span = theirs.shape[2] * math.prod(s + 2 for s in size[1:]) if dims > 1 else theirs.shape[2]
-    with forced("channels-first"), patch.object(fast, "_CHANNELS_FIRST_BLOCK", 2 * 12 * span):
+    batches, multiply = [], torch.Tensor.baddbmm_
+
+    def counted(self, *args, **kwargs):
+        batches.append(self.shape[0])
+        return multiply(self, *args, **kwargs)
+
+    with forced("channels-first"), patch.object(fast, "_CHANNELS_FIRST_BLOCK", 2 * 12 * span), \
+            patch.object(torch.Tensor, "baddbmm_", counted):
         ours = ours_fn(x, w, padding=1, groups=groups)
     _assert_same(ours, theirs, torch.float64, f"conv{dims}d groups={groups} in blocks of 2 samples")
+    taps = 3 ** dims
+    assert batches == [2 * groups] * (2 * taps) + [groups] * taps, batches  # two blocks of 2 samples, then 1
 
 
 def test_positional_order_matches_torch():

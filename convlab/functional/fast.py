@@ -55,6 +55,11 @@ def _dims_to_fold(channels_per_group: int, kernel_size: tuple[int, ...]) -> int:
     return folded
 
 
+def _row_strides(size) -> list[int]:
+    """Flat steps per index in each dimension of a row-major grid of ``size``."""
+    return [math.prod(size[i + 1:]) for i in range(len(size))]
+
+
 def _tap_offsets(kernel_size, dilation, strides) -> list[int]:
     """Flat offset of every kernel tap (row-major) in an image with the given element strides."""
     return [sum(k * d * s for k, d, s in zip(tap, dilation, strides))
@@ -102,8 +107,9 @@ def _depthwise(input, weight, groups, stride, padding, dilation, out_size):
     return out.view(n, groups * og, *out_size)  # (N, O, *out)
 
 
-def _flat_padded(input, padding, dilation, kernel_size):
-    """The padded input as (N, C, plane), each tap's flat offset in it, and the padded size.
+def _flat_padded(input, padding, dilation, kernel_size, out_size):
+    """The padded input as (N, C, plane), each tap's flat offset in it, the span of flat positions
+    through the last output row, and the padded size.
 
     Output position p of a sample sits at p_0 * row + ... in the padded grid's numbering, so every
     tap reads the flat padded input from a constant offset on, over the same span of positions.
@@ -113,8 +119,9 @@ def _flat_padded(input, padding, dilation, kernel_size):
     spare = ((padding[0][0], padding[0][1] + 1),) + tuple(padding[1:]) if len(padding) > 1 else padding
     padded = zero_padded(input, spare)  # (N, C, *padded)
     padded_size = padded.shape[2:]
-    strides = [math.prod(padded_size[i + 1:]) for i in range(len(padded_size))]  # flat steps per index
-    return padded.reshape(n, c, -1), _tap_offsets(kernel_size, dilation, strides), padded_size
+    offsets = _tap_offsets(kernel_size, dilation, _row_strides(padded_size))
+    span = out_size[0] * math.prod(padded_size[1:])
+    return padded.reshape(n, c, -1), offsets, span, padded_size
 
 
 def _cropped(out, out_size, padded_size):
@@ -132,10 +139,9 @@ def _depthwise_shifted(input, weight, groups, padding, dilation, out_size):
     """
     n = input.shape[0]
     og = weight.shape[0] // groups
-    flat, offsets, padded_size = _flat_padded(input, padding, dilation, tuple(weight.shape[2:]))
+    flat, offsets, span, padded_size = _flat_padded(input, padding, dilation, tuple(weight.shape[2:]), out_size)
     x = flat.view(n, groups, 1, -1)  # (N, G, 1, plane)
     w = weight.reshape(groups, og, len(offsets), 1)  # (G, O/G, taps, 1)
-    span = out_size[0] * math.prod(padded_size[1:])  # through the last output row
     out = x[..., offsets[0]:offsets[0] + span] * w[:, :, 0]  # (N, G, O/G, span)
     for t, offset in enumerate(offsets[1:], start=1):
         out.addcmul_(x[..., offset:offset + span], w[:, :, t])
@@ -152,9 +158,8 @@ def _channels_first_matmul(input, weight, groups, padding, dilation, out_size):
     n, c = input.shape[:2]
     o = weight.shape[0]
     cg, og = c // groups, o // groups
-    flat, offsets, padded_size = _flat_padded(input, padding, dilation, tuple(weight.shape[2:]))
+    flat, offsets, span, padded_size = _flat_padded(input, padding, dilation, tuple(weight.shape[2:]), out_size)
     flat = flat.view(n * groups, cg, -1)  # (N*G, C/G, plane)
-    span = out_size[0] * math.prod(padded_size[1:])  # through the last output row
     samples = max(1, min(n, _CHANNELS_FIRST_BLOCK // (o * span)))  # per block
     # Each matrix contiguous, as MKL's batched matmul needs (else torch multiplies them one by one).
     w = weight.reshape(groups, og, cg, len(offsets)).permute(3, 0, 1, 2).contiguous()  # (taps, G, O/G, C/G)
@@ -208,7 +213,7 @@ def _channels_last_matmul(input, weight, padding, dilation, out_size, folded_dim
     kernel_size = tuple(weight.shape[2:])
     o = weight.shape[0]
     padded_size = _padded_size(input, padding)
-    strides = [math.prod(padded_size[i + 1:]) for i in range(dims)]  # rows per step in each dimension
+    strides = _row_strides(padded_size)  # rows per step in each dimension
     plane = math.prod(padded_size)
     split = dims - folded_dims
     lead = _tap_offsets(kernel_size[:split], dilation[:split], strides[:split])
