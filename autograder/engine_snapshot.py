@@ -6,7 +6,8 @@ Learner cells can patch any of them (a replaced `Exercise.call` that answers wit
 a module function swapped, a function's `__code__` rewritten). A `Snapshot` taken before the
 cells run remembers every module attribute, class attribute and function body of those modules;
 `restore()` puts back whatever the cells changed, and `changes()` says what changed since, so a
-patch made while a learner's function runs is caught after it. Python has no isolation inside a
+patch made while a learner's function runs is caught after it. Lists, dicts and sets (the guard's
+hits, the watches in force) are compared by their contents, not only by identity. Python has no isolation inside a
 process: code that undoes its own patch in time passes unseen. This raises the bar and makes the
 rest visible, as a review flag.
 """
@@ -21,6 +22,26 @@ def _function_state(fn: types.FunctionType) -> tuple:
     return fn.__code__, fn.__defaults__, fn.__kwdefaults__
 
 
+_CONTAINERS = (list, dict, set)
+
+
+def _contents(value) -> tuple:
+    """What a list, dict or set holds, by identity: emptied or refilled in place, it differs."""
+    items = value.items() if type(value) is dict else ((None, item) for item in value)
+    return tuple((key if isinstance(key, (str, int)) else id(key), id(item)) for key, item in items)
+
+
+def _refill(value, contents) -> None:
+    """Put a container's remembered contents back in place."""
+    value.clear()
+    if type(value) is dict:
+        value.update(contents)
+    elif type(value) is list:
+        value.extend(contents)
+    else:
+        value.update(contents)
+
+
 class Snapshot:
     """The attributes of `modules`, of the classes they define and of `objects` (the exercises in
     use), and the bodies of their functions and of `functions`, as they are now."""
@@ -29,6 +50,8 @@ class Snapshot:
         self.attributes: list[tuple[object, str, object]] = []  # (owner, name, value)
         self.owners: dict[int, tuple[object, frozenset]] = {}  # id -> (class or object, its names)
         self.functions: dict[int, tuple[types.FunctionType, tuple]] = {}
+        # id -> (container, its items as they were, their identities): the guard's lists and watches
+        self.containers: dict[int, tuple[object, object, tuple]] = {}
         for module in modules:
             for name, value in list(vars(module).items()):
                 self._remember(module, name, value)
@@ -41,6 +64,9 @@ class Snapshot:
 
     def _remember(self, owner, name: str, value) -> None:
         self.attributes.append((owner, name, value))
+        if type(value) in _CONTAINERS and id(value) not in self.containers:
+            kept = dict(value) if type(value) is dict else list(value)
+            self.containers[id(value)] = (value, kept, _contents(value))
         if isinstance(value, (staticmethod, classmethod)):
             value = value.__func__
         if isinstance(value, types.FunctionType):
@@ -62,7 +88,15 @@ class Snapshot:
             found += [f"{_name(owner)}.{name}" for name in set(vars(owner)) - names]
         found += [f"{fn.__module__}.{fn.__qualname__} (its code)" for fn, state in self.functions.values()
                   if _function_state(fn) != state]
+        found += [f"{self._container_name(value)} (its contents)" for value, _, contents in self.containers.values()
+                  if _contents(value) != contents]
         return sorted(set(found))
+
+    def _container_name(self, container) -> str:
+        for owner, name, value in self.attributes:
+            if value is container:
+                return f"{_name(owner)}.{name}"
+        return type(container).__name__
 
     def restore(self) -> list[str]:
         """Put back everything `changes()` names; returns what it named."""
@@ -73,8 +107,12 @@ class Snapshot:
         for owner, names in self.owners.values():
             for name in set(vars(owner)) - names:
                 (type.__delattr__ if isinstance(owner, type) else object.__delattr__)(owner, name)
-        for fn, (code, defaults, kwdefaults) in self.functions.values():
-            fn.__code__, fn.__defaults__, fn.__kwdefaults__ = code, defaults, kwdefaults
+        for fn, state in self.functions.values():
+            if _function_state(fn) != state:  # only what changed: the audit hook refuses the rest
+                fn.__code__, fn.__defaults__, fn.__kwdefaults__ = state
+        for value, kept, contents in self.containers.values():
+            if _contents(value) != contents:
+                _refill(value, kept)
         return changed
 
 

@@ -6,6 +6,7 @@ reading the learner's code (`autograder.review`) and from what the grader saw at
 """
 from __future__ import annotations
 
+from autograder import audit
 from autograder import notebook as nbmeta
 from autograder.protocol import Outcome
 from autograder.review import Flag
@@ -26,6 +27,9 @@ def runtime_flags(outcome: Outcome | None) -> list[Flag]:
     if restored:
         flags.append(Flag(-1, 0, "the learner's cells changed the grader's engine (put back before its calls): "
                                  + ", ".join(restored), None))
+    seen = audit.read_trace(verification.trace)
+    if seen:  # frames taken or operations refused: the whole notebook is for a person to look at
+        flags.append(Flag(-1, 0, "while the grader ran the learner's code: " + "; ".join(seen)[:600], None))
     for entry in _list(status, "tampered")[:10]:
         if isinstance(entry, dict):
             flags.append(Flag(-1, 0, f"while the grader ran {str(entry.get('object'))[:60]}, the learner's code "

@@ -61,7 +61,9 @@ def points(cell: NotebookNode) -> float:
 
 
 def has_hidden_tests(cell: NotebookNode) -> bool:
-    return cell.cell_type == "code" and BEGIN_HIDDEN in cell.source
+    """Whether an autograder-test cell holds hidden tests. Only the instructor's test cells can:
+    the marker in a learner's cell is the learner's text (a string, a comment), kept as it is."""
+    return is_test_cell(cell) and BEGIN_HIDDEN in cell.source
 
 
 def remove_region(source: str, begin: str, end: str) -> str:

@@ -112,6 +112,7 @@ class VerificationRun:
     records: dict[str, bytes] = field(default_factory=dict)
     status: str | None = None
     ended: Ended = field(default_factory=Ended)
+    trace: str | None = None  # what the run's audit hook refused or saw (`autograder.audit`)
 
     def reported(self) -> dict:
         """The runner's status file as a dict ({} when unreadable); the learner's code could have written it."""

@@ -24,7 +24,8 @@ from pathlib import Path
 from IPython.core.inputtransformer2 import TransformerManager
 from nbformat import NotebookNode
 
-from autograder.notebook import grade_id, is_answer_cell
+from autograder import answer_key
+from autograder.notebook import defined_name, grade_id, is_answer_cell
 
 ALLOWED_MODULES = (
     "torch", "numpy", "math", "cmath", "itertools", "functools", "operator", "collections", "typing",
@@ -65,6 +66,13 @@ FRAME_ATTRIBUTES = {"f_back", "f_globals", "f_locals", "f_code", "f_builtins", "
                     "gi_frame", "cr_frame", "ag_frame"}
 HOOK_METHODS = {"__torch_function__", "__torch_dispatch__", "__instancecheck__", "__subclasscheck__"}
 TENSOR_CLASSES = {"torch.Tensor", "torch.nn.Parameter", "torch.nn.parameter.Parameter"}
+
+#: numpy's own correlation, convolution and padding: the operations the exercises are about.
+NUMPY_SHORTCUTS = {"numpy.correlate", "numpy.convolve", "numpy.pad"}
+#: A str.format field that reads an attribute or an item: "{0.sys}", "{x.__globals__}", "{0[k]._m}".
+_FORMAT_FIELD = re.compile(r"\{([A-Za-z0-9_]*(?:\[[^\]{}]*\])*\.[A-Za-z_][^{}:!]*)[^{}]*\}")
+#: Methods that resolve an attribute path held in a string (string.Formatter's).
+STRING_RESOLVERS = {"get_field", "vformat", "get_value", "format_field", "Formatter"}
 
 LINE_MAGICS = {"matplotlib", "pinfo", "pinfo2", "who", "whos", "precision"}
 TIMING_MAGICS = {"timeit", "time"}  # their argument is code: it is reviewed like the cell
@@ -107,11 +115,89 @@ def review_notebook(nb: NotebookNode, source: NotebookNode) -> list[Flag]:
         tree = _parse(cell.source) if cell.cell_type == "code" else None
         if tree is not None:
             names = _modules(tree, names, keep_inherited=True)
+    defines = _exercise_functions(source)
     flags = []
     for index in learner_cells(nb, source):
         cell = nb.cells[index]
-        owner = grade_id(cell) if is_answer_cell(cell) else None
-        flags += [Flag(index, line, reason, owner) for line, reason in _review(cell.source, names)]
+        found = _review(cell.source, names) + _answer_key(cell.source)
+        for owner in _owners(cell, defines) if found else ():
+            flags += [Flag(index, line, reason, owner) for line, reason in found]
+    return flags
+
+
+def _answer_key(source: str) -> list[tuple[int, str]]:
+    """(line, reason) for each function of the cell that is the course's own code renamed."""
+    tree = _parse(source)
+    if tree is None:
+        return []
+    return [(0, f"{mine} is the course's {theirs} with names changed ({alike:.0%} alike)")
+            for mine, theirs, alike in answer_key.matches(ast.unparse(tree))]
+
+
+#: Calls that bind names no `ast` reading can list (`globals()[name] = f`, `exec("corr2d = f")`).
+DYNAMIC_BINDERS = {"globals", "locals", "vars", "exec", "eval", "setattr", "get_ipython", "__import__"}
+
+
+def _exercise_functions(source: NotebookNode) -> dict[str, str]:
+    """Function name -> grade id of the answer cell that defines it in the instructor's notebook."""
+    return {name: grade_id(cell) for cell in source.cells if is_answer_cell(cell)
+            for name in [defined_name(cell.source)] if name is not None and grade_id(cell) is not None}
+
+
+def _owners(cell: NotebookNode, defines: dict[str, str]) -> list[str | None]:
+    """The answer cells whose tests a flag in `cell` concerns: its own, and every exercise whose
+    function it rebinds; [None] (every test) for a cell that is no answer or binds names dynamically."""
+    tree = _parse(cell.source)
+    if not is_answer_cell(cell) or tree is None:
+        return [None]
+    called = {node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
+    if called & DYNAMIC_BINDERS:
+        return [None]
+    bound = _top_level_names(tree)
+    return list(dict.fromkeys([grade_id(cell), *(defines[name] for name in sorted(bound) if name in defines)]))
+
+
+def _top_level_names(tree: ast.Module) -> set[str]:
+    """Names a cell binds in the notebook's namespace: at its top level, and through `global`."""
+    names = {name for node in ast.walk(tree) if isinstance(node, ast.Global) for name in node.names}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        for target in ast.walk(node) if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                              ast.ClassDef, ast.Lambda)) else ():
+            if isinstance(target, ast.Name) and isinstance(target.ctx, ast.Store):
+                names.add(target.id)
+            elif isinstance(target, ast.alias):
+                names.add((target.asname or target.name).split(".")[0])
+    return names
+
+
+#: Files that load native code when imported: no Python review can read them.
+NATIVE_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
+
+
+def _module_name(relative: str) -> str | None:
+    """The top-level module a file beside the notebook would be imported as, if any."""
+    parts = relative.replace("\\", "/").split("/")
+    top = parts[0] if len(parts) > 1 else parts[0].split(".", 1)[0]
+    return top if top.isidentifier() and (len(parts) > 1 or relative.endswith((".py", *NATIVE_SUFFIXES))) else None
+
+
+def review_files(files: dict[str, bytes], names: dict[str, str] | None = None) -> list[Flag]:
+    """Flags for the files submitted beside a notebook: helper modules are reviewed as cells are,
+    native code and names that would stand in for an installed module are flagged. Each concerns
+    every test of the notebook: any cell can import a helper."""
+    flags = []
+    for relative, data in sorted(files.items()):
+        module = _module_name(relative)
+        if relative.endswith(NATIVE_SUFFIXES):
+            flags.append(Flag(-1, 0, f"native code submitted beside the notebook: {relative}", None))
+        elif module is not None and (_installed(module) or module in sys.stdlib_module_names):
+            flags.append(Flag(-1, 0, f"{relative} would stand in for the installed module {module}", None))
+        if relative.endswith(".py"):
+            source = data.decode("utf-8", errors="replace")
+            flags += [Flag(-1, line, f"in {relative}, line {line}: {reason}", None)
+                      for line, reason in _review(source, names or COURSE_NAMES)]
     return flags
 
 
@@ -290,6 +376,10 @@ class _Reviewer(ast.NodeVisitor):
             self.flag(node, "uses get_ipython()" if node.id == "get_ipython" else f"uses {node.id}")
         elif node.id in ATTRIBUTE_BUILTINS and node.id not in self.own:
             self.flag(node, f"uses {node.id}")
+        elif self.modules.get(node.id) in NUMPY_SHORTCUTS and node.id not in self.own:
+            self.flag(node, f"uses {self.modules[node.id]}, numpy's own version of an operation the lessons write")
+        elif node.id in STRING_RESOLVERS and node.id not in self.own:
+            self.flag(node, f"resolves names from a string ({node.id})")
         elif node.id in self.modules and node.id not in self.imported and self._denied(self.modules[node.id]):
             self.flag(node, f"uses {self.modules[node.id]}")  # imported elsewhere: flag where it is used
         else:
@@ -315,6 +405,8 @@ class _Reviewer(ast.NodeVisitor):
 
     def visit_Call(self, node):
         func = node.func
+        if isinstance(func, ast.Attribute):
+            func.parent_call = node
         name = func.id if isinstance(func, ast.Name) and func.id not in self.own else None
         if self._magic(node):
             return
@@ -343,7 +435,23 @@ class _Reviewer(ast.NodeVisitor):
         if name in ("setattr", "delattr") and not (node.args and _is_name(node.args[0], "self")):
             self.flag(node, f"calls {name} on something other than self")
 
+    def visit_Constant(self, node):
+        """A format string whose fields read attributes (`"{0.sys.modules}".format(torch)`) names
+        them where no attribute node shows them."""
+        if isinstance(node.value, str):
+            for field_path in _FORMAT_FIELD.findall(node.value):
+                self.flag(node, f"formats an attribute path from a string: {{{field_path[:60]}}}")
+
+    def _string_resolution(self, node: ast.Attribute) -> None:
+        """Ways to turn a string into an attribute path at run time."""
+        if node.attr in STRING_RESOLVERS:
+            self.flag(node, f"resolves names from a string (.{node.attr})")
+        elif node.attr in ("format", "format_map") and isinstance(getattr(node, "parent_call", None), ast.Call) \
+                and not (isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
+            self.flag(node, f"formats with a computed template (.{node.attr})")
+
     def visit_Attribute(self, node):
+        self._string_resolution(node)
         self._chain_rules(node)
         inner = node
         while isinstance(inner, ast.Attribute):
@@ -383,6 +491,8 @@ class _Reviewer(ast.NodeVisitor):
         path = _resolve(node, self.modules)
         if path is None:
             return
+        if path in NUMPY_SHORTCUTS:
+            self.flag(node, f"uses {path}, numpy's own version of an operation the lessons write")
         parts = path.split(".")
         for i, part in enumerate(parts[1:], start=2):
             if _private(part) or _under(".".join(parts[:i]), TORCH_INTERNALS):

@@ -11,6 +11,9 @@ import nbformat
 from autograder.coursedir import CourseDir
 
 MAX_SUBMISSION_BYTES = 64 * 2**20
+#: Cells one submitted notebook may hold: a lesson has about a hundred; tens of thousands would
+#: only cost the planning of everyone's grading time.
+MAX_SUBMISSION_CELLS = 2_000
 # Files a learner may submit beside the notebook (a helper module, a small data file).
 MAX_FILES_BESIDE = 50
 MAX_FILES_BESIDE_BYTES = 16 * 2**20

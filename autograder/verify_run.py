@@ -24,6 +24,7 @@ from autograder import lazy_imports
 JOB = "verify.json"
 STATUS = "verify-status.json"
 RECORD_DIR = "records"
+TRACE = "trace.txt"  # what the audit hook saw (`autograder.audit`)
 #: Statements of the instructor's own cells that run here: what defines names, never what draws or trains.
 _DEFINING = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -135,16 +136,17 @@ def _silence_output() -> None:
     os.dup2(devnull, 2)
 
 
-def _verify_call(call, exercise, cases, namespace, status, seconds, write_record, tampered) -> None:
-    """Call the learner's object on every case and device of one planned check call; record the runs."""
+def _verify_call(call, exercise, cases, namespace, status, seconds) -> list | None:
+    """Call the learner's object on every case and device of one planned check call: the runs
+    made, or None where there is nothing to call."""
     if call["object"] not in namespace:
         status["missing"].append(call["object"])
-        return
+        return None
     try:
         fn = exercise.prepare(namespace[call["object"]])
     except BaseException as exc:  # the check refuses the object (not a class, not callable)
         status["refused"].append({"object": call["object"], "message": str(exc)[:300]})
-        return
+        return None
     runs = []
     try:
         with time_limit(seconds):
@@ -153,11 +155,21 @@ def _verify_call(call, exercise, cases, namespace, status, seconds, write_record
                     runs.append(exercise.call(fn, case, index, device))
     except TimeLimit:
         pass  # the cases not run make the record incomplete: the grader says so
-    changed = tampered()
-    if changed:  # changed while the learner's function ran: the call earns nothing, and is flagged
+    return runs
+
+
+def _record_call(call, runs: list | None, status, changed, write_record) -> None:
+    """Record a call's runs; none where the grader's engine changed while it ran (the call earns
+    nothing, and is flagged), so that no record made elsewhere stands in for this one."""
+    if changed:
         status["tampered"].append({"object": call["object"], "what": "changed " + ", ".join(changed[:5])})
+        runs = runs if runs is None else []
+    if runs is None:  # nothing was called: the grader says what was missing
         return
-    write_record(call["check"], call["seed"], call["cases"], runs, None)
+    try:
+        write_record(call["check"], call["seed"], call["cases"], runs, None)
+    except Exception as exc:  # the audit hook refused a write: the call is lost, and said
+        status["refused"].append({"object": call["object"], "message": f"its record: {str(exc)[:200]}"})
 
 
 def _withheld():
@@ -194,7 +206,19 @@ def _tripwire(exercises):
     return tampered
 
 
+def _arm(exercises) -> None:
+    """The audit hook (`autograder.audit`), then the submission's folder on the import path: its
+    helper modules import as in the notebook, after every installed module, never in their place."""
+    from autograder import audit
+    from convlab.checks import references
+
+    protected = audit.protected_functions() | set(references._instrumented.values())
+    audit.install(TRACE, (RECORD_DIR,), protected)
+    sys.path.append(os.getcwd())
+
+
 def main() -> int:
+    exit_now = os._exit  # kept before any learner code: leave with nothing of the learner's running
     sys.modules.setdefault("rfc3987_syntax", None)
     with open(JOB) as f:
         job = json.load(f)
@@ -219,6 +243,8 @@ def main() -> int:
     seconds = float(job.get("seconds", 60))
     namespace: dict = {"__name__": "__main__"}
     tampered = _tripwire(exercises)
+    os.makedirs(RECORD_DIR, exist_ok=True)
+    _arm(exercises)
     status = {"errors": _run_cells(job["cells"], namespace, seconds), "missing": [], "refused": [], "tampered": []}
     # What the cells changed of the engine is put back before the grader's first call, and flagged.
     status["restored"] = tampered()[:20]
@@ -228,9 +254,11 @@ def main() -> int:
         # `Exercise.call`: learner code that replaced the check engine cannot reach them either.
         try:
             with forbid(exercise.references):
-                _verify_call(call, exercise, cases, namespace, status, seconds, write_record, tampered)
+                runs = _verify_call(call, exercise, cases, namespace, status, seconds)
         except BaseException as exc:  # a replaced engine that reached a reference: this call is lost
             status["refused"].append({"object": call["object"], "message": first_line(exc)})
+            runs = []
+        _record_call(call, runs, status, tampered(), write_record)
     for item in job["answers"]:
         os.environ["CONVLAB_CELL_ID"] = item["cell_id"]
         try:
@@ -241,6 +269,8 @@ def main() -> int:
         write_answer_record(item["question"], value, None)
     with open(STATUS, "w") as f:
         json.dump(status, f)
+    # No thread, atexit handler or finaliser of the learner's runs after the last record.
+    exit_now(0)
     return 0
 
 

@@ -18,6 +18,7 @@ import tempfile
 
 from autograder import execute, sandbox, verify_run
 from autograder.protocol import Ended, Job, NotebookRun, Outcome, VerificationRun
+from autograder.review import NATIVE_SUFFIXES
 from convlab.checks import record
 
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
@@ -120,16 +121,20 @@ def _sandboxed(module: str, workdir: str, job: Job) -> sandbox.SandboxResult:
     (`convlab grade --no-sandbox`); a worker that cannot sandbox raises SandboxUnavailable."""
     limits = sandbox.Limits(timeout=float(job.timeout) + GRACE_SECONDS, memory_mb=int(job.memory_mb))
     python = os.path.abspath(sys.executable)
-    return sandbox.run([python, "-m", module], workdir, limits=limits,
+    # Isolated mode: neither the working directory (the submission's files) nor PYTHON* variables
+    # decide what the runner imports, so no file beside a notebook stands in for a module of its own.
+    return sandbox.run([python, "-I", "-B", "-m", module], workdir, limits=limits,
                        env=sandbox_env(sandbox.home(workdir, job.sandboxed), job.lang), sandboxed=job.sandboxed)
 
 
 @contextlib.contextmanager
-def _workdir(job: Job):
-    """A private work dir holding the files submitted beside the notebook; removed afterwards."""
+def _workdir(job: Job, native: bool = True):
+    """A private work dir holding the files submitted beside the notebook (without native code
+    where `native` is False: the grader's run imports only what Python can review); removed afterwards."""
     workdir = tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-")
     try:
-        _write_files(workdir, job.files or {})
+        files = job.files or {}
+        _write_files(workdir, {k: v for k, v in files.items() if native or not k.endswith(NATIVE_SUFFIXES)})
         os.mkdir(os.path.join(workdir, execute.RECORD_DIR))
         os.chmod(workdir, 0o700)
         yield workdir
@@ -160,7 +165,7 @@ def run_notebook(job: Job) -> NotebookRun:
 
 def run_verification(job: Job) -> VerificationRun:
     """The verification run (`autograder.verify_run`): the records of the grader's own calls."""
-    with _workdir(job) as workdir:
+    with _workdir(job, native=False) as workdir:
         with open(os.path.join(workdir, verify_run.JOB), "w") as f:
             json.dump(job.verify, f)
         result = _sandboxed("autograder.verify_run", workdir, job)
@@ -168,7 +173,7 @@ def run_verification(job: Job) -> VerificationRun:
         count = 2 * len(job.verify["calls"]) + len(job.verify["answers"])
         return VerificationRun(_read_records(os.path.join(workdir, verify_run.RECORD_DIR), count),
                                _read_text(os.path.join(workdir, verify_run.STATUS), MAX_STATUS_BYTES),
-                               _ended(result))
+                               _ended(result), _read_text(os.path.join(workdir, verify_run.TRACE), MAX_STATUS_BYTES))
 
 
 def run_job(job: Job) -> Outcome:

@@ -152,10 +152,10 @@ import gc, torch
 import torch.nn.functional as F
 
 def corr2d(X, K):
-    guard = [torch][0].sys.modules["convlab.checks.guard"]
-    for library in guard._disabling_libraries:
-        library._destroy()
-    guard._disabling_libraries.clear()
+    for found in gc.get_objects():  # the registrations that disable torch's kernels, wherever held
+        for undo in ("_destroy", "reset"):
+            if type(found).__name__ in ("Library", "_DispatchModule") and hasattr(found, undo):
+                getattr(found, undo)()
     gc.collect()
     with torch._C.DisableTorchFunction():
         from torch.utils._python_dispatch import _disable_current_modes
@@ -500,9 +500,10 @@ def test_what_a_learner_raises_in_the_notebook_run_holds_no_hidden_test(graded):
 
 
 def test_tampering_with_the_safeguards_at_run_time_is_caught(graded):
+    # The registrations that disable torch's kernels are out of Python's reach, and looking for them is refused.
     result = results_of(graded["course"], "s27_kernels_back")["corr2d_hidden"]
-    assert result["points"] == 0 and "safeguards" in result["message"]
-    assert any("brought back torch's disabled kernels" in reason for reason in result["review"]), result["review"]
+    assert result["points"] == 0
+    assert any("refused: gc.get_objects" in reason for reason in result["review"]), result["review"]
     # A raised depth does not make the learner's call the course's own.
     assert "uses the course's reference convlab.naive.corr2d" in \
         results_of(graded["course"], "s26_raised_depth")["corr2d_hidden"]["message"]

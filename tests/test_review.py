@@ -7,7 +7,7 @@ import nbformat
 import pytest
 
 from autograder import notebook as nbmeta
-from autograder.review import Flag, learner_cells, review_notebook, review_source
+from autograder.review import Flag, learner_cells, review_files, review_notebook, review_source
 
 pytestmark = pytest.mark.grading
 
@@ -210,6 +210,16 @@ HOSTILE = {
     "ipython": ("from IPython import get_ipython", "imports IPython.get_ipython"),
     "nbformat": ("import nbformat", "imports nbformat"),
     "deep": ("x = " + "+".join(["a"] * 1000), "too deeply nested to review"),
+    "formatter_field": ('string.Formatter().get_field("0.sys.modules", (torch,), {})',
+                        "resolves names from a string (.get_field)"),
+    "formatter_imported": ("from string import Formatter\nf = Formatter()", "resolves names from a string (Formatter)"),
+    "format_attribute": ('m = "{0.sys.modules}".format(torch)', "formats an attribute path from a string: {0.sys.modules}"),
+    "format_item_attribute": ('g = "{0[1].__globals__}".format(fs)', "formats an attribute path from a string"),
+    "format_computed": ('m = ("{0." + "sys}").format(torch)', "formats with a computed template (.format)"),
+    "np_correlate": ("y = np.correlate(a, v)", "uses numpy.correlate, numpy's own version"),
+    "np_convolve_alias": ("import numpy\nconv = numpy.convolve", "uses numpy.convolve"),
+    "np_pad": ("from numpy import pad\ny = pad(x, 1)", "uses numpy.pad"),
+    "format_map": ("m = template.format_map(names)", "formats with a computed template (.format_map)"),
 }
 
 
@@ -293,3 +303,45 @@ def test_review_notebook_knows_the_instructors_imports():
                    ("check.corr2d(corr2d)", TEST), ("y = 2\nF.conv2d = corr2d", None), (SETUP, None))
     assert review_notebook(nb, source) == [Flag(1, 4, "uses os", "corr2d"),
                                            Flag(3, 2, "assigns to F.conv2d", None)]
+
+
+SHAPE_ANSWER = {"solution": True, "grade": False, "locked": False, "grade_id": "output_shape", "schema_version": 3}
+SHAPE_TEST = {"solution": False, "grade": True, "locked": True, "grade_id": "test_output_shape", "points": 1,
+              "schema_version": 3}
+
+
+def test_a_flag_lands_on_the_exercise_whose_function_a_cell_rebinds():
+    source = _notebook((SETUP, None), ("def corr2d(X, K):\n    pass", ANSWER), ("check.corr2d(corr2d)", TEST),
+                       ("def output_shape():\n    pass", SHAPE_ANSWER), ("check.output_shape(output_shape)", SHAPE_TEST))
+    rebinding = "def output_shape():\n    return (3, 3)\n\nimport ctypes\ncorr2d = lambda X, K: X"
+    nb = _notebook((SETUP, None), ("def corr2d(X, K):\n    return X", ANSWER), ("check.corr2d(corr2d)", TEST),
+                   (rebinding, SHAPE_ANSWER), ("check.output_shape(output_shape)", SHAPE_TEST))
+    assert review_notebook(nb, source) == [Flag(3, 4, "imports ctypes", "output_shape"),
+                                           Flag(3, 4, "imports ctypes", "corr2d")]
+    dynamic = "def output_shape():\n    return (3, 3)\n\nimport ctypes\nglobals()['corr2d'] = output_shape"
+    nb.cells[3].source = dynamic
+    assert {flag.grade_id for flag in review_notebook(nb, source)} == {None}
+
+
+def test_files_beside_the_notebook_are_reviewed_as_cells_are():
+    files = {"helpers.py": b"import gc\n\ndef f():\n    return gc.get_objects()\n", "autograder/__init__.py": b"",
+             "json.py": b"x = 1\n", "fast.so": b"\x7fELF", "data.csv": b"1,2\n", "notes/own_helper.py": b"y = 2\n"}
+    reasons = [flag.reason for flag in review_files(files)]
+    assert reasons == ["autograder/__init__.py would stand in for the installed module autograder",
+                       "native code submitted beside the notebook: fast.so",
+                       "in helpers.py, line 1: imports gc",
+                       "json.py would stand in for the installed module json"]
+    assert all(flag.grade_id is None for flag in review_files(files))
+
+
+def test_the_courses_own_code_renamed_is_flagged_with_what_it_matches():
+    import inspect
+
+    import convlab.naive
+
+    pasted = inspect.getsource(convlab.naive.conv2d).replace("def conv2d", "def my_conv").replace("weight", "w8")
+    source = _notebook((SETUP, None), ("def corr2d(X, K):\n    pass", ANSWER), ("check.corr2d(corr2d)", TEST))
+    nb = _notebook((SETUP, None), (pasted, ANSWER), ("check.corr2d(corr2d)", TEST))
+    reasons = [flag.reason for flag in review_notebook(nb, source)]
+    assert any(reason.startswith("my_conv is the course's convlab.naive.conv2d with names changed")
+               for reason in reasons), reasons

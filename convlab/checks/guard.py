@@ -180,7 +180,8 @@ class DeviceMixing(TorchDispatchMode):
 
 #: Banned ops that reached a kernel disabled by ``disable_builtin_kernels`` (in call order).
 disabled_kernel_hits: list[str] = []
-_disabling_libraries: list = []
+#: The raising kernels made (the grader's run keeps their code from being rewritten).
+disabling_kernels: list = []
 
 
 def _raiser(name: str):
@@ -206,7 +207,8 @@ def foreign_kernel_ops() -> list[str]:
 def disable_builtin_kernels(ops=KERNEL_OPS | SHUFFLE_OPS) -> int:
     """Replace torch's kernels of ``ops`` and of ``foreign_kernel_ops()`` in this process (CPU, CUDA,
     Meta, quantized, oneDNN) by ones that record the call and raise, so no Python-level escape
-    (leaving a mode, a thread, ``torch.ops``) reaches them. For the grader's process that runs
+    (leaving a mode, a thread, ``torch.ops``) reaches them. The registrations are held by nothing
+    Python can reach, so they last as long as the process. For the grader's process that runs
     learner code only. Returns how many kernels were replaced."""
     import warnings
 
@@ -218,20 +220,31 @@ def disable_builtin_kernels(ops=KERNEL_OPS | SHUFFLE_OPS) -> int:
     for name in foreign_kernel_ops():
         namespace, qualified = name.split("::", 1)
         wanted.append((namespace, qualified, f"{namespace}.{qualified.split('.')[0]}"))
-    libraries: dict[str, torch.library.Library] = {}
+    modules: dict[str, object] = {}
     count = 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for namespace, qualified, shown in wanted:
-            library = libraries.setdefault(namespace, torch.library.Library(namespace, "IMPL"))
+            module = modules.setdefault(namespace, torch._C._dispatch_library("IMPL", namespace, "", "", 0))
             for key in _KEYS:
+                kernel = _raiser(shown)
                 try:
-                    library.impl(qualified, _raiser(shown), key)
-                    count += 1
+                    module.impl(qualified, key, kernel, False)
                 except RuntimeError:  # e.g. an op this build has no schema for
                     continue
-    _disabling_libraries.extend(libraries.values())  # kept alive: dropping them restores torch's kernels
+                disabling_kernels.append(kernel)
+                count += 1
+    for module in modules.values():
+        _keep_forever(module)
     return count
+
+
+def _keep_forever(module) -> None:
+    """Keep a registration alive with no Python reference to it: it is not tracked by the garbage
+    collector, so no Python code can find it to reset it and bring torch's kernel back."""
+    import ctypes
+
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(module))
 
 
 def builtin_kernels_disabled() -> bool:

@@ -1,0 +1,213 @@
+"""A student who has read the grader's source: each route ends in 0 on the attacked test or a review
+flag on it, and the honest student graded in the same run keeps every point.
+
+Routes: nbgrader's hidden-test marker in an answer (it once stopped the whole class's grading),
+files beside the notebook standing in for the grader's runners, the guard's state changed in
+place, names resolved from strings, records rewritten after the grader's last call, and a
+non-daemon thread holding the run open.
+"""
+import json
+
+import coursekit as ck
+import nbformat
+import pytest
+
+from autograder import sandbox
+from autograder.grade import grade
+
+pytestmark = [
+    pytest.mark.grading,
+    pytest.mark.skipif(not sandbox.available(), reason=f"no sandbox here: {sandbox.why_unavailable()}"),
+]
+
+FULL = {"corr2d_visible": 1.0, "corr2d_hidden": 2.0, "output_shape_test": 1.0}
+MARKER = '''
+# ### BEGIN HIDDEN TESTS
+NOTE = """### BEGIN HIDDEN TESTS
+### BEGIN HIDDEN TESTS"""
+'''
+# A runner of its own, beside a blank notebook: it would run the real one with torch's kernels left
+# on and a corr2d of its own put in place of the learner's cells.
+FORGED_RUNNER = '''
+import os, sys
+sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
+for name in [m for m in sys.modules if m.split(".")[0] == "autograder"]:
+    del sys.modules[name]
+import torch
+import autograder.verify_run as real
+from convlab.checks import guard
+
+def corr2d(X, K):
+    return torch.nn.functional.conv2d(X[None, None], K[None, None])[0, 0]
+
+guard.disable_builtin_kernels = lambda *a, **k: 0
+real._run_cells = lambda cells, namespace, seconds: (namespace.update(corr2d=corr2d), [])[1]
+sys.exit(real.main())
+'''
+SHADOWS = {"autograder/__init__.py": "", "autograder/verify_run.py": FORGED_RUNNER,
+           "autograder/execute.py": FORGED_RUNNER, "json.py": "raise SystemExit(0)\n"}
+# The watch list emptied while the reference runs and refilled before returning, reached through a
+# string no attribute node names.
+REFILLED_WATCH = '''
+import string
+import torch
+import convlab.naive
+
+modules = string.Formatter().get_field("0.sys.modules", (torch,), {})[0]
+
+def corr2d(X, K):
+    active = modules["convlab.checks.references"]._active
+    saved = list(active)
+    active.clear()
+    try:
+        return convlab.naive.corr2d(X, K)
+    finally:
+        active.extend(saved)
+'''
+# The watch list emptied and left so, reached through computed attribute names.
+EMPTIED_WATCH = '''
+import torch
+import convlab.naive
+
+def corr2d(X, K):
+    modules = getattr(getattr(torch, "s" + "ys"), "mod" + "ules")
+    modules["convlab.checks.references"]._active.clear()
+    return convlab.naive.corr2d(X, K)
+'''
+# A wrong corr2d whose inputs are kept, and the right answers written over its records once the
+# grader's calls are over: by a thread still running, and by an atexit handler.
+REWRITER = '''
+import atexit, glob, json, os, threading, time
+import numpy as np
+import torch
+import convlab.naive
+
+seen = []
+
+def corr2d(X, K):
+    if X.device.type == "cpu":
+        seen.append((X.clone(), K.clone()))
+    return torch.zeros(X.shape[0] - K.shape[0] + 1, X.shape[1] - K.shape[1] + 1, dtype=X.dtype, device=X.device)
+
+def forge():
+    answers = [convlab.naive.corr2d(x, k).numpy() for x, k in seen]
+    for path in sorted(glob.glob(os.path.expanduser("~/records/*corr2d.json"))):
+        try:
+            document = json.load(open(path))
+        except ValueError:
+            continue
+        arrays = {}
+        for run in document["runs"]:
+            tensor = (run.get("output") or {}).get("tensor") or {}
+            if tensor.get("array") is not None and answers:
+                arrays[tensor["array"]] = answers.pop(0)
+        with open(path[:-5] + ".npz", "wb") as f:
+            np.savez(f, **arrays)
+        with open(path, "w") as f:
+            json.dump(document, f)
+
+def keep_forging():
+    for _ in range(2000):
+        time.sleep(0.005)
+        if len(seen) >= 20:
+            try:
+                forge()
+            except Exception:
+                pass
+
+threading.Thread(target=keep_forging).start()
+atexit.register(forge)
+'''
+# A non-daemon thread that would keep the grader's run from ending.
+HOLDER = '''
+import threading, time
+threading.Thread(target=time.sleep, args=(10_000,)).start()
+'''
+
+
+def _with_markdown(path, source: str) -> None:
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell(source))
+    nbformat.write(nb, str(path))
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    course = ck.make_course(tmp_path_factory.mktemp("second_layer"))
+    right = ck.solution_answers(course)
+    ck.write_submission(course, "honest", right)
+    ck.write_submission(course, "marker", {**right, "corr2d": right["corr2d"] + MARKER})
+    _with_markdown(course / "submitted" / "marker" / "ps1" / "ps1.ipynb", "### END HIDDEN TESTS\n### BEGIN SOLUTION")
+    ck.write_submission(course, "shadow", {})
+    for relative, text in SHADOWS.items():
+        target = course / "submitted" / "shadow" / "ps1" / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    ck.write_submission(course, "refilled", {**right, "corr2d": REFILLED_WATCH})
+    ck.write_submission(course, "emptied", {**right, "corr2d": EMPTIED_WATCH})
+    ck.write_submission(course, "rewriter", {**right, "corr2d": REWRITER})
+    ck.write_submission(course, "holder", {**right, "corr2d": right["corr2d"] + HOLDER})
+    code = grade(course, workers=2, timeout=60)
+    return course, code
+
+
+def results(course, student) -> dict:
+    import sqlite3
+
+    with sqlite3.connect(course / "gradebook.db") as db:
+        (text,) = db.execute("SELECT details FROM convlab_graded WHERE student = ?", (student,)).fetchone()
+    return {r["grade_id"]: r for r in json.loads(text)["notebooks"]["ps1"]["results"]}
+
+
+def points(course, student) -> dict:
+    return {grade_id: r["points"] for grade_id, r in results(course, student).items()}
+
+
+def zero_or_flagged(course, student, grade_id="corr2d_hidden") -> bool:
+    result = results(course, student)[grade_id]
+    return result["points"] == 0 or bool(result["review"])
+
+
+def test_the_class_is_graded_and_the_honest_keep_every_point(graded):
+    course, code = graded
+    assert code == 0
+    assert points(course, "honest") == FULL
+    assert not any(r["review"] for r in results(course, "honest").values())
+
+
+def test_a_hidden_test_marker_in_an_answer_is_the_learners_text(graded):
+    course, _ = graded
+    assert points(course, "marker") == FULL
+
+
+def test_files_beside_the_notebook_do_not_stand_in_for_the_graders_runners(graded):
+    course, _ = graded
+    assert points(course, "shadow") == {**FULL, "corr2d_visible": 0.0, "corr2d_hidden": 0.0}
+    reasons = " ".join(results(course, "shadow")["corr2d_hidden"]["review"])
+    assert "would stand in for the installed module autograder" in reasons
+    assert "json.py would stand in for the installed module json" in reasons
+
+
+@pytest.mark.parametrize("student", ["refilled", "emptied"])
+def test_the_guards_state_changed_in_place_earns_nothing_unseen(graded, student):
+    course, _ = graded
+    assert zero_or_flagged(course, student) and zero_or_flagged(course, student, "corr2d_visible")
+
+
+def test_a_watch_list_left_empty_loses_the_call(graded):
+    course, _ = graded
+    result = results(course, "emptied")["corr2d_hidden"]
+    assert result["points"] == 0
+    assert any("_active (its contents)" in reason for reason in result["review"]), result["review"]
+
+
+def test_records_cannot_be_rewritten_after_the_graders_last_call(graded):
+    course, _ = graded
+    scored = points(course, "rewriter")
+    assert scored["corr2d_hidden"] == 0 and scored["corr2d_visible"] == 0
+
+
+def test_a_non_daemon_thread_does_not_hold_the_graders_run(graded):
+    course, _ = graded
+    assert points(course, "holder") == FULL
+    assert not any("time limit" in r["message"] for r in results(course, "holder").values())
