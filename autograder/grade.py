@@ -23,6 +23,7 @@ from rich.text import Text
 from autograder import (
     cgroup,
     feedback,
+    inert,
     learner_text,
     pool,
     report,
@@ -38,6 +39,7 @@ from autograder.coursedir import CourseDir
 from autograder.protocol import Job, Outcome, Reason, Settings, Verdict, default_workers
 from autograder.submissions import (
     MAX_SUBMISSION_BYTES,
+    MAX_SUBMISSION_CELLS,
     Submission,
     discover,
     files_beside,
@@ -119,24 +121,39 @@ def _restored(path: str, name: str, source: nbformat.NotebookNode) -> restore.Re
         raise _Unreadable(Reason.INVALID_NOTEBOOK, f"{name}.ipynb is larger than {MAX_SUBMISSION_BYTES // 2**20} MiB")
     try:
         with open(path, encoding="utf-8") as f:
-            return restore.restore(nbformat.reads(f.read(), as_version=4), source)
+            submitted = nbformat.reads(f.read(), as_version=4)
     except Exception as exc:
         first = str(exc).splitlines()[0][:200] if str(exc) else ""
         raise _Unreadable(Reason.INVALID_NOTEBOOK, f"{name}.ipynb could not be read as a notebook "
                                                    f"({type(exc).__name__}: {first})") from None
+    if len(submitted.get("cells", ())) > MAX_SUBMISSION_CELLS:
+        raise _Unreadable(Reason.INVALID_NOTEBOOK, f"{name}.ipynb has more than {MAX_SUBMISSION_CELLS} cells")
+    return restore.restore(submitted, source)
 
 
 def _plan_notebook(work: Work, index: int, name: str, source: Source, settings: Settings) -> None:
-    """A job for one submitted notebook, or its all-zero verdict when it cannot be read."""
+    """A job for one submitted notebook, or its all-zero verdict when it cannot be read or planned:
+    whatever a submission holds stops its own grading, never the class's."""
     sub = work.submissions[index]
     try:
         restored = _restored(os.path.join(sub.path, f"{name}.ipynb"), name, source.nb)
+        work.planned[index, name], job = planned_job((index, name), restored, source, files_beside(sub.path),
+                                                     settings)
     except _Unreadable as exc:
-        sub.verdicts[name] = Verdict(score.all_zero(source.nb, exc.reason, exc.message), None,
-                                     {"status": str(exc.reason), "message": exc.message}, exc.message)
+        sub.verdicts[name] = _unplanned(source, exc.reason, exc.message)
         return
-    work.planned[index, name], job = planned_job((index, name), restored, source, files_beside(sub.path), settings)
+    except Exception as exc:
+        message = f"{name}.ipynb could not be planned ({type(exc).__name__}: {str(exc)[:200]})"
+        sub.verdicts[name] = _unplanned(source, Reason.INVALID_NOTEBOOK,
+                                        learner_text.clean(message, learner_text.hidden_parts(source.nb))[0])
+        return
     work.jobs.append(job)
+
+
+def _unplanned(source: Source, reason: Reason, message: str) -> Verdict:
+    """The all-zero verdict of a notebook that never runs, with the reason the learner reads."""
+    return Verdict(score.all_zero(source.nb, reason, message), None, {"status": str(reason), "message": message},
+                   message)
 
 
 def planned_job(key: tuple, restored: restore.Restored, source: Source, files: dict[str, bytes],
@@ -144,7 +161,8 @@ def planned_job(key: tuple, restored: restore.Restored, source: Source, files: d
     """What the grader will score a restored notebook by, and the job that runs it."""
     calls = verification.plan(restored.nb, source.nb)
     calls.seconds = settings.verify_seconds
-    planned = Planned(source, restored, calls, review.review_notebook(restored.nb, source.nb))
+    flags = review.review_notebook(restored.nb, source.nb) + review.review_files(files)
+    planned = Planned(source, restored, calls, flags)
     job = Job(key, nbformat.writes(_without_hidden_tests(restored.nb)), calls.as_job(), files,
               float(settings.timeout), settings.memory_mb, settings.sandboxed, source.lang)
     return planned, job
@@ -259,7 +277,7 @@ def store_submission(course: CourseDir, gb, work: Work, index: int, settings: Se
         source = work.sources[sub.assignment][name]
         results = _results(verdict, source)
         with i18n.in_language(source.lang):
-            graded = verdict.notebook if verdict.notebook is not None else report.stand_in(
+            graded = inert.for_pages(verdict.notebook, source.nb) if verdict.notebook is not None else report.stand_in(
                 source.nb, verdict.status.get("message") or "unreadable")
             graded = report.with_verdicts(graded, results)
         report.atomic_write(course.autograded(sub.student, sub.assignment, name), nbformat.writes(graded))

@@ -162,7 +162,7 @@ def _record_call(call, runs: list | None, status, changed, write_record) -> None
     """Record a call's runs; none where the grader's engine changed while it ran (the call earns
     nothing, and is flagged), so that no record made elsewhere stands in for this one."""
     if changed:
-        status["tampered"].append({"object": call["object"], "what": "changed " + ", ".join(changed[:5])})
+        status["tampered"].append({"object": call["object"], "what": ", ".join(changed[:5])})
         runs = runs if runs is None else []
     if runs is None:  # nothing was called: the grader says what was missing
         return
@@ -209,9 +209,13 @@ def _tripwire(exercises):
 def _arm(exercises) -> None:
     """The audit hook (`autograder.audit`), then the submission's folder on the import path: its
     helper modules import as in the notebook, after every installed module, never in their place."""
+    import torch
+
     from autograder import audit
     from convlab.checks import references
 
+    if torch.cuda.is_available():  # CUDA's lazy start-up (libraries, ctypes) done before the hook is armed
+        torch.zeros(1, device="cuda").sum().item()
     protected = audit.protected_functions() | set(references._instrumented.values())
     audit.install(TRACE, (RECORD_DIR,), protected)
     sys.path.append(os.getcwd())
@@ -228,6 +232,7 @@ def main() -> int:
     from convlab.checks import guard, references
     from convlab.checks.diagnose import first_line, normalise_answer
     from convlab.checks.record import write_answer_record, write_record
+    from convlab.checks.references import WATCH_REMOVED
     from convlab.checks.references import forbid_references as forbid
     from convlab.checks.registry import find as find_exercise
 
@@ -252,13 +257,18 @@ def main() -> int:
         os.environ["CONVLAB_CELL_ID"] = call["cell_id"]
         # The exercise's references stay banned for all that runs on its behalf, not only inside
         # `Exercise.call`: learner code that replaced the check engine cannot reach them either.
+        watch = forbid(exercise.references)
         try:
-            with forbid(exercise.references):
+            with watch:
                 runs = _verify_call(call, exercise, cases, namespace, status, seconds)
         except BaseException as exc:  # a replaced engine that reached a reference: this call is lost
             status["refused"].append({"object": call["object"], "message": first_line(exc)})
             runs = []
-        _record_call(call, runs, status, tampered(), write_record)
+        changed = [f"changed {what}" for what in tampered()]
+        if WATCH_REMOVED in watch.names:
+            changed.append("took the watch on the course's references out of force")
+        with forbid(exercise.references):  # what writes the record reaches no reference either
+            _record_call(call, runs, status, changed, write_record)
     for item in job["answers"]:
         os.environ["CONVLAB_CELL_ID"] = item["cell_id"]
         try:

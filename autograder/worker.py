@@ -30,15 +30,16 @@ WORKDIR_PREFIX = "convlab-grade-"
 GRACE_SECONDS = 30.0
 
 
-def _read_regular(path: str, limit: int) -> bytes | None:
-    """Bytes of a regular file no larger than `limit`; None for links, fifos and giants."""
+def _read_regular(path: str, limit: int, head: bool = False) -> bytes | None:
+    """Bytes of a regular file no larger than `limit` (its first `limit` bytes where `head`);
+    None for links, fifos and giants."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return None
     try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+        if not stat.S_ISREG(info.st_mode) or (info.st_size > limit and not head):
             return None
         with os.fdopen(fd, "rb", closefd=False) as f:
             return f.read(limit + 1)[:limit]
@@ -142,8 +143,8 @@ def _workdir(job: Job, native: bool = True):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _read_text(path: str, limit: int) -> str | None:
-    data = _read_regular(path, limit)
+def _read_text(path: str, limit: int, head: bool = False) -> str | None:
+    data = _read_regular(path, limit, head)
     return data.decode("utf-8", errors="replace") if data is not None else None
 
 
@@ -169,11 +170,12 @@ def run_verification(job: Job) -> VerificationRun:
         with open(os.path.join(workdir, verify_run.JOB), "w") as f:
             json.dump(job.verify, f)
         result = _sandboxed("autograder.verify_run", workdir, job)
+        # The trace is read from its start: a flood of lines cannot hide the first ones.
         # A call leaves a .json and at most one .npz; an answer one .json.
         count = 2 * len(job.verify["calls"]) + len(job.verify["answers"])
         return VerificationRun(_read_records(os.path.join(workdir, verify_run.RECORD_DIR), count),
                                _read_text(os.path.join(workdir, verify_run.STATUS), MAX_STATUS_BYTES),
-                               _ended(result), _read_text(os.path.join(workdir, verify_run.TRACE), MAX_STATUS_BYTES))
+                               _ended(result), _read_text(os.path.join(workdir, verify_run.TRACE), MAX_STATUS_BYTES, head=True))
 
 
 def run_job(job: Job) -> Outcome:

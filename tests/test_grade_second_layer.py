@@ -118,6 +118,28 @@ def keep_forging():
 threading.Thread(target=keep_forging).start()
 atexit.register(forge)
 '''
+# A wrong corr2d whose inputs are kept, and numpy's savez (which writes a record's arrays) swapped
+# for one that writes the course's answers for them instead.
+SAVEZ = '''
+import numpy as np
+import torch
+import convlab.naive
+
+seen = []
+
+def corr2d(X, K):
+    if X.device.type == "cpu":
+        seen.append((X.clone(), K.clone()))
+    return torch.zeros(X.shape[0] - K.shape[0] + 1, X.shape[1] - K.shape[1] + 1, dtype=X.dtype, device=X.device)
+
+real = np.savez
+
+def forged(file, **arrays):
+    answers = [convlab.naive.corr2d(x, k).numpy() for x, k in seen[-len(arrays):]]
+    return real(file, **dict(zip(sorted(arrays, key=lambda key: int(key[1:])), answers)))
+
+setattr(np, "sav" + "ez", forged)
+'''
 # A non-daemon thread that would keep the grader's run from ending.
 HOLDER = '''
 import threading, time
@@ -146,6 +168,7 @@ def graded(tmp_path_factory):
     ck.write_submission(course, "refilled", {**right, "corr2d": REFILLED_WATCH})
     ck.write_submission(course, "emptied", {**right, "corr2d": EMPTIED_WATCH})
     ck.write_submission(course, "rewriter", {**right, "corr2d": REWRITER})
+    ck.write_submission(course, "savez", {**right, "corr2d": SAVEZ})
     ck.write_submission(course, "holder", {**right, "corr2d": right["corr2d"] + HOLDER})
     code = grade(course, workers=2, timeout=60)
     return course, code
@@ -182,7 +205,7 @@ def test_a_hidden_test_marker_in_an_answer_is_the_learners_text(graded):
 
 def test_files_beside_the_notebook_do_not_stand_in_for_the_graders_runners(graded):
     course, _ = graded
-    assert points(course, "shadow") == {**FULL, "corr2d_visible": 0.0, "corr2d_hidden": 0.0}
+    assert points(course, "shadow") == {grade_id: 0.0 for grade_id in FULL}  # a blank notebook
     reasons = " ".join(results(course, "shadow")["corr2d_hidden"]["review"])
     assert "would stand in for the installed module autograder" in reasons
     assert "json.py would stand in for the installed module json" in reasons
@@ -203,8 +226,9 @@ def test_a_watch_list_left_empty_loses_the_call(graded):
 
 def test_records_cannot_be_rewritten_after_the_graders_last_call(graded):
     course, _ = graded
-    scored = points(course, "rewriter")
-    assert scored["corr2d_hidden"] == 0 and scored["corr2d_visible"] == 0
+    for student in ("rewriter", "savez"):
+        scored = points(course, student)
+        assert scored["corr2d_hidden"] == 0 and scored["corr2d_visible"] == 0, student
 
 
 def test_a_non_daemon_thread_does_not_hold_the_graders_run(graded):
