@@ -71,6 +71,10 @@ def _bwrap_version() -> str:
 LIMITS = {"v1": "cgroup v1 memory+pids per sandbox", "v2": "cgroup v2 (delegated) memory+pids per sandbox",
           "systemd": "systemd scope per sandbox (MemoryMax, TasksMax)",
           "none": "rlimits only: per process, not the sum over a sandbox's processes"}
+_CORES = f"at most {cgroup.CPUS:g} core{'' if cgroup.CPUS == 1 else 's'} per sandbox"
+CPU_SHARE = {"v1": f"cgroup v1 cpu: equal shares, {_CORES}", "v2": f"cgroup v2 cpu: equal weight, {_CORES}",
+             "systemd": f"systemd scope: equal CPUWeight, {_CORES} (CPUQuota)",
+             "none": "none: CPU time per process only (RLIMIT_CPU)"}
 
 
 def rows() -> tuple[list[tuple[str, str, bool]], bool]:
@@ -92,6 +96,8 @@ def rows() -> tuple[list[tuple[str, str, bool]], bool]:
     table.append(("/etc entries visible", str(inside["etc"]), True))
     mode = cgroup.mode() if ok else "none"
     table.append(("memory/pids limits", LIMITS[mode], mode != "none"))
+    cpu = cgroup.cpu_mode() if ok else "none"
+    table.append(("CPU share", CPU_SHARE[cpu], cpu != "none"))
     limits = sandbox.Limits()
     table.append(("disk", f"work dir {limits.disk_mb} MB (watchdog), files {limits.fsize_mb} MB, "
                           f"/tmp {inside['tmp_mb']} MB", True))

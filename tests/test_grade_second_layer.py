@@ -221,7 +221,7 @@ def test_a_watch_list_left_empty_loses_the_call(graded):
     course, _ = graded
     result = results(course, "emptied")["corr2d_hidden"]
     assert result["points"] == 0
-    assert any("_active (its contents)" in reason for reason in result["review"]), result["review"]
+    assert any("watch on the course's references out of force" in reason for reason in result["review"]), result["review"]
 
 
 def test_records_cannot_be_rewritten_after_the_graders_last_call(graded):
