@@ -14,8 +14,8 @@ Run as root (the usual grading host), bubblewrap drops to a fresh unprivileged u
 RLIMIT_NPROC applies (the kernel exempts root from it) and each sandbox counts only its own
 processes; a second, unprivileged bubblewrap then forbids new user namespaces. Where a cgroup
 can be made (cgroup v1 as root, a delegated cgroup v2 subtree, a systemd scope), each sandbox
-also gets its own memory and pids cgroup (`autograder.cgroup`) bounding the sum over its
-processes. Run as an ordinary user, a user namespace keeps the caller's uid.
+also gets its own memory, pids and CPU cgroup (`autograder.cgroup`) bounding the sum over its
+processes and giving it an equal share of at most one core. Run as an ordinary user, a user namespace keeps the caller's uid.
 
 Without a working bubblewrap `run` refuses (`SandboxUnavailable`); `sandboxed=False` runs the
 command as plain nbgrader would, with the caller's rights, and only the rlimits, the time limit
