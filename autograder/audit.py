@@ -12,7 +12,8 @@ Refused (the operation raises `PermissionError` in the learner's code):
 - leaving the hook's reach: new processes (`fork`, `exec`, `subprocess`, `os.system`) and signals
   sent to processes (`os.kill`);
 - rewriting the code or defaults of the grader's own functions (checks, references, guard, runner);
-- rewriting, truncating, renaming or removing a record the grader's run wrote, or the trace.
+- rewriting, truncating, renaming or removing a record the grader's run wrote, or the trace;
+- unpickling anything but the arrays and tensors numpy and torch save (a pickle names what it imports).
 
 Traced (one line each in the trace file; the grader flags the notebook for review): a frame taken
 by learner code (`sys._getframe`, `inspect.currentframe`, a traceback's or a generator's frame,
@@ -30,6 +31,12 @@ REFUSED = frozenset({
     "subprocess.Popen", "pty.spawn", "os.startfile", "sys.addaudithook",
 })
 REFUSED_PREFIXES = ("ctypes.", "_ctypes.", "cpython.")
+#: What unpickling may look up: the modules numpy's and torch's saved arrays and tensors name.
+PICKLE_MODULES = frozenset({
+    "numpy", "numpy.core.multiarray", "numpy._core.multiarray", "numpy.core.numeric", "numpy._core.numeric",
+    "numpy.dtypes", "torch", "torch._utils", "torch._tensor", "torch.storage", "torch.serialization",
+    "torch.nn.parameter", "collections", "_codecs", "copyreg", "__main__",
+})
 #: Attributes that hand out a frame, as the `object.__getattr__` event names them.
 FRAME_DOORS = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame"})
 FRAME_EVENTS = frozenset({"sys._getframe", "sys._current_frames"})
@@ -99,7 +106,7 @@ def _make_hook(fd, trace_id, roots, protected, own_files):
              _refused=REFUSED, _prefixes=REFUSED_PREFIXES, _doors=FRAME_DOORS, _frame_events=FRAME_EVENTS,
              _code=CODE_ATTRIBUTES, _handlers=FRAME_HANDLERS, _own=own_files, _sys=sys, _ident=_thread.get_ident,
              _guarded=_guarded, _note=_note, _isinstance=isinstance, _str=str, _file_events=_FILE_EVENTS,
-             _permission=PermissionError):
+             _pickle_modules=PICKLE_MODULES, _permission=PermissionError):
         me = _ident()
         if me in _busy:
             return
@@ -113,8 +120,12 @@ def _make_hook(fd, trace_id, roots, protected, own_files):
                     refused = f"{event} {args[1]} of the grader's own code"
             elif event in _file_events:
                 refused = _guarded(event, args, _roots)
+            elif event == "pickle.find_class":
+                if args[0] not in _pickle_modules:
+                    refused = f"unpickling {args[0]}.{args[1]}"
             elif event == "compile" or event == "code.__new__":
-                if _isinstance(args[1], _str) and args[1].startswith(_own):
+                if _isinstance(args[1], _str) and args[1].startswith(_own) and not _sys._getframe(
+                        1).f_code.co_filename.startswith("<frozen importlib"):  # importing installed code
                     refused = f"{event} under the name of installed code ({args[1]})"
             elif event in _frame_events or (event == "object.__getattr__" and args[1] in _doors):
                 caller = _sys._getframe(1)

@@ -6,8 +6,9 @@ Learner cells can patch any of them (a replaced `Exercise.call` that answers wit
 a module function swapped, a function's `__code__` rewritten). A `Snapshot` taken before the
 cells run remembers every module attribute, class attribute and function body of those modules;
 `restore()` puts back whatever the cells changed, and `changes()` says what changed since, so a
-patch made while a learner's function runs is caught after it. Lists, dicts and sets (the guard's
-hits, the watches in force) are compared by their contents, not only by identity. Python has no isolation inside a
+patch made while a learner's function runs is caught after it. Lists, dicts and sets (the
+references' tables, the watches in force) are compared by their contents, not only by identity:
+emptied or with an entry replaced, they count as changed; grown, they do not. Python has no isolation inside a
 process: code that undoes its own patch in time passes unseen. This raises the bar and makes the
 rest visible, as a review flag.
 """
@@ -26,9 +27,18 @@ _CONTAINERS = (list, dict, set)
 
 
 def _contents(value) -> tuple:
-    """What a list, dict or set holds, by identity: emptied or refilled in place, it differs."""
+    """What a list, dict or set holds, by identity."""
     items = value.items() if type(value) is dict else ((None, item) for item in value)
     return tuple((key if isinstance(key, (str, int)) else id(key), id(item)) for key, item in items)
+
+
+def _lost(value, contents: tuple) -> bool:
+    """Whether a container lost or replaced what it held: a list whose start differs, a dict or a
+    set missing an entry. Growing is no change (hits recorded, caches filled)."""
+    now = _contents(value)
+    if type(value) is list:
+        return now[:len(contents)] != contents
+    return not set(contents) <= set(now)
 
 
 def _refill(value, contents) -> None:
@@ -89,7 +99,7 @@ class Snapshot:
         found += [f"{fn.__module__}.{fn.__qualname__} (its code)" for fn, state in self.functions.values()
                   if _function_state(fn) != state]
         found += [f"{self._container_name(value)} (its contents)" for value, _, contents in self.containers.values()
-                  if _contents(value) != contents]
+                  if _lost(value, contents)]
         return sorted(set(found))
 
     def _container_name(self, container) -> str:
@@ -111,7 +121,7 @@ class Snapshot:
             if _function_state(fn) != state:  # only what changed: the audit hook refuses the rest
                 fn.__code__, fn.__defaults__, fn.__kwdefaults__ = state
         for value, kept, contents in self.containers.values():
-            if _contents(value) != contents:
+            if _lost(value, contents):
                 _refill(value, kept)
         return changed
 

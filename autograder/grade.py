@@ -367,10 +367,16 @@ def _progress(console: Console, total: int) -> Progress:
     return progress
 
 
-def _stored(course: CourseDir, gb, work: Work, index: int, settings: Settings, progress: Progress) -> dict:
-    summary = store_submission(course, gb, work, index, settings)
+def _stored(course: CourseDir, gb, work: Work, index: int, settings: Settings, progress: Progress) -> dict | None:
+    """Store one submission; one that cannot be stored is said, and the class's grading goes on."""
     progress.advance(progress.task_ids[0])
-    return summary
+    try:
+        return store_submission(course, gb, work, index, settings)
+    except Exception as exc:
+        sub = work.submissions[index]
+        Console(stderr=True).print(Text(f"not stored: {sub.student}/{sub.assignment}: {type(exc).__name__}: "
+                                        f"{str(exc)[:300]}", style="bold red"))
+        return None
 
 
 def grade(course_dir, *, workers=None, scheduler=None, timeout=Settings.timeout, memory_mb=Settings.memory_mb,
@@ -392,8 +398,8 @@ def grade(course_dir, *, workers=None, scheduler=None, timeout=Settings.timeout,
             if work.skipped:
                 console.print(f"{work.skipped} submission(s) already graded (use --force to regrade)")
             with _progress(console, len(work.submissions)) as progress:
-                graded += [_stored(course, gb, work, i, settings, progress)
-                           for i in range(len(work.submissions)) if work.complete(i)]
+                graded += [summary for i in range(len(work.submissions)) if work.complete(i)
+                           for summary in [_stored(course, gb, work, i, settings, progress)] if summary]
                 with contextlib.closing(pool.run(work.jobs, settings.workers, settings.scheduler)) as finished:
                     for (index, name), outcome, error in finished:
                         if isinstance(error, sandbox.SandboxUnavailable):  # a worker host without it: store nothing
@@ -402,8 +408,9 @@ def grade(course_dir, *, workers=None, scheduler=None, timeout=Settings.timeout,
                             continue
                         planned = work.planned[index, name]
                         work.submissions[index].verdicts[name] = score_notebook(planned, outcome, error, settings)
-                        if work.complete(index):
-                            graded.append(_stored(course, gb, work, index, settings, progress))
+                        summary = _stored(course, gb, work, index, settings, progress) if work.complete(index) else None
+                        if summary is not None:
+                            graded.append(summary)
             report_run(course, gb, graded, refused, work, settings)
     finally:
         gb.close()

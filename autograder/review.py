@@ -36,7 +36,7 @@ ALLOWED_MODULES = (
 )
 # Inside allowed packages: ways to reach kernels, dispatch or the grader behind the checks' back.
 TORCH_INTERNALS = ("torch.ops", "torch.library", "torch.overrides", "torch.utils.cpp_extension",
-                   "torch.multiprocessing")
+                   "torch.multiprocessing", "torch.export", "torch.fx", "torch.compiler")
 DENIED_MODULES = (*TORCH_INTERNALS, "convlab.checks", "autograder")
 _LISTED_ROOTS = {path.split(".")[0] for path in (*ALLOWED_MODULES, *DENIED_MODULES)}
 CHECKS = "convlab.checks"
@@ -53,7 +53,12 @@ COURSE_NAMES = {"torch": "torch", "nn": "torch.nn", "np": "numpy", "numpy": "num
 
 # Attributes that lead from any object to modules or to torch's dispatcher.
 MODULE_DOORS = {"sys", "ops", "library", "overrides", "_C", "builtins", "__builtins__",
-                "__globals__", "__code__", "__closure__", "__wrapped__", "__dict__", "__self__", "__func__"}
+                "__globals__", "__code__", "__closure__", "__wrapped__", "__dict__", "__self__", "__func__",
+                "os", "checks", "references", "export", "fx"}
+#: Keyword arguments that let a loader run code from a file (unpickling imports what the file names).
+PICKLE_DOORS = {("allow_pickle", True), ("weights_only", False)}
+#: Files beside a notebook that unpickle when loaded: reading them can import anything.
+PICKLE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".joblib", ".dill")
 RISKY_BUILTINS = {"exec", "eval", "compile", "__import__", "globals", "locals", "vars", "open",
                   "breakpoint", "input", "get_ipython"}
 CALLED_ONLY = {"input"}  # also a common parameter name, so only a call of it is flagged
@@ -192,6 +197,9 @@ def review_files(files: dict[str, bytes], names: dict[str, str] | None = None) -
         module = _module_name(relative)
         if relative.endswith(NATIVE_SUFFIXES):
             flags.append(Flag(-1, 0, f"native code submitted beside the notebook: {relative}", None))
+        elif relative.lower().endswith(PICKLE_SUFFIXES) or data[:1] == b"\x80" and data[1:2] in b"\x02\x03\x04\x05":
+            flags.append(Flag(-1, 0, f"a pickle submitted beside the notebook (loading it imports what it names): "
+                                     f"{relative}", None))
         elif module is not None and (_installed(module) or module in sys.stdlib_module_names):
             flags.append(Flag(-1, 0, f"{relative} would stand in for the installed module {module}", None))
         if relative.endswith(".py"):
@@ -407,6 +415,9 @@ class _Reviewer(ast.NodeVisitor):
         func = node.func
         if isinstance(func, ast.Attribute):
             func.parent_call = node
+        for keyword in node.keywords:
+            if isinstance(keyword.value, ast.Constant) and (keyword.arg, keyword.value.value) in PICKLE_DOORS:
+                self.flag(node, f"loads with {keyword.arg}={keyword.value.value}: unpickling imports anything")
         name = func.id if isinstance(func, ast.Name) and func.id not in self.own else None
         if self._magic(node):
             return
@@ -475,6 +486,9 @@ class _Reviewer(ast.NodeVisitor):
             self.flag(node, f"reads .{node.attr} of an object")
 
     def visit_Subscript(self, node):
+        if isinstance(node.value, (ast.List, ast.Tuple, ast.Set, ast.Dict)) and any(
+                _resolve(item, self.modules) for item in ast.walk(node.value) if isinstance(item, ast.Name)):
+            self.flag(node, "reads a module back out of a container")
         path = _resolve(node.value, self.modules)
         if isinstance(node.ctx, (ast.Store, ast.Del)) and path and not _under(path, DISPLAY_MODULES):
             self.flag(node, f"assigns to {ast.unparse(node)}")

@@ -34,17 +34,16 @@ class Submission:
 
 
 def _digest(path: str) -> str:
-    """Digest of what a submission holds: its notebooks, its timestamp and the files beside them."""
+    """Digest of what a submission holds: its notebooks, its timestamp and the files beside them
+    (a file that cannot be read counts by its name)."""
     h = hashlib.sha256()
     for name, data in sorted(files_beside(path).items()):
-        h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+        h.update(os.fsencode(name) + b"\0" + hashlib.sha256(data).digest())
     for name in sorted(os.listdir(path)):
         if name.endswith(".ipynb") or name == "timestamp.txt":
-            full = os.path.join(path, name)
-            if os.path.isfile(full):
-                h.update(name.encode() + b"\0")
-                with open(full, "rb") as f:
-                    h.update(hashlib.sha256(f.read()).digest())
+            data = _read_small(os.path.join(path, name), MAX_SUBMISSION_BYTES + 1)
+            if data is not None:
+                h.update(os.fsencode(name) + b"\0" + hashlib.sha256(data).digest())
     return h.hexdigest()
 
 
@@ -64,8 +63,9 @@ def files_beside(path: str) -> dict[str, bytes]:
             size = os.path.getsize(full)
             if len(found) >= MAX_FILES_BESIDE or total + size > MAX_FILES_BESIDE_BYTES:
                 return found
-            with open(full, "rb") as f:
-                found[relative] = f.read()
+            data = _read_small(full, MAX_FILES_BESIDE_BYTES)
+            if data is not None:
+                found[relative] = data
             total += size
     return found
 
@@ -97,12 +97,29 @@ def lay_out_autograded(submitted: str, source: str, target: str) -> None:
             with open(full, "rb") as f:
                 beside[name] = f.read()
     for relative, data in beside.items():
-        os.makedirs(os.path.dirname(os.path.join(target, relative)), exist_ok=True)
-        with open(os.path.join(target, relative), "wb") as f:
-            f.write(data)
+        try:
+            os.makedirs(os.path.dirname(os.path.join(target, relative)), exist_ok=True)
+            with open(os.path.join(target, relative), "wb") as f:
+                f.write(data)
+        except OSError:  # a learner's file where another of theirs is a folder: theirs to lose
+            continue
     for relative, full in _regular_files(source).items():
+        _clear_way(target, relative)
         os.makedirs(os.path.dirname(os.path.join(target, relative)), exist_ok=True)
         shutil.copyfile(full, os.path.join(target, relative))
+
+
+def _clear_way(target: str, relative: str) -> None:
+    """Remove what the learner's files put where an instructor's file goes: a folder of that name,
+    or a file where one of its folders goes (the instructor's file wins)."""
+    parts = relative.split(os.sep)
+    for i in range(1, len(parts)):
+        prefix = os.path.join(target, *parts[:i])
+        if os.path.lexists(prefix) and not os.path.isdir(prefix):
+            os.unlink(prefix)
+    full = os.path.join(target, relative)
+    if os.path.isdir(full) and not os.path.islink(full):
+        shutil.rmtree(full)
 
 
 def discover(course: CourseDir) -> list[Submission]:
@@ -117,13 +134,26 @@ def discover(course: CourseDir) -> list[Submission]:
             path = os.path.join(root, student, assignment)
             if not os.path.isdir(path):
                 continue
-            stamp = None
-            stamp_file = os.path.join(path, "timestamp.txt")
-            if os.path.isfile(stamp_file):
-                with open(stamp_file) as f:
-                    stamp = f.read().strip() or None
-            found.append(Submission(student, assignment, path, _digest(path), stamp))
+            found.append(Submission(student, assignment, path, _digest(path), _timestamp(path)))
     return found
+
+
+def _timestamp(path: str) -> str | None:
+    """The submission's `timestamp.txt` as text, or None: whatever bytes a learner put there, it
+    is read (undecodable bytes replaced) and never stops the class's grading."""
+    data = _read_small(os.path.join(path, "timestamp.txt"), 4096)
+    return data.decode("utf-8", errors="replace").strip() or None if data is not None else None
+
+
+def _read_small(path: str, limit: int) -> bytes | None:
+    """The first `limit` bytes of a regular file, or None when there is none or it cannot be read."""
+    if not os.path.isfile(path) or os.path.islink(path):
+        return None
+    try:
+        with open(path, "rb") as f:
+            return f.read(limit)
+    except OSError:
+        return None
 
 
 def source_notebooks(course: CourseDir, assignment: str) -> dict[str, nbformat.NotebookNode]:

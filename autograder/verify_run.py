@@ -242,6 +242,7 @@ def main() -> int:
     withhold_answers(item["question"] for item in job["answers"])
     guard.skip_dynamo_import()
     guard.disable_builtin_kernels()
+    guard.disable_python_decompositions()
     references.install()
     _silence_output()
     _keep_running()

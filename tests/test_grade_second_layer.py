@@ -1,10 +1,12 @@
 """A student who has read the grader's source: each route ends in 0 on the attacked test or a review
 flag on it, and the honest student graded in the same run keeps every point.
 
-Routes: nbgrader's hidden-test marker in an answer (it once stopped the whole class's grading),
-files beside the notebook standing in for the grader's runners, the guard's state changed in
-place, names resolved from strings, records rewritten after the grader's last call, and a
-non-daemon thread holding the run open.
+Routes: nbgrader's hidden-test marker in an answer, an undecodable timestamp or a folder where the
+instructor ships a file (each once stopped the whole class's grading), files beside the notebook
+standing in for the grader's runners, the guard's state changed in place, names resolved from
+strings, the course's unwatched originals, torch's Python decompositions, pickles, numpy's own
+correlate, records rewritten after the grader's last call, and a non-daemon thread holding the
+run open.
 """
 import json
 
@@ -140,6 +142,56 @@ def forged(file, **arrays):
 
 setattr(np, "sav" + "ez", forged)
 '''
+# The course's unwatched original of its reference, asked for by name through a container.
+ORIGINAL = '''
+import convlab
+
+def corr2d(X, K):
+    m = [convlab][0]
+    return m.checks.references.original(m.naive.corr2d)(X, K)
+'''
+# torch's Python im2col, handed out by a public decomposition table.
+EXPORTED_IM2COL = '''
+import torch
+
+def corr2d(X, K):
+    table = torch.export.default_decompositions()
+    im2col = [f for op, f in table.items() if str(op) == "aten.im2col.default"][0]
+    kh, kw = K.shape
+    cols = im2col(X[None, None], [kh, kw], [1, 1], [0, 0], [1, 1])[0]
+    return (K.reshape(1, -1) @ cols).reshape(X.shape[0] - kh + 1, X.shape[1] - kw + 1)
+'''
+# A pickle beside the notebook that names the course's reference, loaded by numpy.
+PICKLED_REFERENCE = b"cconvlab.checks.references\noriginal\n(cconvlab.naive\ncorr2d\ntR."
+UNPICKLER = '''
+import numpy as np
+
+def corr2d(X, K):
+    return np.load("weights.pkl", allow_pickle=True)(X, K)
+'''
+# The same, the pickle written at run time and naming torch's Python im2col.
+RUNTIME_PICKLE = '''
+import numpy as np
+
+def corr2d(X, K):
+    np.frombuffer(b"ctorch._decomp.decompositions\\nim2col\\n.", dtype=np.uint8).tofile("w.pkl")
+    im2col = np.load("w.pkl", allow_pickle=True)
+    kh, kw = K.shape
+    cols = im2col(X[None, None], [kh, kw], [1, 1], [0, 0], [1, 1])[0]
+    return (K.reshape(1, -1) @ cols).reshape(X.shape[0] - kh + 1, X.shape[1] - kw + 1)
+'''
+# numpy's own correlate, the module read back out of a list so that no name shows it.
+HIDDEN_CORRELATE = '''
+import numpy as np
+import torch
+
+def corr2d(X, K):
+    n = [np][0]
+    kh, kw = K.shape
+    x, k = X.detach().cpu().double().numpy(), K.detach().cpu().double().numpy()
+    rows = [sum(n.correlate(x[i + a], k[a], "valid") for a in range(kh)) for i in range(x.shape[0] - kh + 1)]
+    return torch.tensor(n.array(rows), dtype=X.dtype, device=X.device)
+'''
 # A non-daemon thread that would keep the grader's run from ending.
 HOLDER = '''
 import threading, time
@@ -151,6 +203,10 @@ def _with_markdown(path, source: str) -> None:
     nb = nbformat.read(str(path), as_version=4)
     nb.cells.append(nbformat.v4.new_markdown_cell(source))
     nbformat.write(nb, str(path))
+
+
+ROUTES = {"original": ORIGINAL, "exported_im2col": EXPORTED_IM2COL, "unpickler": UNPICKLER,
+          "runtime_pickle": RUNTIME_PICKLE, "hidden_correlate": HIDDEN_CORRELATE}
 
 
 @pytest.fixture(scope="module")
@@ -169,6 +225,13 @@ def graded(tmp_path_factory):
     ck.write_submission(course, "emptied", {**right, "corr2d": EMPTIED_WATCH})
     ck.write_submission(course, "rewriter", {**right, "corr2d": REWRITER})
     ck.write_submission(course, "savez", {**right, "corr2d": SAVEZ})
+    for student, answer in ROUTES.items():
+        ck.write_submission(course, student, {**right, "corr2d": answer})
+    (course / "submitted" / "unpickler" / "ps1" / "weights.pkl").write_bytes(PICKLED_REFERENCE)
+    ck.write_submission(course, "bad_timestamp", right)
+    (course / "submitted" / "bad_timestamp" / "ps1" / "timestamp.txt").write_bytes(b"2026-01-01 00:00:00\xff\xfe")
+    ck.write_submission(course, "folder_for_a_file", right)
+    (course / "submitted" / "folder_for_a_file" / "ps1" / "data.csv" / "x").mkdir(parents=True)
     ck.write_submission(course, "holder", {**right, "corr2d": right["corr2d"] + HOLDER})
     code = grade(course, workers=2, timeout=60)
     return course, code
@@ -229,6 +292,19 @@ def test_records_cannot_be_rewritten_after_the_graders_last_call(graded):
     for student in ("rewriter", "savez"):
         scored = points(course, student)
         assert scored["corr2d_hidden"] == 0 and scored["corr2d_visible"] == 0, student
+
+
+@pytest.mark.parametrize("student", sorted(ROUTES))
+def test_routes_to_an_answer_not_written_end_in_zero_or_a_flag(graded, student):
+    course, _ = graded
+    assert zero_or_flagged(course, student) and zero_or_flagged(course, student, "corr2d_visible")
+
+
+@pytest.mark.parametrize("student", ["bad_timestamp", "folder_for_a_file"])
+def test_what_nbgraders_files_beside_hold_stops_no_ones_grading(graded, student):
+    course, _ = graded
+    assert points(course, student) == FULL
+    assert points(course, "honest") == FULL
 
 
 def test_a_non_daemon_thread_does_not_hold_the_graders_run(graded):

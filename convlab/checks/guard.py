@@ -239,6 +239,44 @@ def disable_builtin_kernels(ops=KERNEL_OPS | SHUFFLE_OPS) -> int:
     return count
 
 
+#: Modules whose functions are torch's Python versions of ops (decompositions, references).
+DECOMPOSITION_MODULES = ("torch._decomp.decompositions", "torch._refs", "torch._refs.nn.functional")
+
+
+def disable_python_decompositions(ops=KERNEL_OPS | SHUFFLE_OPS) -> int:
+    """Replace torch's Python implementations of ``ops`` (the decomposition tables that
+    ``torch.export.default_decompositions()`` and friends hand out, and the module functions they
+    come from) by functions that record the call and raise: they compute an answer with no kernel.
+    Shape-only meta implementations stay. For the grader's process that runs learner code only."""
+    import importlib
+
+    import torch._decomp
+
+    packets = frozenset(ops)
+    found: dict[int, object] = {}  # id -> function (kept alive, so ids stay unique)
+    for kind, table in torch._decomp.global_decomposition_table.items():
+        if kind == "meta":
+            continue
+        for op, fn in list(table.items()):
+            if getattr(op, "overloadpacket", None) in packets:
+                while fn is not None and id(fn) not in found:  # the function and what it wraps
+                    found[id(fn)] = fn
+                    fn = getattr(fn, "__wrapped__", None)
+                table[op] = _python_raiser(op_name(op.overloadpacket))
+    for dotted in DECOMPOSITION_MODULES:
+        module = importlib.import_module(dotted)
+        for name, value in list(vars(module).items()):
+            if id(value) in found or id(getattr(value, "__wrapped__", None)) in found:
+                setattr(module, name, _python_raiser(f"torch's Python {name}"))
+    return len(found)
+
+
+def _python_raiser(name: str):
+    kernel = _raiser(name)
+    disabling_kernels.append(kernel)
+    return kernel
+
+
 def _keep_forever(module) -> None:
     """Keep a registration alive with no Python reference to it: it is not tracked by the garbage
     collector, so no Python code can find it to reset it and bring torch's kernel back."""

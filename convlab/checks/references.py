@@ -193,6 +193,10 @@ _COURSE_FILES = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + o
                  os.path.dirname(os.path.abspath(torch.__file__)) + os.sep)
 
 
+#: The checks' own code: the only callers ``original`` gives an unwatched function to.
+_CHECKS_FILES = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
 def _from_outside() -> bool:
     """Whether this reference was called from outside the course's code: at depth 0, or by code
     that is neither the course's nor torch's (learner code that raised the depth itself)."""
@@ -221,7 +225,10 @@ def _enter(key: str, args, kwargs):
 
 
 def original(fn):
-    """``fn`` as it was before instrumenting: what a check's own code calls (e.g. ``backward``)."""
+    """``fn`` as it was before instrumenting: what a check's own code calls (e.g. ``backward``).
+    Asked for from anywhere else, ``fn`` itself, watched as any call of it is."""
+    if not sys._getframe(1).f_code.co_filename.startswith(_CHECKS_FILES):
+        return fn
     return _originals.get(_key(fn), fn)
 
 
