@@ -76,10 +76,8 @@ def corr2d(X, K):
     modules["convlab.checks.references"]._active.clear()
     return convlab.naive.corr2d(X, K)
 '''
-# A wrong corr2d whose inputs are kept, and the right answers written over its records once the
-# grader's calls are over: by a thread still running, and by an atexit handler.
-REWRITER = '''
-import atexit, glob, json, os, threading, time
+# A wrong corr2d that keeps the inputs it was called with.
+KEEPS_ITS_INPUTS = '''
 import numpy as np
 import torch
 import convlab.naive
@@ -90,6 +88,11 @@ def corr2d(X, K):
     if X.device.type == "cpu":
         seen.append((X.clone(), K.clone()))
     return torch.zeros(X.shape[0] - K.shape[0] + 1, X.shape[1] - K.shape[1] + 1, dtype=X.dtype, device=X.device)
+'''
+# A wrong corr2d whose inputs are kept, and the right answers written over its records once the
+# grader's calls are over: by a thread still running, and by an atexit handler.
+REWRITER = KEEPS_ITS_INPUTS + '''
+import atexit, glob, json, os, threading, time
 
 def forge():
     answers = [convlab.naive.corr2d(x, k).numpy() for x, k in seen]
@@ -122,18 +125,7 @@ atexit.register(forge)
 '''
 # A wrong corr2d whose inputs are kept, and numpy's savez (which writes a record's arrays) swapped
 # for one that writes the course's answers for them instead.
-SAVEZ = '''
-import numpy as np
-import torch
-import convlab.naive
-
-seen = []
-
-def corr2d(X, K):
-    if X.device.type == "cpu":
-        seen.append((X.clone(), K.clone()))
-    return torch.zeros(X.shape[0] - K.shape[0] + 1, X.shape[1] - K.shape[1] + 1, dtype=X.dtype, device=X.device)
-
+SAVEZ = KEEPS_ITS_INPUTS + '''
 real = np.savez
 
 def forged(file, **arrays):
