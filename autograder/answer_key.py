@@ -5,11 +5,14 @@ lessons) and `convlab.functional` (the vectorised kernels). Calling them is refu
 grader runs an exercise; pasting their source is not a call, so it is compared instead. Both
 sides are normalised — docstrings dropped, every local name replaced by its order of first use —
 and compared token by token; a learner's function that matches one of the course's closely
-enough is flagged with the function it matches. A flag never changes a score.
+enough is flagged with the function it matches. A flag never changes a score. What this finds is
+a paste of a whole function: the loop at its heart alone is what the lessons teach every learner
+to write, so it cannot tell a paste from an honest answer.
 """
 from __future__ import annotations
 
 import ast
+import builtins
 import difflib
 import importlib
 import inspect
@@ -21,6 +24,23 @@ KEY_MODULES = ("convlab.naive", "convlab.functional.conv", "convlab.functional.p
                "convlab.functional.padding", "convlab.functional.transposed", "convlab.functional.fold")
 SIMILAR = 0.9  # share of matching tokens from which two functions count as the same code
 MIN_TOKENS = 40  # shorter functions (a one-line wrapper) say too little to be told apart
+MAX_TOKENS = 5_000  # longer than any of the course's: no match, and no time spent on it
+
+
+def _similarity(mine: list[str], theirs: list[str]) -> float:
+    """The share of tokens the two have in order; 0 where even the multiset bound says too few."""
+    matcher = difflib.SequenceMatcher(None, mine, theirs, autojunk=False)
+    return matcher.ratio() if matcher.quick_ratio() >= SIMILAR else 0.0
+
+
+def _comparable(mine: list[str], theirs: list[str]) -> bool:
+    """Whether two token lists are close enough in length to be SIMILAR at all: the ratio of
+    matching tokens is at most 2 * min / (sum), so lengths far apart need no comparing."""
+    shorter, longer = sorted((len(mine), len(theirs)))
+    return shorter >= MIN_TOKENS and 2 * shorter / (shorter + longer) >= SIMILAR
+
+
+_BUILTINS = frozenset(dir(builtins))
 
 
 class _Renamer(ast.NodeTransformer):
@@ -34,7 +54,7 @@ class _Renamer(ast.NodeTransformer):
         return self.names.setdefault(name, f"v{len(self.names)}")
 
     def visit_Name(self, node):
-        if node.id in dir(__builtins__) if not isinstance(__builtins__, dict) else node.id in __builtins__:
+        if node.id in _BUILTINS:
             return node
         return ast.copy_location(ast.Name(self._rename(node.id), node.ctx), node)
 
@@ -85,11 +105,10 @@ def matches(source: str) -> list[tuple[str, str, float]]:
         if not isinstance(node, ast.FunctionDef):
             continue
         mine = tokens(node)
-        if len(mine) < MIN_TOKENS:
+        if not MIN_TOKENS <= len(mine) <= MAX_TOKENS:
             continue
-        best = max(((name, difflib.SequenceMatcher(None, mine, theirs, autojunk=False).ratio())
-                    for name, theirs in key_functions().items() if len(theirs) >= MIN_TOKENS),
-                   key=lambda pair: pair[1], default=None)
+        best = max(((name, _similarity(mine, theirs)) for name, theirs in key_functions().items()
+                    if _comparable(mine, theirs)), key=lambda pair: pair[1], default=None)
         if best is not None and best[1] >= SIMILAR:
             found.append((node.name, best[0], best[1]))
     return found

@@ -24,12 +24,13 @@ from __future__ import annotations
 import os
 import sys
 
-#: Events refused outright once the hook is armed.
-REFUSED = frozenset({
-    "gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys.settrace", "sys.setprofile",
-    "os.fork", "os.forkpty", "os.exec", "os.posix_spawn", "os.spawn", "os.system", "os.kill", "os.killpg",
-    "subprocess.Popen", "pty.spawn", "os.startfile", "sys.addaudithook",
-})
+#: Events refused outright once the hook is armed, and written to the trace.
+REFUSED = frozenset({"gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys.settrace", "sys.setprofile",
+                     "sys.addaudithook"})
+#: Events refused without a trace line: libraries try them in honest runs (matplotlib runs fc-list
+#: to build its font cache and falls back without it), and refused, they gain nothing.
+REFUSED_QUIETLY = frozenset({"os.fork", "os.forkpty", "os.exec", "os.posix_spawn", "os.spawn", "os.system",
+                             "os.kill", "os.killpg", "subprocess.Popen", "pty.spawn", "os.startfile"})
 REFUSED_PREFIXES = ("ctypes.", "_ctypes.", "cpython.")
 #: What unpickling may look up: the modules numpy's and torch's saved arrays and tensors name.
 PICKLE_MODULES = frozenset({
@@ -106,7 +107,9 @@ def _make_hook(fd, trace_id, roots, protected, own_files):
              _refused=REFUSED, _prefixes=REFUSED_PREFIXES, _doors=FRAME_DOORS, _frame_events=FRAME_EVENTS,
              _code=CODE_ATTRIBUTES, _handlers=FRAME_HANDLERS, _own=own_files, _sys=sys, _ident=_thread.get_ident,
              _guarded=_guarded, _note=_note, _isinstance=isinstance, _str=str, _file_events=_FILE_EVENTS,
-             _pickle_modules=PICKLE_MODULES, _permission=PermissionError):
+             _pickle_modules=PICKLE_MODULES, _quiet=REFUSED_QUIETLY, _permission=PermissionError):
+        if event in _quiet:
+            raise _permission(f"not allowed while the grader runs learner code: {event}")
         me = _ident()
         if me in _busy:
             return

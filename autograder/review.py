@@ -54,7 +54,17 @@ COURSE_NAMES = {"torch": "torch", "nn": "torch.nn", "np": "numpy", "numpy": "num
 # Attributes that lead from any object to modules or to torch's dispatcher.
 MODULE_DOORS = {"sys", "ops", "library", "overrides", "_C", "builtins", "__builtins__",
                 "__globals__", "__code__", "__closure__", "__wrapped__", "__dict__", "__self__", "__func__",
-                "os", "checks", "references", "export", "fx"}
+                "checks", "references", "export", "fx",
+                }
+#: Standard library modules that other modules import, and so hand out as attributes (`x.signal`).
+HANDED_OUT_MODULES = {"os", "subprocess", "signal", "threading", "_thread", "ctypes", "gc", "inspect", "importlib",
+                      "pickle", "marshal", "shutil", "socket", "multiprocessing", "traceback", "atexit", "weakref",
+                      "faulthandler", "runpy", "pydoc", "pkgutil", "linecache", "codeop"}
+MODULE_DOORS |= HANDED_OUT_MODULES
+#: Calls that run code held in strings; their string arguments are reviewed as code.
+STRING_CODE = {"timeit.timeit", "timeit.repeat", "timeit.Timer"}
+#: Largest cell or file the review reads; larger ones are flagged unread (no answer is that long).
+MAX_REVIEWED_CHARS = 200_000
 #: Keyword arguments that let a loader run code from a file (unpickling imports what the file names).
 PICKLE_DOORS = {("allow_pickle", True), ("weights_only", False)}
 #: Files beside a notebook that unpickle when loaded: reading them can import anything.
@@ -77,7 +87,8 @@ NUMPY_SHORTCUTS = {"numpy.correlate", "numpy.convolve", "numpy.pad"}
 #: A str.format field that reads an attribute or an item: "{0.sys}", "{x.__globals__}", "{0[k]._m}".
 _FORMAT_FIELD = re.compile(r"\{([A-Za-z0-9_]*(?:\[[^\]{}]*\])*\.[A-Za-z_][^{}:!]*)[^{}]*\}")
 #: Methods that resolve an attribute path held in a string (string.Formatter's).
-STRING_RESOLVERS = {"get_field", "vformat", "get_value", "format_field", "Formatter"}
+STRING_RESOLVERS = {"get_field", "vformat", "get_value", "format_field", "Formatter",
+                    "get_type_hints", "ForwardRef", "get_annotations", "_eval_type"}
 
 LINE_MAGICS = {"matplotlib", "pinfo", "pinfo2", "who", "whos", "precision"}
 TIMING_MAGICS = {"timeit", "time"}  # their argument is code: it is reviewed like the cell
@@ -218,6 +229,8 @@ def _parse(source: str) -> ast.Module | None:
 
 
 def _review(source: str, inherited: dict[str, str]) -> list[tuple[int, str]]:
+    if len(source) > MAX_REVIEWED_CHARS:
+        return [(0, f"too long to review ({len(source)} characters)")]
     tree = _parse(source)
     if tree is None:
         return []
@@ -423,6 +436,8 @@ class _Reviewer(ast.NodeVisitor):
             return
         if _resolve(func, self.modules) in ("operator.attrgetter", "operator.methodcaller"):
             self._attribute_getter(_resolve(func, self.modules), node)
+        if _resolve(func, self.modules) in STRING_CODE:
+            self._string_statements(_resolve(func, self.modules), node)
         if name in RISKY_BUILTINS:
             self.flag(node, "uses get_ipython()" if name == "get_ipython" else f"calls {name}")
         elif name in ATTRIBUTE_BUILTINS:
@@ -434,6 +449,14 @@ class _Reviewer(ast.NodeVisitor):
                 self.visit(child)
         else:
             self.generic_visit(node)
+
+    def _string_statements(self, path: str, node: ast.Call) -> None:
+        """timeit's statements given as strings: reviewed as code; computed ones cannot be."""
+        for value in [*node.args[:2], *(k.value for k in node.keywords if k.arg in ("stmt", "setup"))]:
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                self._code_in_string(value, value.value, path)
+            elif not isinstance(value, (ast.Lambda, ast.Name, ast.Attribute)):
+                self.flag(node, f"{path} with a computed statement")
 
     def _attribute_builtin(self, name: str, node: ast.Call) -> None:
         """getattr(obj, "weight") reads like obj.weight; a computed name could be anything."""
@@ -508,6 +531,9 @@ class _Reviewer(ast.NodeVisitor):
         if path in NUMPY_SHORTCUTS:
             self.flag(node, f"uses {path}, numpy's own version of an operation the lessons write")
         parts = path.split(".")
+        handed_out = [part for part in parts[1:] if part in HANDED_OUT_MODULES]
+        if handed_out:
+            self.flag(node, f"reaches the module {handed_out[0]} through {path}")
         for i, part in enumerate(parts[1:], start=2):
             if _private(part) or _under(".".join(parts[:i]), TORCH_INTERNALS):
                 kind = {"torch": "torch internals", "convlab": "convlab internals"}.get(parts[0], "private")
@@ -535,6 +561,31 @@ class _Reviewer(ast.NodeVisitor):
     def visit_FunctionDef(self, node):
         if node.name in HOOK_METHODS:
             self.flag(node, f"defines {node.name}")
+        for annotation in [node.returns, *(a.annotation for a in ast.walk(node.args) if isinstance(a, ast.arg))]:
+            self._string_annotation(annotation)
+        self.generic_visit(node)
+
+    def visit_AnnAssign(self, node):
+        self._string_annotation(node.annotation)
+        self.generic_visit(node)
+
+    def _string_annotation(self, annotation) -> None:
+        """A string annotation is code that `typing.get_type_hints` evaluates: reviewed as code."""
+        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+            self._code_in_string(annotation, annotation.value, "an annotation")
+
+    def _code_in_string(self, node: ast.AST, text: str, where: str) -> None:
+        if _parse(text) is None:
+            return
+        for _, reason in _review(text, self.modules):
+            self.flag(node, f"{reason} (in {where})")
+
+    def visit_MatchClass(self, node):
+        """`case object(sys=m)` reads the attribute `sys`, named only as a keyword of the pattern."""
+        for attribute in node.kwd_attrs:
+            self._attribute_name(attribute, node)
+            if (_private(attribute) or attribute in MODULE_DOORS) and attribute not in self.own_attributes:
+                self.flag(node, f"reads .{attribute} through a match pattern")
         self.generic_visit(node)
 
     visit_AsyncFunctionDef = visit_FunctionDef

@@ -17,6 +17,7 @@ MAX_SUBMISSION_CELLS = 2_000
 # Files a learner may submit beside the notebook (a helper module, a small data file).
 MAX_FILES_BESIDE = 50
 MAX_FILES_BESIDE_BYTES = 16 * 2**20
+MAX_FOLDER_DEPTH = 8  # folders below the notebook's that are read; deeper ones count as never submitted
 # What nbgrader's exchange writes beside a submitted notebook; release_feedback reads both.
 NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")
 
@@ -53,7 +54,9 @@ def files_beside(path: str) -> dict[str, bytes]:
     found: dict[str, bytes] = {}
     total = 0
     for root, dirs, names in os.walk(path):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not os.path.islink(os.path.join(root, d)))
+        deep = os.path.relpath(root, path).count(os.sep) + 1 >= MAX_FOLDER_DEPTH
+        dirs[:] = [] if deep else sorted(d for d in dirs if not d.startswith(".")
+                                          and not os.path.islink(os.path.join(root, d)))
         for name in sorted(names):
             full = os.path.join(root, name)
             relative = os.path.relpath(full, path)
@@ -134,7 +137,11 @@ def discover(course: CourseDir) -> list[Submission]:
             path = os.path.join(root, student, assignment)
             if not os.path.isdir(path):
                 continue
-            found.append(Submission(student, assignment, path, _digest(path), _timestamp(path)))
+            try:
+                digest = _digest(path)
+            except (OSError, RecursionError, ValueError) as exc:  # its own planning fails and says why
+                digest = f"unreadable: {type(exc).__name__}"
+            found.append(Submission(student, assignment, path, digest, _timestamp(path)))
     return found
 
 

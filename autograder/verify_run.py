@@ -60,18 +60,34 @@ class TimeLimit(BaseException):
     """A cell or a call ran past its share of the time: only that one is lost."""
 
 
+#: The runner's own way to set a signal handler: learner code gets none (a handler is handed the
+#: interrupted frame, and so the runner's locals, with no audit event).
+_set_handler = signal.signal
+
+
 @contextlib.contextmanager
-def time_limit(seconds: float):
+def time_limit(seconds: float, _set_handler=_set_handler):
     def expire(signum, frame):
         raise TimeLimit(f"ran longer than {seconds:g} s")
 
-    previous = signal.signal(signal.SIGALRM, expire)
+    previous = _set_handler(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        _set_handler(signal.SIGALRM, previous)
+
+
+def _no_handler(*args, **kwargs):
+    raise PermissionError("signal handlers cannot be set while the grader runs learner code")
+
+
+def _take_signal_handlers() -> None:
+    """Learner code sets no signal handler in the grader's run (see `_set_handler`)."""
+    import _signal
+
+    signal.signal = _signal.signal = _no_handler
 
 
 def _no_exit(*args, **kwargs):
@@ -218,6 +234,7 @@ def _arm(exercises) -> None:
         torch.zeros(1, device="cuda").sum().item()
     protected = audit.protected_functions() | set(references._instrumented.values())
     audit.install(TRACE, (RECORD_DIR,), protected)
+    _take_signal_handlers()
     sys.path.append(os.getcwd())
 
 

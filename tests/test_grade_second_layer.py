@@ -184,6 +184,59 @@ def corr2d(X, K):
     rows = [sum(n.correlate(x[i + a], k[a], "valid") for a in range(kh)) for i in range(x.shape[0] - kh + 1)]
     return torch.tensor(n.array(rows), dtype=X.dtype, device=X.device)
 '''
+# The course's reference called by torch from inside an allowed one: autograd's vjp, and torch's
+# no_grad wrapper run from a learner's object that an allowed reference iterates.
+THROUGH_VJP = '''
+import torch
+from torch.autograd.functional import vjp
+import convlab.naive as nv
+
+def corr2d(X, K):
+    v = torch.ones(X.shape[0] - K.shape[0] + 1, X.shape[1] - K.shape[1] + 1, dtype=X.dtype, device=X.device)
+    out, _ = vjp(nv.corr2d, (X, K), v)
+    return out
+'''
+THROUGH_AN_ALLOWED_REFERENCE = '''
+import torch
+import convlab.naive as nv
+from convlab.shapes import receptive_field
+
+class Layers:
+    def __init__(self, job):
+        self.job = job
+
+    def __iter__(self):
+        self.job()
+        return iter([1])
+
+def corr2d(X, K):
+    got = []
+    run = torch.no_grad()(nv.corr2d)
+    receptive_field(Layers(lambda: got.append(run(X, K))))
+    return got[0]
+'''
+# A signal handler's frame (no audit event), the watches' conditions emptied through match patterns.
+SIGNAL_FRAME = '''
+import torch.utils.collect_env as ce
+import convlab.naive as nv
+
+def corr2d(X, K):
+    sg = ce.subprocess.signal
+    caught = []
+    previous = sg.signal(sg.SIGUSR1, lambda num, frame: caught.append(frame))
+    sg.raise_signal(sg.SIGUSR1)
+    sg.signal(sg.SIGUSR1, previous)
+    frame = caught[0]
+    while frame is not None:
+        match frame:
+            case object(f_back=up, f_locals=names):
+                pass
+        match names.get("watch"):
+            case object(conditions=conditions):
+                conditions.clear()
+        frame = up
+    return nv.corr2d(X, K)
+'''
 # A non-daemon thread that would keep the grader's run from ending.
 HOLDER = '''
 import threading, time
@@ -198,7 +251,8 @@ def _with_markdown(path, source: str) -> None:
 
 
 ROUTES = {"original": ORIGINAL, "exported_im2col": EXPORTED_IM2COL, "unpickler": UNPICKLER,
-          "runtime_pickle": RUNTIME_PICKLE, "hidden_correlate": HIDDEN_CORRELATE}
+          "runtime_pickle": RUNTIME_PICKLE, "hidden_correlate": HIDDEN_CORRELATE, "through_vjp": THROUGH_VJP,
+          "through_an_allowed_reference": THROUGH_AN_ALLOWED_REFERENCE, "signal_frame": SIGNAL_FRAME}
 
 
 @pytest.fixture(scope="module")
@@ -222,11 +276,27 @@ def graded(tmp_path_factory):
     (course / "submitted" / "unpickler" / "ps1" / "weights.pkl").write_bytes(PICKLED_REFERENCE)
     ck.write_submission(course, "bad_timestamp", right)
     (course / "submitted" / "bad_timestamp" / "ps1" / "timestamp.txt").write_bytes(b"2026-01-01 00:00:00\xff\xfe")
+    ck.write_submission(course, "deep_folder", right)
+    deep = course / "submitted" / "deep_folder" / "ps1"
+    level = deep
+    for _ in range(1100):  # deeper than Python's recursion reaches (os.makedirs would not get there)
+        level = level / "d"
+        level.mkdir()
     ck.write_submission(course, "folder_for_a_file", right)
     (course / "submitted" / "folder_for_a_file" / "ps1" / "data.csv" / "x").mkdir(parents=True)
     ck.write_submission(course, "holder", {**right, "corr2d": right["corr2d"] + HOLDER})
     code = grade(course, workers=2, timeout=60)
-    return course, code
+    yield course, code
+    _remove_deep(deep)
+
+
+def _remove_deep(top) -> None:
+    """Remove a folder nested deeper than shutil.rmtree's recursion reaches, from its bottom up."""
+    levels = [top]
+    while (levels[-1] / "d").is_dir():
+        levels.append(levels[-1] / "d")
+    for level in reversed(levels[1:]):
+        level.rmdir()
 
 
 def results(course, student) -> dict:
@@ -292,7 +362,7 @@ def test_routes_to_an_answer_not_written_end_in_zero_or_a_flag(graded, student):
     assert zero_or_flagged(course, student) and zero_or_flagged(course, student, "corr2d_visible")
 
 
-@pytest.mark.parametrize("student", ["bad_timestamp", "folder_for_a_file"])
+@pytest.mark.parametrize("student", ["bad_timestamp", "folder_for_a_file", "deep_folder"])
 def test_what_nbgraders_files_beside_hold_stops_no_ones_grading(graded, student):
     course, _ = graded
     assert points(course, student) == FULL

@@ -14,6 +14,14 @@ pytestmark = pytest.mark.grading
 SOLUTIONS = sorted((Path(__file__).parents[1] / "solutions").glob("*/*.ipynb"))
 
 HONEST = {
+    "timed_with_a_lambda": """
+import timeit
+
+def corr2d(X: "torch.Tensor", K) -> "torch.Tensor":
+    return X
+seconds = timeit.timeit(lambda: corr2d(1, 2), number=3)
+fast = timeit.repeat("corr2d(1, 2)", number=3, globals={"corr2d": corr2d})
+""",
     "lenet_on_your_own_conv": """
 from convlab.yours import lenet_conv2d
 
@@ -219,6 +227,15 @@ HOSTILE = {
     "np_correlate": ("y = np.correlate(a, v)", "uses numpy.correlate, numpy's own version"),
     "np_convolve_alias": ("import numpy\nconv = numpy.convolve", "uses numpy.convolve"),
     "np_pad": ("from numpy import pad\ny = pad(x, 1)", "uses numpy.pad"),
+    "match_pattern": ("match convlab:\n    case object(checks=object(_originals=t)):\n        pass",
+                      "reads ._originals through a match pattern"),
+    "timeit_string": ('import timeit\nt = timeit.Timer("x = convlab.checks.references._originals")',
+                      "reads ._originals of an object (in timeit.Timer)"),
+    "string_annotation": ('def key(x: "convlab.checks.references._originals"):\n    pass',
+                          "reads ._originals of an object (in an annotation)"),
+    "type_hints": ("hints = typing.get_type_hints(key)", "resolves names from a string (.get_type_hints)"),
+    "handed_out_module": ("import torch.utils.collect_env as ce\nsg = ce.subprocess", "reaches the module subprocess"),
+    "too_long": ("x = 1\n" * 40_000, "too long to review"),
     "format_map": ("m = template.format_map(names)", "formats with a computed template (.format_map)"),
 }
 

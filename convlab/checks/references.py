@@ -193,17 +193,30 @@ _COURSE_FILES = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + o
                  os.path.dirname(os.path.abspath(torch.__file__)) + os.sep)
 
 
+_CONVLAB_FILES = _COURSE_FILES[0]
+#: Where installed code other than the course's lives (torch, the standard library, packages).
+_INSTALLED = tuple(sorted({os.path.realpath(p) + os.sep for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+                          | {_COURSE_FILES[1]}))
 #: The checks' own code: the only callers ``original`` gives an unwatched function to.
 _CHECKS_FILES = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def _from_outside() -> bool:
-    """Whether this reference was called from outside the course's code: at depth 0, or by code
-    that is neither the course's nor torch's (learner code that raised the depth itself)."""
+    """Whether this reference was called from outside the course's code: at depth 0, or, inside
+    another reference, on behalf of code that is not the course's. Installed code between (torch
+    calling a model's forward, a wrapper, a standard library helper) is looked through to the code
+    it runs for: the learner's code called back from inside a reference is still the learner's."""
     if _depth.value == 0:
         return True
-    caller = sys._getframe(3).f_code.co_filename  # _from_outside <- _enter <- trampoline <- caller
-    return not caller.startswith(_COURSE_FILES)
+    frame = sys._getframe(3)  # _from_outside <- _enter <- trampoline <- caller
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if filename.startswith(_CONVLAB_FILES):
+            return False
+        if not filename.startswith(_INSTALLED) and not filename.startswith("<frozen "):
+            return True
+        frame = frame.f_back
+    return True
 
 
 def _enter(key: str, args, kwargs):
