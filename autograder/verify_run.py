@@ -11,6 +11,7 @@ Everything this process writes is the learner's: the grader re-judges each outpu
 """
 from __future__ import annotations
 
+import _signal
 import ast
 import contextlib
 import json
@@ -62,7 +63,7 @@ class TimeLimit(BaseException):
 
 #: The runner's own way to set a signal handler: learner code gets none (a handler is handed the
 #: interrupted frame, and so the runner's locals, with no audit event).
-_set_handler = signal.signal
+_set_handler = _signal.signal  # the builtin itself: signal.signal looks it up in _signal at each call
 
 
 @contextlib.contextmanager
@@ -85,8 +86,6 @@ def _no_handler(*args, **kwargs):
 
 def _take_signal_handlers() -> None:
     """Learner code sets no signal handler in the grader's run (see `_set_handler`)."""
-    import _signal
-
     signal.signal = _signal.signal = _no_handler
 
 
