@@ -6,9 +6,11 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: lab lab-instructor test system-deps python-venv lessons
 
+# A dry run first: pins this Python cannot install, or PyPI's CUDA torch, stop here with the reason.
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/python .ci/resolve-check
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	touch $@
 

@@ -108,15 +108,34 @@ def _cmd_new_course(args: argparse.Namespace) -> int:
     from autograder.course import CourseError, new_course
     from autograder.translations import TranslationError
 
-    solutions = Path(args.solutions) if args.solutions else _project_root(None) / "solutions"
+    solutions = Path(args.solutions) if args.solutions else _default_solutions()
     try:
-        course = new_course(Path(args.dir), solutions, lang=args.lang)
+        course = new_course(Path(args.dir), solutions, lang=args.lang, group=args.group)
     except (CourseError, TranslationError) as error:
         raise UsageError(str(error)) from error
     except BuildError as error:
         raise CommandError(str(error)) from error
-    print(f"course ready in {course}")
+    print(f"course ready in {course}" + (f" (readable by the group {args.group})" if args.group else
+                                         " (readable by you only)"))
     return 0
+
+
+def _default_solutions() -> Path:
+    """The instructor notebooks `new-course` uses without --solutions: solutions/ of the project
+    checkout (the current directory, or the checkout this package runs from), else the copy
+    installed with the package (autograder/_solutions/ in a wheel)."""
+    from autograder.course import BUNDLED_SOLUTIONS
+
+    candidates = [Path.cwd(), Path(__file__).resolve().parent.parent]
+    for candidate in candidates:
+        if (candidate / "solutions").is_dir():
+            return (candidate / "solutions").resolve()
+    if BUNDLED_SOLUTIONS.is_dir():
+        return BUNDLED_SOLUTIONS
+    raise UsageError(
+        f"no solutions/ folder in {', '.join(repr(str(c)) for c in candidates)}, and none installed with "
+        "the package; run from the project checkout or pass --solutions PATH"
+    )
 
 
 def _cmd_grade(args: argparse.Namespace) -> int:
@@ -143,7 +162,9 @@ def _cmd_grade(args: argparse.Namespace) -> int:
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from autograder.doctor import doctor
 
-    return doctor()
+    if args.dir is not None and not Path(args.dir).is_dir():
+        raise UsageError(f"DIR: no such directory: {args.dir!r}")
+    return doctor(course=Path(args.dir) if args.dir is not None else None)
 
 
 def _project_root(root: str | None) -> Path:
@@ -203,11 +224,16 @@ def parser() -> argparse.ArgumentParser:
         "new-course", help="create an nbgrader course directory holding every lesson",
         description="Create an nbgrader course in DIR: nbgrader_config.py, source/ (from "
         "solutions/), release/ and a gradebook with every assignment. Plain `nbgrader "
-        "autograde` then grades in it.",
+        "autograde` then grades in it. The course holds the answers: only you can read it "
+        "(folders 0700, files 0600) unless --group names a group that may read it too.",
     )
     new_course.add_argument("dir", metavar="DIR", help="new (or empty) course directory")
     new_course.add_argument("--solutions", metavar="PATH",
-                            help="folder of assignment folders (default: the project's solutions/)")
+                            help="folder of assignment folders (default: the project's solutions/, or the "
+                            "copy installed with the package)")
+    new_course.add_argument("--group", metavar="NAME",
+                            help="give the course to this group, which may read it but not change it "
+                            "(folders 0750, files 0640), e.g. for a teaching assistant")
     new_course.add_argument("--lang", default="en",
                             help="the edition: en (default) or zh (简体中文, from the lessons' translations)")
     new_course.set_defaults(run=_cmd_new_course)
@@ -238,8 +264,11 @@ def parser() -> argparse.ArgumentParser:
         "doctor", help="probe what `convlab grade` gets on this host",
         description="Probe for real what grading gets here: the sandbox (or why not), uid drop, network "
         "isolation, user namespaces, memory/pids limits, disk limit, the GPU inside the sandbox and "
-        "versions. Exits 1 where `convlab grade` would refuse.",
+        "versions. Exits 1 where `convlab grade` would refuse. Given a course directory, also warns "
+        "(without changing the exit status) where others can read or change the course, its sources, "
+        "gradebook or configuration.",
     )
+    doctor.add_argument("dir", metavar="DIR", nargs="?", help="a course directory to check for privacy")
     doctor.set_defaults(run=_cmd_doctor)
     return top
 

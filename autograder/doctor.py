@@ -2,16 +2,20 @@
 
 Each row comes from doing the thing: a probe runs inside the same sandbox a submission gets and
 reports its uid, network, user namespaces, /tmp and GPU; cgroups are made and removed. The exit
-status is 1 where `convlab grade` would refuse (no sandbox), else 0.
+status is 1 where `convlab grade` would refuse (no sandbox), else 0. Given a course directory,
+`convlab doctor DIR` also warns where others can reach the course (`course_rows`), leaving the exit
+status as it was: the course still grades, it is only less private than `convlab new-course` made it.
 """
 from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import tempfile
 from importlib import metadata
+from pathlib import Path
 
 from autograder import cgroup, sandbox
 
@@ -112,12 +116,47 @@ def rows() -> tuple[list[tuple[str, str, bool]], bool]:
     return table, ok
 
 
-def doctor(console=None) -> int:
+# What of a course only its owner (and the group given to `new-course --group`) may reach.
+COURSE_PARTS = ("", "source", "gradebook.db", "nbgrader_config.py")
+
+
+def _others_may(mode: int) -> str:
+    """What the 'other' bits of `mode` allow, in words."""
+    may = [word for bit, word in ((stat.S_IROTH, "read"), (stat.S_IWOTH, "write"), (stat.S_IXOTH, "enter"))
+           if mode & bit]
+    return "/".join(may)
+
+
+def course_rows(course: Path) -> list[tuple[str, str, bool]]:
+    """(what, found, fine) for the privacy of the course at `course`: a row per part of COURSE_PARTS that
+    users other than the owner and the course's group can read, write or enter, else one row saying it
+    is private."""
+    course = Path(course)
+    table: list[tuple[str, str, bool]] = []
+    if not (course / "nbgrader_config.py").is_file():
+        table.append(("course", f"{course}: no nbgrader_config.py, not a course made by convlab new-course", False))
+    for part in COURSE_PARTS:
+        path = course / part if part else course
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except OSError:
+            continue
+        if mode & 0o007:
+            table.append(("course privacy", f"{path}: others may {_others_may(mode)} it (mode {mode:04o}); "
+                                            f"chmod -R o-rwx {course}", False))
+    if not any(what == "course privacy" for what, _, _ in table):
+        table.append(("course privacy", f"{course}: no access for others", True))
+    return table
+
+
+def doctor(console=None, course: Path | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     found, ok = rows()
+    if course is not None:
+        found += course_rows(course)
     table = Table(title="convlab doctor")
     for column in ("", "what", "found"):
         table.add_column(column)

@@ -13,7 +13,7 @@ from packaging.version import Version
 
 if sys.version_info >= (3, 11):
     import tomllib
-else:  # Python 3.10 has no tomllib; pip vendors tomli, so it is always there
+else:  # tomllib came with Python 3.11; pip vendors tomli for older interpreters
     from pip._vendor import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
