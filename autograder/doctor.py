@@ -17,7 +17,7 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-from autograder import cgroup, sandbox
+from autograder import cgroup, host, sandbox
 
 # Run inside the sandbox; prints one JSON object.
 PROBE = r"""
@@ -102,6 +102,7 @@ def rows() -> tuple[list[tuple[str, str, bool]], bool]:
     table.append(("memory/pids limits", LIMITS[mode], mode != "none"))
     cpu = cgroup.cpu_mode() if ok else "none"
     table.append(("CPU share", CPU_SHARE[cpu], cpu != "none"))
+    table += host.rows(mode, inside["uid"])
     limits = sandbox.Limits()
     table.append(("disk", f"work dir {limits.disk_mb} MB (watchdog), files {limits.fsize_mb} MB, "
                           f"/tmp {inside['tmp_mb']} MB", True))
@@ -164,6 +165,8 @@ def doctor(console=None, course: Path | None = None) -> int:
         table.add_row(Text("ok" if fine else "!!", style="green" if fine else "bold red"), what, Text(value))
     console = console or Console()
     console.print(table)
+    if host.apparmor_restricts():
+        console.print(Text("/etc/apparmor.d/bwrap, to let Bubblewrap make user namespaces:\n" + host.BWRAP_PROFILE))
     console.print(Text("convlab grade will run here." if ok else
                        "convlab grade refuses here without --no-sandbox.", style="green" if ok else "bold red"))
     return 0 if ok else 1
