@@ -30,6 +30,11 @@ def runtime_flags(outcome: Outcome | None) -> list[Flag]:
     seen = audit.read_trace(verification.trace)
     if seen:  # frames taken or operations refused: the whole notebook is for a person to look at
         flags.append(Flag(-1, 0, "while the grader ran the learner's code: " + "; ".join(seen)[:600], None))
+    for entry in _list(status, "inside")[:10]:
+        if isinstance(entry, dict):
+            names = ", ".join(str(n)[:80] for n in _list(entry, "names")[:5])
+            flags.append(Flag(-1, 0, f"while the grader ran {str(entry.get('object'))[:60]}, the course's own code "
+                                     f"ran {names}, which the exercise bans, for the learner's code", None))
     for entry in _list(status, "tampered")[:10]:
         if isinstance(entry, dict):
             flags.append(Flag(-1, 0, f"while the grader ran {str(entry.get('object'))[:60]}, the learner's code "

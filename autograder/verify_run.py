@@ -267,7 +267,8 @@ def main() -> int:
     tampered = _tripwire(exercises)
     os.makedirs(RECORD_DIR, exist_ok=True)
     _arm(exercises)
-    status = {"errors": _run_cells(job["cells"], namespace, seconds), "missing": [], "refused": [], "tampered": []}
+    status = {"errors": _run_cells(job["cells"], namespace, seconds), "missing": [], "refused": [], "tampered": [],
+              "inside": []}
     # What the cells changed of the engine is put back before the grader's first call, and flagged.
     status["restored"] = tampered()[:20]
     for call, exercise, cases in zip(job["calls"], exercises, drawn):
@@ -281,6 +282,8 @@ def main() -> int:
         except BaseException as exc:  # a replaced engine that reached a reference: this call is lost
             status["refused"].append({"object": call["object"], "message": first_line(exc)})
             runs = []
+        if watch.inside:
+            status["inside"].append({"object": call["object"], "names": watch.inside[:5]})
         changed = [f"changed {what}" for what in tampered()]
         if WATCH_REMOVED in watch.names:
             changed.append("took the watch on the course's references out of force")

@@ -194,6 +194,7 @@ _COURSE_FILES = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + o
 
 
 _CONVLAB_FILES = _COURSE_FILES[0]
+_MACHINERY = os.path.abspath(__file__)
 #: Where installed code other than the course's lives (torch, the standard library, packages).
 _INSTALLED = tuple(sorted({os.path.realpath(p) + os.sep for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
                           | {_COURSE_FILES[1]}))
@@ -211,12 +212,20 @@ def _from_outside() -> bool:
     frame = sys._getframe(3)  # _from_outside <- _enter <- trampoline <- caller
     while frame is not None:
         filename = frame.f_code.co_filename
+        if filename == _MACHINERY or _is_trampoline(frame.f_code):
+            frame = frame.f_back  # the outer reference's own way in: look at who called it
+            continue
         if filename.startswith(_CONVLAB_FILES):
             return False
         if not filename.startswith(_INSTALLED) and not filename.startswith("<frozen "):
             return True
         frame = frame.f_back
     return True
+
+
+def _is_trampoline(code) -> bool:
+    """Whether `code` is a reference's trampoline (see `_trampoline`): it calls `_enter` and nothing else."""
+    return "_enter" in code.co_names
 
 
 def _enter(key: str, args, kwargs):
@@ -230,6 +239,11 @@ def _enter(key: str, args, kwargs):
                 hits.append(name)
         if hits:
             raise ReferenceUsed(hits[0])
+    else:  # the course's code calling it: allowed, and said, since learner code can steer what that code calls
+        for watch in list(_active):
+            name = watch.banned_call(key, original, args, kwargs)
+            if name is not None:
+                watch.ran_inside(name)
     _depth.value += 1
     try:
         return original(*args, **kwargs)
@@ -276,6 +290,11 @@ class forbid_references:
                 _instrument(fn)
                 self.conditions.setdefault(_key(fn), (shown, condition))
         self.names: list[str] = []
+        self.inside: list[str] = []  # banned references the course's own code called meanwhile
+
+    def ran_inside(self, name: str) -> None:
+        if name not in self.inside:
+            self.inside.append(name)
 
     def banned_call(self, key, original, args, kwargs) -> str | None:
         """The name to report when this call is banned, else None."""
