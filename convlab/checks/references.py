@@ -202,25 +202,26 @@ _INSTALLED = tuple(sorted({os.path.realpath(p) + os.sep for p in (sys.prefix, sy
 _CHECKS_FILES = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
-def _from_outside() -> bool:
-    """Whether this reference was called from outside the course's code: at depth 0, or, inside
-    another reference, on behalf of code that is not the course's. Installed code between (torch
-    calling a model's forward, a wrapper, a standard library helper) is looked through to the code
-    it runs for: the learner's code called back from inside a reference is still the learner's."""
+def _course_caller():
+    """The frame of the course's code this reference was called for, or None when it was called
+    from outside the course's code: at depth 0, or, inside another reference, on behalf of code
+    that is not the course's. Installed code between (torch calling a model's forward, a wrapper, a
+    standard library helper) and the outer reference's own way in are looked through to the code
+    they run for: the learner's code called back from inside a reference is still the learner's."""
     if _depth.value == 0:
-        return True
-    frame = sys._getframe(3)  # _from_outside <- _enter <- trampoline <- caller
+        return None
+    frame = sys._getframe(3)  # _course_caller <- _enter <- trampoline <- caller
     while frame is not None:
         filename = frame.f_code.co_filename
         if filename == _MACHINERY or _is_trampoline(frame.f_code):
             frame = frame.f_back  # the outer reference's own way in: look at who called it
             continue
         if filename.startswith(_CONVLAB_FILES):
-            return False
+            return frame
         if not filename.startswith(_INSTALLED) and not filename.startswith("<frozen "):
-            return True
+            return None
         frame = frame.f_back
-    return True
+    return None
 
 
 def _is_trampoline(code) -> bool:
@@ -230,7 +231,8 @@ def _is_trampoline(code) -> bool:
 
 def _enter(key: str, args, kwargs):
     original = _originals[key]
-    if _from_outside():
+    caller = _course_caller()
+    if caller is None:
         hits = []  # every watch in force records the call (nested checks each report it)
         for watch in list(_active):
             name = watch.banned_call(key, original, args, kwargs)
@@ -239,7 +241,9 @@ def _enter(key: str, args, kwargs):
                 hits.append(name)
         if hits:
             raise ReferenceUsed(hits[0])
-    else:  # the course's code calling it: allowed, and said, since learner code can steer what that code calls
+    elif original.__name__ not in caller.f_code.co_names:
+        # The course's code ran it without calling it by name: what it called was handed to it (an
+        # iterator over a map, say), so the learner's code may have steered it. Allowed, and said.
         for watch in list(_active):
             name = watch.banned_call(key, original, args, kwargs)
             if name is not None:
