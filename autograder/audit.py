@@ -12,7 +12,8 @@ Refused (the operation raises `PermissionError` in the learner's code):
 - leaving the hook's reach: new processes (`fork`, `exec`, `subprocess`, `os.system`) and signals
   sent to processes (`os.kill`);
 - rewriting the code or defaults of the grader's own functions (checks, references, guard, runner);
-- rewriting, truncating, renaming or removing a record the grader's run wrote, or the trace;
+- opening a file under the records' folder other than to create it anew (the runner writes each
+  record once, at a name of its own), renaming or removing one there, touching the trace;
 - unpickling anything but the arrays and tensors numpy and torch save (a pickle names what it imports).
 
 Traced (one line each in the trace file; the grader flags the notebook for review): a frame taken
@@ -147,18 +148,19 @@ def _make_hook(fd, trace_id, roots, protected, own_files):
     return hook
 
 
-def _empty_or_new(path: str, _os=os) -> bool:
-    """A record file not written yet: the runner reserves a record's name with an empty file."""
-    try:
-        return _os.stat(path).st_size == 0
-    except OSError:
-        return True
+def _exclusive(mode, flags, _str=str, _int=int, _isinstance=isinstance,
+               _both=os.O_CREAT | os.O_EXCL) -> bool:
+    """Whether an `open` event creates a new file and fails where one exists ("x", O_CREAT|O_EXCL)."""
+    if _isinstance(mode, _str):
+        return "x" in mode
+    return _isinstance(flags, _int) and flags >= 0 and flags & _both == _both
 
 
-def _guarded(event, args, roots, _os=os, _writing=_writing, _str=str, _bytes=bytes, _int=int,
-             _isinstance=isinstance, _any=any, _empty_or_new=_empty_or_new) -> str | None:
-    """Why a file operation is refused, else None: it would change a record already written (a
-    non-empty file under a guarded directory), move or remove anything there, or touch the trace."""
+def _guarded(event, args, roots, _os=os, _writing=_writing, _exclusive=_exclusive, _str=str, _bytes=bytes,
+             _int=int, _isinstance=isinstance, _any=any) -> str | None:
+    """Why a file operation is refused, else None: under a guarded directory a file may only be
+    created anew (the runner writes each record once, at its own name), never opened to be
+    changed, moved or removed; the trace may not be touched at all."""
     if event == "open" and not _writing(args[1], args[2]):
         return None
     for path in (args[:2] if event in ("os.rename", "os.link", "os.symlink") else args[:1]):
@@ -171,12 +173,10 @@ def _guarded(event, args, roots, _os=os, _writing=_writing, _str=str, _bytes=byt
             continue
         real = _os.path.realpath(_os.fsdecode(path))
         inside = _any(real == root or real.startswith(root + _os.sep) for root in roots)
-        if not inside or (event == "open" and real != roots[-1] and _empty_or_new(real)):
+        if not inside or (event == "open" and real != roots[-1] and _exclusive(args[1], args[2])):
             continue
         return f"{event} {real}"
     return None
-
-
 
 
 def _note(line: str, fd: int, trace_id: tuple, _os=os, _limit=TRACE_LINE_LIMIT, _permission=PermissionError) -> None:

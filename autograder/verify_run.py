@@ -173,7 +173,17 @@ def _verify_call(call, exercise, cases, namespace, status, seconds) -> list | No
     return runs
 
 
-def _record_call(call, runs: list | None, status, changed, write_record) -> None:
+def record_names(job: dict) -> list[str]:
+    """The names of the records a run of `job` writes, in plan order: call i's JSON and arrays at
+    number i + 1, then each answer's JSON. The worker reads back these and no other file."""
+    names = []
+    for number, call in enumerate(job["calls"], start=1):
+        names += [f"{number:04d}-{call['check']}.json", f"{number:04d}-{call['check']}.npz"]
+    first = len(job["calls"]) + 1
+    return names + [f"{number:04d}-answer.json" for number in range(first, first + len(job["answers"]))]
+
+
+def _record_call(call, number: int, runs: list | None, status, changed, write_record) -> None:
     """Record a call's runs; none where the grader's engine changed while it ran (the call earns
     nothing, and is flagged), so that no record made elsewhere stands in for this one."""
     if changed:
@@ -182,7 +192,7 @@ def _record_call(call, runs: list | None, status, changed, write_record) -> None
     if runs is None:  # nothing was called: the grader says what was missing
         return
     try:
-        write_record(call["check"], call["seed"], call["cases"], runs, None)
+        write_record(call["check"], call["seed"], call["cases"], runs, None, number=number)
     except Exception as exc:  # the audit hook refused a write: the call is lost, and said
         status["refused"].append({"object": call["object"], "message": f"its record: {str(exc)[:200]}"})
 
@@ -271,7 +281,7 @@ def main() -> int:
               "inside": []}
     # What the cells changed of the engine is put back before the grader's first call, and flagged.
     status["restored"] = tampered()[:20]
-    for call, exercise, cases in zip(job["calls"], exercises, drawn):
+    for number, (call, exercise, cases) in enumerate(zip(job["calls"], exercises, drawn), start=1):
         os.environ["CONVLAB_CELL_ID"] = call["cell_id"]
         # The exercise's references stay banned for all that runs on its behalf, not only inside
         # `Exercise.call`: learner code that replaced the check engine cannot reach them either.
@@ -288,15 +298,18 @@ def main() -> int:
         if WATCH_REMOVED in watch.names:
             changed.append("took the watch on the course's references out of force")
         with forbid(exercise.references):  # what writes the record reaches no reference either
-            _record_call(call, runs, status, changed, write_record)
-    for item in job["answers"]:
+            _record_call(call, number, runs, status, changed, write_record)
+    for number, item in enumerate(job["answers"], start=len(job["calls"]) + 1):
         os.environ["CONVLAB_CELL_ID"] = item["cell_id"]
         try:
             with time_limit(seconds):
                 value = normalise_answer(eval(item["expression"], namespace))  # noqa: S307 - sandboxed
         except BaseException:
             value = None
-        write_answer_record(item["question"], value, None)
+        try:
+            write_answer_record(item["question"], value, None, number=number)
+        except Exception as exc:  # its name was taken: the answer is lost, and said
+            status["refused"].append({"object": item["question"], "message": f"its record: {str(exc)[:200]}"})
     with open(STATUS, "w") as f:
         json.dump(status, f)
     # No thread, atexit handler or finaliser of the learner's runs after the last record.

@@ -19,7 +19,6 @@ import tempfile
 from autograder import execute, sandbox, verify_run
 from autograder.protocol import Ended, Job, NotebookRun, Outcome, VerificationRun
 from autograder.review import NATIVE_SUFFIXES
-from convlab.checks import record
 
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
 MAX_STATUS_BYTES = 1024 * 1024
@@ -100,12 +99,12 @@ def _write_files(workdir: str, files: dict[str, bytes]) -> None:
             f.write(data)
 
 
-def _read_records(record_dir: str, count: int) -> dict[str, bytes]:
-    """At most `count` record files (in name order), within the size limits; the rest count as never made."""
+def _read_records(record_dir: str, names: list[str]) -> dict[str, bytes]:
+    """The record files of `names` (the run's planned records, `verify_run.record_names`) that
+    exist, within the size limits; any other file there counts as never made."""
     records: dict[str, bytes] = {}
     if not os.path.isdir(record_dir) or os.path.islink(record_dir):
         return records
-    names = sorted(n for n in os.listdir(record_dir) if record.FILE_NAME.match(n))[:count]
     total = 0
     for name in names:
         data = _read_regular(os.path.join(record_dir, name), MAX_RECORD_BYTES)
@@ -171,9 +170,8 @@ def run_verification(job: Job) -> VerificationRun:
             json.dump(job.verify, f)
         result = _sandboxed("autograder.verify_run", workdir, job)
         # The trace is read from its start: a flood of lines cannot hide the first ones.
-        # A call leaves a .json and at most one .npz; an answer one .json.
-        count = 2 * len(job.verify["calls"]) + len(job.verify["answers"])
-        return VerificationRun(_read_records(os.path.join(workdir, verify_run.RECORD_DIR), count),
+        return VerificationRun(_read_records(os.path.join(workdir, verify_run.RECORD_DIR),
+                                             verify_run.record_names(job.verify)),
                                _read_text(os.path.join(workdir, verify_run.STATUS), MAX_STATUS_BYTES),
                                _ended(result), _read_text(os.path.join(workdir, verify_run.TRACE), MAX_STATUS_BYTES, head=True))
 

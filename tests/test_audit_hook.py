@@ -45,13 +45,15 @@ ATTEMPTS = {
     "truncate_trace": "os.truncate('trace.txt', 0)",
     "unpickle_builtins": "import pickle; pickle.loads(b'cbuiltins\\neval\\n.')",
     "compile_as_installed": "compile('x = 1', os.__file__, 'exec')",
-    "new_record": "open('records/0002-x.json', 'w').write('{}')",
+    "new_record": "open('records/0002-x.json', 'x').write('{}')",
+    "record_not_made_anew": "open('records/0003-x.json', 'w').write('{}')",
     "own_file": "open('notes.txt', 'w').write('mine')",
     "save_and_load_a_tensor": "import io; buffer = io.BytesIO(); torch.save(torch.ones(2), buffer); "
                               "buffer.seek(0); torch.load(buffer, weights_only=False)",
 }
 REFUSED = {"gc", "referrers", "ctypes", "settrace", "subprocess", "fork", "kill", "rewrite_code", "rewrite_record",
-           "remove_record", "move_records", "truncate_trace", "unpickle_builtins", "compile_as_installed"}
+           "remove_record", "move_records", "truncate_trace", "unpickle_builtins", "compile_as_installed",
+           "record_not_made_anew"}
 
 
 def run_armed(tmp_path, body: str) -> subprocess.CompletedProcess:

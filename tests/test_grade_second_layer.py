@@ -1,7 +1,7 @@
 """A student who has read the grader's source: each route ends in 0 on the attacked test or a review
 flag on it, and the honest student graded in the same run keeps every point.
 
-Routes: nbgrader's hidden-test marker in an answer, an undecodable timestamp or a folder where the
+Routes: nbgrader's hidden-test marker in an answer, records' names taken before the runner writes, an undecodable timestamp or a folder where the
 instructor ships a file (each once stopped the whole class's grading), files beside the notebook
 standing in for the grader's runners, the guard's state changed in place, names resolved from
 strings, the course's unwatched originals, torch's Python decompositions, pickles, numpy's own
@@ -252,6 +252,38 @@ def corr2d(X, K):
         frame = up
     return nv.corr2d(X, K)
 '''
+# The records' names taken before the runner writes them, to be filled with the course's answers
+# once the calls are over (from a tuple subclass's __iter__, which the runner's answers loop runs).
+SLOT_TAKER = KEEPS_ITS_INPUTS + '''
+import json
+SLOTS = ["0001-lesson01.corr2d", "0002-lesson01.corr2d"]
+for slot in SLOTS:
+    for suffix in (".json", ".npz"):
+        try:
+            open("records/" + slot + suffix, "xb").close()
+        except OSError:
+            pass
+
+def forge():
+    answers = [convlab.naive.corr2d(x, k).numpy() for x, k in seen]
+    for slot in SLOTS:
+        runs = [{"case": i, "device": "cpu", "exception": None, "not_answered": False, "banned": [],
+                 "modified_input": False, "mixed_devices": False,
+                 "output": {"tensor": {"dtype": "float32", "device": "cpu", "shape": list(a.shape),
+                                       "type_ok": True, "array": f"a{i}"}}} for i, a in enumerate(answers)]
+        with open("records/" + slot + ".npz", "wb") as f:
+            np.savez(f, **{f"a{i}": a for i, a in enumerate(answers)})
+        with open("records/" + slot + ".json", "w") as f:
+            json.dump({"format": "convlab-record/1", "check": "lesson01.corr2d", "runs": runs}, f)
+
+class Shape(tuple):
+    def __iter__(self):
+        try:
+            forge()
+        except Exception:
+            pass
+        return super().__iter__()
+'''
 # A non-daemon thread that would keep the grader's run from ending.
 HOLDER = '''
 import threading, time
@@ -287,6 +319,7 @@ def graded(tmp_path_factory):
     ck.write_submission(course, "emptied", {**right, "corr2d": EMPTIED_WATCH})
     ck.write_submission(course, "rewriter", {**right, "corr2d": REWRITER})
     ck.write_submission(course, "savez", {**right, "corr2d": SAVEZ})
+    ck.write_submission(course, "slot_taker", {"corr2d": SLOT_TAKER, "output_shape": "output_shape = Shape((3, 3))"})
     for student, answer in ROUTES.items():
         ck.write_submission(course, student, {**right, "corr2d": answer})
     (course / "submitted" / "unpickler" / "ps1" / "weights.pkl").write_bytes(PICKLED_REFERENCE)
@@ -367,7 +400,7 @@ def test_a_watch_list_left_empty_loses_the_call(graded):
 
 def test_records_cannot_be_rewritten_after_the_graders_last_call(graded):
     course, _ = graded
-    for student in ("rewriter", "savez"):
+    for student in ("rewriter", "savez", "slot_taker"):
         scored = points(course, student)
         assert scored["corr2d_hidden"] == 0 and scored["corr2d_visible"] == 0, student
 
