@@ -270,6 +270,9 @@ def parser() -> argparse.ArgumentParser:
     )
     doctor.add_argument("dir", metavar="DIR", nargs="?", help="a course directory to check for privacy")
     doctor.set_defaults(run=_cmd_doctor)
+    from autograder import hub
+
+    hub.add_parser(sub)
     return top
 
 
