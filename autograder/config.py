@@ -93,10 +93,13 @@ class HideHiddenTests(NbGraderPreprocessor):
         return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell: NotebookNode, resources: ResourcesDict, index: int):
-        if notebook.has_hidden_tests(cell):
-            cell.source = notebook.remove_region(
-                cell.source, notebook.BEGIN_HIDDEN, notebook.END_HIDDEN
-            )
+        # Any code cell with the marker, whatever its metadata says: what a learner reads never shows
+        # a region so marked. A learner's own unbalanced markers are their text, left as it is.
+        if notebook.marks_hidden_tests(cell):
+            try:
+                cell.source = notebook.remove_region(cell.source, notebook.BEGIN_HIDDEN, notebook.END_HIDDEN)
+            except ValueError:
+                pass
         return cell, resources
 
 

@@ -34,7 +34,7 @@ def hidden_parts(nb: NotebookNode) -> list[str]:
     visible = []
     for cell in nb.cells:
         source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
-        if not nbmeta.has_hidden_tests(cell):
+        if not nbmeta.marks_hidden_tests(cell):
             visible.append(source)
             continue
         visible.append(re.sub(_HIDDEN_REGION, "", source, flags=re.S))
@@ -104,7 +104,7 @@ def scrub_outputs(nb: NotebookNode, hidden: list[str]) -> bool:
                 evalue, hit = clean(output.get("evalue", ""), hidden)
                 found.append(hit)
                 output["ename"], output["evalue"] = exception_name(output.get("ename")), evalue
-                if nbmeta.is_test_cell(cell) or nbmeta.has_hidden_tests(cell):
+                if nbmeta.is_test_cell(cell) or nbmeta.marks_hidden_tests(cell):
                     output["traceback"] = [f"{output['ename']}: {evalue}"]
                 else:
                     lines = [redact(str(line), hidden) for line in output.get("traceback", [])]

@@ -60,6 +60,12 @@ def points(cell: NotebookNode) -> float:
     return float(value or 0)
 
 
+def marks_hidden_tests(cell: NotebookNode) -> bool:
+    """Whether a code cell holds the hidden-test marker, whoever wrote it: what a learner reads is
+    cleaned of such regions, and of their lines, wherever they stand."""
+    return cell.cell_type == "code" and BEGIN_HIDDEN in cell.source
+
+
 def has_hidden_tests(cell: NotebookNode) -> bool:
     """Whether an autograder-test cell holds hidden tests. Only the instructor's test cells can:
     the marker in a learner's cell is the learner's text (a string, a comment), kept as it is."""
