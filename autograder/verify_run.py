@@ -6,7 +6,11 @@ Run as `python -m autograder.verify_run` in a directory holding `verify.json` (s
 drawn, the answers of the lesson questions asked are withheld, torch's convolution, pooling, im2col
 and col2im kernels are replaced by ones that raise (`convlab.checks.guard.disable_builtin_kernels`), the course's references are instrumented and
 the check engine is remembered (`autograder.engine_snapshot`): what the learner's cells change
-of it is put back before the grader's calls, and a change made during a call loses that call.
+of it is put back before the grader's calls, and a change made during a call loses that call. Then
+an audit hook is armed (`autograder.audit`: what learner code may not do here, and a trace of the
+frames it takes) and the submission's folder joins the end of the import path. Each planned call
+leaves its record at a name of its own (`record_names`), which the worker reads and nothing else;
+the run ends with its last write, so nothing of the learner's runs after it.
 Everything this process writes is the learner's: the grader re-judges each output itself.
 """
 from __future__ import annotations
@@ -231,7 +235,7 @@ def _tripwire(exercises):
     return tampered
 
 
-def _arm(exercises) -> None:
+def _arm() -> None:
     """The audit hook (`autograder.audit`), then the submission's folder on the import path: its
     helper modules import as in the notebook, after every installed module, never in their place."""
     import torch
@@ -276,7 +280,7 @@ def main() -> int:
     namespace: dict = {"__name__": "__main__"}
     tampered = _tripwire(exercises)
     os.makedirs(RECORD_DIR, exist_ok=True)
-    _arm(exercises)
+    _arm()
     status = {"errors": _run_cells(job["cells"], namespace, seconds), "missing": [], "refused": [], "tampered": [],
               "inside": []}
     # What the cells changed of the engine is put back before the grader's first call, and flagged.
