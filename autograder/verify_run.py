@@ -26,6 +26,13 @@ import sys
 
 from autograder import lazy_imports
 
+# Bound when this module loads, before any learner code runs (which could replace what a later
+# import would find); the engine snapshot keeps these names as they are.
+from convlab.checks.diagnose import first_line, normalise_answer
+from convlab.checks.record import write_answer_record, write_record
+from convlab.checks.references import WATCH_REMOVED
+from convlab.checks.references import forbid_references as forbid
+
 JOB = "verify.json"
 STATUS = "verify-status.json"
 RECORD_DIR = "records"
@@ -133,8 +140,6 @@ def _exec(source: str, filename: str, namespace: dict, tree=None) -> None:
 
 def _run_cells(cells: list[dict], namespace: dict, seconds: float) -> list[dict]:
     """Execute the cells in order; an error or a time limit stops only its own cell. Returns the errors."""
-    from convlab.checks.diagnose import first_line
-
     errors = []
     namespace.setdefault("get_ipython", lambda shell=_Shell(namespace): shell)
     for cell in cells:
@@ -251,6 +256,43 @@ def _arm() -> None:
     sys.path.append(os.getcwd())
 
 
+def _make_calls(calls, exercises, drawn, namespace, status, seconds, tampered) -> None:
+    """The grader's calls of the learner's functions, each recorded at its own number (1, 2, …)."""
+    for number, (call, exercise, cases) in enumerate(zip(calls, exercises, drawn), start=1):
+        os.environ["CONVLAB_CELL_ID"] = call["cell_id"]
+        # The exercise's references stay banned for all that runs on its behalf, not only inside
+        # `Exercise.call`: learner code that replaced the check engine cannot reach them either.
+        watch = forbid(exercise.references)
+        try:
+            with watch:
+                runs = _verify_call(call, exercise, cases, namespace, status, seconds)
+        except BaseException as exc:  # a replaced engine that reached a reference: this call is lost
+            status["refused"].append({"object": call["object"], "message": first_line(exc)})
+            runs = []
+        if watch.inside:
+            status["inside"].append({"object": call["object"], "names": watch.inside[:5]})
+        changed = [f"changed {what}" for what in tampered()]
+        if WATCH_REMOVED in watch.names:
+            changed.append("took the watch on the course's references out of force")
+        with forbid(exercise.references):  # what writes the record reaches no reference either
+            _record_call(call, number, runs, status, changed, write_record)
+
+
+def _record_answers(answers, first: int, namespace, status, seconds) -> None:
+    """Each asked question's value, evaluated in the learner's namespace, recorded from number `first` on."""
+    for number, item in enumerate(answers, start=first):
+        os.environ["CONVLAB_CELL_ID"] = item["cell_id"]
+        try:
+            with time_limit(seconds):
+                value = normalise_answer(eval(item["expression"], namespace))  # noqa: S307 - sandboxed
+        except BaseException:
+            value = None
+        try:
+            write_answer_record(item["question"], value, None, number=number)
+        except Exception as exc:  # its name was taken: the answer is lost, and said
+            status["refused"].append({"object": item["question"], "message": f"its record: {str(exc)[:200]}"})
+
+
 def main() -> int:
     exit_now = os._exit  # kept before any learner code: leave with nothing of the learner's running
     sys.modules.setdefault("rfc3987_syntax", None)
@@ -260,10 +302,6 @@ def main() -> int:
     import torch  # noqa: F401
 
     from convlab.checks import guard, references
-    from convlab.checks.diagnose import first_line, normalise_answer
-    from convlab.checks.record import write_answer_record, write_record
-    from convlab.checks.references import WATCH_REMOVED
-    from convlab.checks.references import forbid_references as forbid
     from convlab.checks.registry import find as find_exercise
 
     # Resolved and drawn before any learner code runs, which may replace the check modules' names.
@@ -285,35 +323,8 @@ def main() -> int:
               "inside": []}
     # What the cells changed of the engine is put back before the grader's first call, and flagged.
     status["restored"] = tampered()[:20]
-    for number, (call, exercise, cases) in enumerate(zip(job["calls"], exercises, drawn), start=1):
-        os.environ["CONVLAB_CELL_ID"] = call["cell_id"]
-        # The exercise's references stay banned for all that runs on its behalf, not only inside
-        # `Exercise.call`: learner code that replaced the check engine cannot reach them either.
-        watch = forbid(exercise.references)
-        try:
-            with watch:
-                runs = _verify_call(call, exercise, cases, namespace, status, seconds)
-        except BaseException as exc:  # a replaced engine that reached a reference: this call is lost
-            status["refused"].append({"object": call["object"], "message": first_line(exc)})
-            runs = []
-        if watch.inside:
-            status["inside"].append({"object": call["object"], "names": watch.inside[:5]})
-        changed = [f"changed {what}" for what in tampered()]
-        if WATCH_REMOVED in watch.names:
-            changed.append("took the watch on the course's references out of force")
-        with forbid(exercise.references):  # what writes the record reaches no reference either
-            _record_call(call, number, runs, status, changed, write_record)
-    for number, item in enumerate(job["answers"], start=len(job["calls"]) + 1):
-        os.environ["CONVLAB_CELL_ID"] = item["cell_id"]
-        try:
-            with time_limit(seconds):
-                value = normalise_answer(eval(item["expression"], namespace))  # noqa: S307 - sandboxed
-        except BaseException:
-            value = None
-        try:
-            write_answer_record(item["question"], value, None, number=number)
-        except Exception as exc:  # its name was taken: the answer is lost, and said
-            status["refused"].append({"object": item["question"], "message": f"its record: {str(exc)[:200]}"})
+    _make_calls(job["calls"], exercises, drawn, namespace, status, seconds, tampered)
+    _record_answers(job["answers"], len(job["calls"]) + 1, namespace, status, seconds)
     with open(STATUS, "w") as f:
         json.dump(status, f)
     # No thread, atexit handler or finaliser of the learner's runs after the last record.
