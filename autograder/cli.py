@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from autograder.protocol import Settings
+from autograder.grading.protocol import Settings
 
 
 class UsageError(Exception):
@@ -31,7 +31,7 @@ def _positive_float(text: str) -> float:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from autograder.build import BuildError, build, stale
+    from autograder.authoring.build import BuildError, build, stale
 
     root = _project_root(args.root)
     if args.check:
@@ -56,8 +56,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_translations(args: argparse.Namespace) -> int:
-    from autograder import catalog, translations
-    from autograder.build import assignment_names
+    from autograder.authoring import catalog, translations
+    from autograder.authoring.build import assignment_names
     from convlab import i18n
 
     root = _project_root(args.root)
@@ -91,7 +91,7 @@ def _cmd_translations(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from autograder.check import NotebookUnreadable, check_notebook
+    from autograder.grading.check import NotebookUnreadable, check_notebook
 
     path = Path(args.notebook)
     if not path.is_file():
@@ -104,9 +104,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_new_course(args: argparse.Namespace) -> int:
-    from autograder.build import BuildError
-    from autograder.course import CourseError, new_course
-    from autograder.translations import TranslationError
+    from autograder.authoring.build import BuildError
+    from autograder.authoring.course import CourseError, new_course
+    from autograder.authoring.translations import TranslationError
 
     solutions = Path(args.solutions) if args.solutions else _default_solutions()
     try:
@@ -124,7 +124,7 @@ def _default_solutions() -> Path:
     """The instructor notebooks `new-course` uses without --solutions: solutions/ of the project
     checkout (the current directory, or the checkout this package runs from), else the copy
     installed with the package (autograder/_solutions/ in a wheel)."""
-    from autograder.course import BUNDLED_SOLUTIONS
+    from autograder.authoring.course import BUNDLED_SOLUTIONS
 
     candidates = [Path.cwd(), Path(__file__).resolve().parent.parent]
     for candidate in candidates:
@@ -143,11 +143,11 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     if not course.is_dir():
         raise UsageError(f"DIR: no such directory: {str(course)!r}")
     try:
-        from autograder.grade import grade
+        from autograder.grading.grade import grade
     except ModuleNotFoundError as error:
-        if error.name != "autograder.grade":
+        if error.name != "autograder.grading.grade":
             raise
-        raise CommandError("the grading pipeline (autograder.grade) is not installed") from error
+        raise CommandError("the grading pipeline (autograder.grading.grade) is not installed") from error
     # Options left out keep grade()'s own defaults.
     given = {
         "workers": args.workers, "scheduler": args.scheduler,
@@ -160,7 +160,7 @@ def _cmd_grade(args: argparse.Namespace) -> int:
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
-    from autograder.doctor import doctor
+    from autograder.sandbox.doctor import doctor
 
     if args.dir is not None and not Path(args.dir).is_dir():
         raise UsageError(f"DIR: no such directory: {args.dir!r}")
@@ -270,14 +270,14 @@ def parser() -> argparse.ArgumentParser:
     )
     doctor.add_argument("dir", metavar="DIR", nargs="?", help="a course directory to check for privacy")
     doctor.set_defaults(run=_cmd_doctor)
-    from autograder import hub
+    from autograder.authoring import hub
 
     hub.add_parser(sub)
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
-    from autograder.build import put_environment_on_path
+    from autograder.config import put_environment_on_path
 
     put_environment_on_path()  # alembic and kernels beside this interpreter, activated or not
     args = parser().parse_args(argv)

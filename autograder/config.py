@@ -8,6 +8,7 @@ Also holds `HideHiddenTests`, the feedback preprocessor that setting list names.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from nbclient.util import run_sync
@@ -17,7 +18,8 @@ from nbgrader.api import MissingEntry
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor, OverwriteCells
 from traitlets.config import Config
 
-from autograder import learner_text, notebook
+from autograder import cell_meta
+from autograder.grading import learner_text
 from convlab import i18n
 
 # Seconds one cell may run under `nbgrader autograde` (a check runs many random cases, and on
@@ -95,9 +97,9 @@ class HideHiddenTests(NbGraderPreprocessor):
     def preprocess_cell(self, cell: NotebookNode, resources: ResourcesDict, index: int):
         # Any code cell with the marker, whatever its metadata says: what a learner reads never shows
         # a region so marked. A learner's own unbalanced markers are their text, left as it is.
-        if notebook.marks_hidden_tests(cell):
+        if cell_meta.marks_hidden_tests(cell):
             try:
-                cell.source = notebook.remove_region(cell.source, notebook.BEGIN_HIDDEN, notebook.END_HIDDEN)
+                cell.source = cell_meta.remove_region(cell.source, cell_meta.BEGIN_HIDDEN, cell_meta.END_HIDDEN)
             except ValueError:
                 pass
         return cell, resources
@@ -163,3 +165,14 @@ def config_text() -> str:
         for key, value in values.items():
             lines.append(f"c.{section}.{key} = {value!r}")
     return "\n".join(lines) + "\n"
+
+
+def put_environment_on_path() -> None:
+    """nbgrader runs `alembic` (and Jupyter runs kernels) from PATH: use this interpreter's bin/.
+
+    So the commands work from a virtual environment that was never activated.
+    """
+    bin_dir = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    if bin_dir not in path.split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bin_dir, path]) if path else bin_dir

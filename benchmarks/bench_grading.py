@@ -31,8 +31,9 @@ import bench_term  # noqa: E402
 import coursekit as ck  # noqa: E402
 import nbformat  # noqa: E402
 
-from autograder import restore, sandbox  # noqa: E402
-from autograder.grade import default_workers, grade  # noqa: E402
+from autograder.grading import restore  # noqa: E402
+from autograder.grading.grade import default_workers, grade  # noqa: E402
+from autograder.sandbox import bubblewrap as sandbox  # noqa: E402
 
 
 def build_class(where: Path, submissions: int, lesson: str | None = None) -> tuple[Path, str]:
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bare nbclient (sequential):      {t_bare:7.1f} s  {t_bare / n:5.2f} s/notebook", flush=True)
         t_one = timed(lambda: grade(copy_course(base, "convlab1"), workers=1, timeout=300))
         print(f"convlab grade --workers 1:       {t_one:7.1f} s  {t_one / n:5.2f} s/submission", flush=True)
-        with mock.patch("autograder.worker.run_verification", lambda job: None):
+        with mock.patch("autograder.grading.worker.run_verification", lambda job: None):
             t_unverified = timed(lambda: grade(copy_course(base, "unverified"), timeout=300))
         print(f"convlab grade, no verification:  {t_unverified:7.1f} s  {t_unverified / n:5.2f} s/submission",
               flush=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.kernel_waits import SteadyNotebookClient as NotebookClient
+from autograder.inside.kernel_waits import SteadyNotebookClient as NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 20

@@ -29,8 +29,8 @@ import coursekit as ck  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
 from nbgrader.api import Gradebook  # noqa: E402
 
-from autograder.course import new_course  # noqa: E402
-from autograder.grade import grade  # noqa: E402
+from autograder.authoring.course import new_course  # noqa: E402
+from autograder.grading.grade import grade  # noqa: E402
 
 KINDS = ("right", "blank", "mistaken", "half")
 

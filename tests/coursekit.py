@@ -13,8 +13,8 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import notebook
-from autograder.course import new_course
+from autograder import cell_meta
+from autograder.authoring.course import new_course
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "source"
 ASSIGNMENT = "ps1"
@@ -29,11 +29,11 @@ def solution_answers(course: Path, assignment: str = ASSIGNMENT) -> dict[str, st
     """The instructor's answer per answer cell (`grade_id` -> source, solution markers removed)."""
     nb = nbformat.read(str(course / "source" / assignment / f"{assignment}.ipynb"), as_version=4)
     return {
-        notebook.grade_id(cell): "\n".join(
+        cell_meta.grade_id(cell): "\n".join(
             line for line in cell.source.split("\n")
-            if notebook.BEGIN_SOLUTION not in line and notebook.END_SOLUTION not in line
+            if cell_meta.BEGIN_SOLUTION not in line and cell_meta.END_SOLUTION not in line
         )
-        for cell in nb.cells if notebook.is_answer_cell(cell)
+        for cell in nb.cells if cell_meta.is_answer_cell(cell)
     }
 
 
@@ -41,8 +41,8 @@ def fill_answers(nb: nbformat.NotebookNode, answers: dict[str, str]) -> nbformat
     """`nb` with the answer cells named in `answers` (grade_id -> source) written."""
     answers = dict(answers)
     for cell in nb.cells:
-        if notebook.is_answer_cell(cell) and notebook.grade_id(cell) in answers:
-            cell.source = answers.pop(notebook.grade_id(cell))
+        if cell_meta.is_answer_cell(cell) and cell_meta.grade_id(cell) in answers:
+            cell.source = answers.pop(cell_meta.grade_id(cell))
     if answers:
         raise KeyError(f"answers: no answer cell with grade_id {sorted(answers)}")
     return nb

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import records
-from autograder.records import verify_records
+from autograder.grading import rejudge
+from autograder.grading.rejudge import verify_records
 from convlab.checks import CheckFailed, answer, lesson01, lesson06, record
 from convlab.checks import compare as compare_module
 
@@ -144,10 +144,10 @@ def test_a_pickle_posing_as_npz_is_refused(record_dir):
 
 def test_oversized_files_are_refused(record_dir, monkeypatch):
     lesson01.corr2d(corr2d)
-    monkeypatch.setattr(records, "MAX_NPZ_BYTES", 100)
+    monkeypatch.setattr(rejudge, "MAX_NPZ_BYTES", 100)
     verdict = only(verify_records(record_dir))
     assert not verdict.passed and "larger than" in verdict.message
-    monkeypatch.setattr(records, "MAX_JSON_BYTES", 100)
+    monkeypatch.setattr(rejudge, "MAX_JSON_BYTES", 100)
     verdict = only(verify_records(record_dir), cell="")  # a record too large to read names no cell
     assert not verdict.passed and "larger than" in verdict.message
 
@@ -190,7 +190,7 @@ def test_answers_are_recorded_and_judged(record_dir):
 
 
 def test_a_forged_expected_value_loses_to_the_graders_own(record_dir):
-    from autograder.records import trusted_expected
+    from autograder.grading.rejudge import trusted_expected
     record.write_answer_record("q1", [1, 10, 99, 99], [1, 10, 99, 99])  # what a patched kernel would write
     expected = trusted_expected("(1, 10) + conv_output_shape((100, 100), 3)")
     assert expected == (1, 10, 98, 98)

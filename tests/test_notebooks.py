@@ -51,7 +51,7 @@ def _read(path: Path):
 
 def _execute(path: Path, allow_errors: bool):
     """Run the notebook top to bottom in a fresh kernel, in its own folder; return it and the seconds taken."""
-    from autograder.kernel_waits import SteadyNotebookClient as NotebookClient
+    from autograder.inside.kernel_waits import SteadyNotebookClient as NotebookClient
 
     nb = _read(path)
     client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=allow_errors,
@@ -144,7 +144,7 @@ def test_nbgrader_cells(path):
 @pytest.fixture(scope="module")
 def zh_solutions(tmp_path_factory) -> Path:
     """The instructor notebooks of the Chinese edition, as `convlab build` makes them."""
-    from autograder.build import edition_sources
+    from autograder.authoring.build import edition_sources
 
     where = tmp_path_factory.mktemp("zh-solutions")
     edition_sources(ROOT / "solutions", where, "zh")

@@ -175,5 +175,5 @@ def test_every_base_dependency_is_used(name):
 def test_the_base_install_grades_without_the_grading_extra():
     """Without dask, `convlab check` and local `convlab grade` still import; only --scheduler needs it."""
     code = ("import sys; sys.modules['distributed'] = None; sys.modules['dask'] = None\n"
-            "import autograder.cli, autograder.grade, autograder.check, convlab.checks\n")
+            "import autograder.cli, autograder.grading.grade, autograder.grading.check, convlab.checks\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -11,7 +11,7 @@ created on the wrong device shows) and on CUDA when there is one, compares with 
 float64, and raises ``CheckFailed`` with short feedback naming the case and the likely mistake.
 Calls of torch's own convolution/pooling kernels are caught by ``forbid_builtin_kernels``.
 With ``CONVLAB_RECORD_DIR`` set, each call also leaves a record that the grader
-(``autograder.records.verify_records``) re-judges outside the learner's kernel.
+(``autograder.grading.rejudge.verify_records``) re-judges outside the learner's kernel.
 
 Writing a check (a lesson module holds one ``Exercise`` instance per exercise)::
 

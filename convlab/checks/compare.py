@@ -3,7 +3,7 @@
 Every torch function used here is bound at import, so a learner who later patches
 ``torch.allclose``, ``torch.abs`` or ``Tensor.__eq__`` does not change the verdict; the learner's
 object is never asked to compare itself (no ``==`` on it), and only a plain ``torch.Tensor``
-counts as a tensor. The same code judges records outside the kernel (``autograder.records``).
+counts as a tensor. The same code judges records outside the kernel (``autograder.grading.rejudge``).
 """
 from __future__ import annotations
 

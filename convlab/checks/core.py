@@ -1,7 +1,7 @@
 """The check engine: random cases, torch references in float64, the learner's call under guard, feedback.
 
 An exercise is an ``Exercise`` subclass with three parts that the in-kernel check and the
-trusted re-verification (``autograder.records``) share: ``make_cases`` draws inputs from a
+trusted re-verification (``autograder.grading.rejudge``) share: ``make_cases`` draws inputs from a
 seeded generator, ``reference`` computes torch's answer from float64 copies of them, and
 ``mistakes`` computes the answers of recognisable wrong variants so feedback can name one.
 """

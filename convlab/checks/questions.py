@@ -8,7 +8,7 @@ A lesson's check module binds one ``Question`` per question::
 and its visible test cell calls it on the learner's answer: ``check.output_shape(output_shape())``.
 The right answer is computed here from the course's formulas, never written in the lesson; each
 slip is computed too, so a wrong answer that matches one is named ("the +1 forgotten"). The
-notebook's check and the grader (``autograder.records``, on the value the grader's own run
+notebook's check and the grader (``autograder.grading.rejudge``, on the value the grader's own run
 recorded) give the same verdict through ``Question.verdict``.
 """
 from __future__ import annotations

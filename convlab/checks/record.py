@@ -1,4 +1,4 @@
-"""Records of check calls, written inside the learner's kernel (the grader judges them in ``autograder.records``).
+"""Records of check calls, written inside the learner's kernel (the grader judges them in ``autograder.grading.rejudge``).
 
 When ``CONVLAB_RECORD_DIR`` is set, every check call also writes ``<NNNN>-<check>.json`` (check,
 seed, cases, ``CONVLAB_CELL_ID``, one entry per run) and ``<NNNN>-<check>.npz`` (the learner's

@@ -7,7 +7,7 @@ tests/checks/answers.py.
 """
 import pytest
 
-from autograder.records import verify_records
+from autograder.grading.rejudge import verify_records
 from checks.answers import BANNED, COURSE_KERNELS, MISTAKES, RIGHT, SHORTCUTS, lifted
 from convlab.checks import CheckFailed, references, registry
 
@@ -22,7 +22,7 @@ POINTS = registry.points()
 
 @pytest.mark.parametrize("name", EXERCISES)
 def test_every_exercise_is_tested(name):
-    """By its solution notebook's graded test cells (tests/test_grade_forgeries.py grades every lesson's
+    """By its solution notebook's graded test cells (tests/grading/test_grade_forgeries.py grades every lesson's
     answers and forgeries), and here by the answers written for it in tests/checks/answers.py, if any."""
     assert POINTS.get(name), f"no graded test cell of solutions/ calls {name}"
     if name in RIGHT:
@@ -32,7 +32,7 @@ def test_every_exercise_is_tested(name):
 
 def right(name):
     if name not in RIGHT:
-        pytest.skip(f"{name} is answered by its solution notebook only (tests/test_grade_forgeries.py)")
+        pytest.skip(f"{name} is answered by its solution notebook only (tests/grading/test_grade_forgeries.py)")
     return RIGHT[name]
 
 

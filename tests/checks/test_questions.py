@@ -2,7 +2,7 @@
 a wrong type is named, and the grader's verdict on a recorded value is the notebook's."""
 import pytest
 
-from autograder.records import verify_records
+from autograder.grading.rejudge import verify_records
 from convlab.checks import CheckFailed, registry
 from convlab.checks.diagnose import normalise_answer
 from convlab.checks.record import write_answer_record

@@ -60,7 +60,7 @@ def test_every_exercise_lists_its_banned_references_in_the_docs():
                                            ("check.F(corr2d)", True)])
 def test_the_build_refuses_a_test_cell_calling_no_registered_exercise(tmp_path, call, refused):
     nbformat = pytest.importorskip("nbformat")
-    from autograder.build import ungradable_tests
+    from autograder.authoring.build import ungradable_tests
 
     test = nbformat.v4.new_code_cell(f"from convlab.checks import lesson01 as check\n{call}")
     test.metadata["nbgrader"] = {"grade": True, "grade_id": "corr2d_test", "locked": True, "points": 1,

@@ -1,0 +1,407 @@
+"""`convlab grade DIR`: autograde every submission of a course, sandboxed and in parallel.
+
+Five stages, each a function a test can call alone:
+`plan` (restore each submitted notebook against its source, plan the grader's own calls, read
+the learner's code for review flags) → `run` (both sandboxed runs on a local worker or a Dask
+cluster, `autograder.grading.pool`) → `score` (in this trusted process, `autograder.grading.score`) → `store`
+(autograded/ as nbgrader lays it out, one gradebook transaction per submission) → `report`
+(`grades.csv`, the instructor report, a summary table). Only this process writes.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import os
+from dataclasses import dataclass, field
+
+import nbformat
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from autograder import cell_meta
+from autograder.coursedir import CourseDir
+from autograder.grading import feedback, inert, learner_text, pool, report, restore, review, score, store, verification
+from autograder.grading import flags as flags_
+from autograder.grading.protocol import Job, Outcome, Reason, Settings, Verdict, default_workers
+from autograder.grading.submissions import (
+    MAX_SUBMISSION_BYTES,
+    MAX_SUBMISSION_CELLS,
+    Submission,
+    discover,
+    files_beside,
+    lay_out_autograded,
+    source_notebooks,
+)
+from autograder.grading.worker import remove_stale_workdirs
+from autograder.sandbox import bubblewrap as sandbox
+from autograder.sandbox import cgroup
+from convlab import i18n
+
+__all__ = ["default_workers", "grade", "plan", "planned_job", "report_run", "score_notebook", "store_submission"]
+
+UNSANDBOXED = ("GRADED WITHOUT A SANDBOX (--no-sandbox): student code ran with this user's rights, "
+               "files and network, as under plain nbgrader.")
+
+
+@dataclass
+class Source:
+    """An instructor notebook, with what the grader derives from it once for all its submissions."""
+
+    nb: nbformat.NotebookNode
+    exercise_names: dict[str, str]  # test cell grade id -> the exercise it scores
+    answers: dict  # score.trusted_answers
+    lang: str = "en"  # the lesson's language, which its learners read their feedback in
+
+    @classmethod
+    def of(cls, nb: nbformat.NotebookNode) -> Source:
+        names = {cell_meta.grade_id(nb.cells[i]): exercise.name
+                 for exercise in cell_meta.exercises(nb) for i in exercise.tests}
+        return cls(nb, names, score.trusted_answers(nb), i18n.declared(nb.metadata))
+
+
+@dataclass
+class Planned:
+    """A submitted notebook on its way through the stages."""
+
+    source: Source
+    restored: restore.Restored
+    plan: verification.Plan
+    flags: list  # from reading the learner's code (autograder.grading.review)
+
+
+@dataclass
+class Work:
+    """What `plan` found: the submissions to grade, their notebooks' jobs, and what was skipped."""
+
+    submissions: list[Submission]
+    sources: dict[str, dict[str, Source]]  # assignment -> notebook name -> Source
+    planned: dict[tuple[int, str], Planned] = field(default_factory=dict)
+    jobs: list[Job] = field(default_factory=list)
+    skipped: int = 0
+
+    def complete(self, index: int) -> bool:
+        """Whether every notebook of submission `index` has its verdict."""
+        return set(self.submissions[index].verdicts) == set(self.sources[self.submissions[index].assignment])
+
+
+# -- plan ------------------------------------------------------------------------------------
+
+def _without_hidden_tests(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """What the notebook run executes: hidden tests never enter the sandbox, so no learner code can
+    read them there (`In`, frames, files). They earn nothing there either: points come from the
+    grader's own calls (`autograder.grading.verification`), planned from the restored notebook."""
+    run = copy.deepcopy(nb)
+    cell_meta.strip_hidden_tests(run)
+    return run
+
+
+class _Unreadable(Exception):
+    def __init__(self, reason: Reason, message: str):
+        super().__init__(message)
+        self.reason, self.message = reason, message
+
+
+def _restored(path: str, name: str, source: nbformat.NotebookNode) -> restore.Restored:
+    """The submitted notebook at `path` with the instructor's cells restored from `source`."""
+    if not os.path.isfile(path):
+        raise _Unreadable(Reason.MISSING_NOTEBOOK, f"{name}.ipynb is missing from the submission")
+    if os.path.getsize(path) > MAX_SUBMISSION_BYTES:
+        raise _Unreadable(Reason.INVALID_NOTEBOOK, f"{name}.ipynb is larger than {MAX_SUBMISSION_BYTES // 2**20} MiB")
+    try:
+        with open(path, encoding="utf-8") as f:
+            submitted = nbformat.reads(f.read(), as_version=4)
+    except Exception as exc:
+        first = str(exc).splitlines()[0][:200] if str(exc) else ""
+        raise _Unreadable(Reason.INVALID_NOTEBOOK, f"{name}.ipynb could not be read as a notebook "
+                                                   f"({type(exc).__name__}: {first})") from None
+    if len(submitted.get("cells", ())) > MAX_SUBMISSION_CELLS:
+        raise _Unreadable(Reason.INVALID_NOTEBOOK, f"{name}.ipynb has more than {MAX_SUBMISSION_CELLS} cells")
+    return restore.restore(submitted, source)
+
+
+def _plan_notebook(work: Work, index: int, name: str, source: Source, settings: Settings) -> None:
+    """A job for one submitted notebook, or its all-zero verdict when it cannot be read or planned:
+    whatever a submission holds stops its own grading, never the class's."""
+    sub = work.submissions[index]
+    try:
+        restored = _restored(os.path.join(sub.path, f"{name}.ipynb"), name, source.nb)
+        work.planned[index, name], job = planned_job((index, name), restored, source, files_beside(sub.path),
+                                                     settings)
+    except _Unreadable as exc:
+        sub.verdicts[name] = _unplanned(source, exc.reason, exc.message)
+        return
+    except Exception as exc:
+        message = f"{name}.ipynb could not be planned ({type(exc).__name__}: {str(exc)[:200]})"
+        sub.verdicts[name] = _unplanned(source, Reason.INVALID_NOTEBOOK,
+                                        learner_text.clean(message, learner_text.hidden_parts(source.nb))[0])
+        return
+    work.jobs.append(job)
+
+
+def _unplanned(source: Source, reason: Reason, message: str) -> Verdict:
+    """The all-zero verdict of a notebook that never runs, with the reason the learner reads."""
+    return Verdict(score.all_zero(source.nb, reason, message), None, {"status": str(reason), "message": message},
+                   message)
+
+
+def planned_job(key: tuple, restored: restore.Restored, source: Source, files: dict[str, bytes],
+                settings: Settings) -> tuple[Planned, Job]:
+    """What the grader will score a restored notebook by, and the job that runs it."""
+    calls = verification.plan(restored.nb, source.nb)
+    calls.seconds = settings.verify_seconds
+    flags = review.review_notebook(restored.nb, source.nb) + review.review_files(files)
+    planned = Planned(source, restored, calls, flags)
+    job = Job(key, nbformat.writes(_without_hidden_tests(restored.nb)), calls.as_job(), files,
+              float(settings.timeout), settings.memory_mb, settings.sandboxed, source.lang)
+    return planned, job
+
+
+def _sources(course: CourseDir, gb, assignments: list[str], console: Console) -> dict[str, dict[str, Source]]:
+    sources = {}
+    for assignment in assignments:
+        notebooks = source_notebooks(course, assignment)
+        if notebooks:
+            store.ensure_assignment(gb, assignment, notebooks)
+        else:
+            console.print(Text(f"no source/{assignment}/: its submissions are skipped", style="yellow"))
+        sources[assignment] = {name: Source.of(nb) for name, nb in notebooks.items()}
+    return sources
+
+
+def plan(course: CourseDir, gb, settings: Settings, console: Console) -> Work:
+    """Every submission not graded yet (all with `force`), each notebook restored and planned."""
+    submitted = discover(course)
+    sources = _sources(course, gb, sorted({s.assignment for s in submitted}), console)
+    gradable = [s for s in submitted if sources[s.assignment]]
+    done = store.done_digests(gb)
+    todo = [s for s in gradable if settings.force or done.get((s.student, s.assignment)) != s.digest]
+    work = Work(todo, sources, skipped=len(gradable) - len(todo))
+    for index, sub in enumerate(todo):
+        for name, source in sources[sub.assignment].items():
+            _plan_notebook(work, index, name, source, settings)
+    return work
+
+
+# -- score -----------------------------------------------------------------------------------
+
+def _memory_errors(nb: nbformat.NotebookNode) -> list[int]:
+    """Indices of cells whose error says memory ran out (the sandbox's memory limit)."""
+    def out_of_memory(output) -> bool:
+        return output.get("output_type") == "error" and (
+            "MemoryError" in str(output.get("ename", "")) or "can't allocate memory" in str(output.get("evalue", "")))
+    return [i for i, cell in enumerate(nb.cells) if any(out_of_memory(o) for o in cell.get("outputs", []))]
+
+
+def _comment(verdict: Verdict, restored: restore.Restored, memory_mb: int) -> str | None:
+    status, notes = verdict.status, []
+    if status.get("status") not in (None, "ok"):
+        notes.append(f"{status['status']}: {status.get('message', '')}".strip())
+    memory_cells = _memory_errors(verdict.notebook)
+    if memory_cells:
+        notes.append(f"memory: the {memory_mb} MB limit was reached in cell "
+                     + ", ".join(str(i + 1) for i in memory_cells))
+    if restored.restored_cells:
+        notes.append("cells missing from the submission were put back: " + ", ".join(restored.restored_cells))
+    if restored.edited_cells:
+        notes.append("edited test cells were restored: " + ", ".join(restored.edited_cells))
+    return "; ".join(notes) or None
+
+
+def _add_feedback(verdict: Verdict, planned: Planned, outcome: Outcome) -> None:
+    """The learner's messages in the lesson's language, where it is not the grader's: the same
+    scoring, deterministic, said again in that language (the report keeps the grader's words)."""
+    if planned.source.lang == i18n.language():
+        return
+    try:
+        with i18n.in_language(planned.source.lang):
+            said = score.score(planned.restored.nb, outcome, planned.source.answers, planned.plan)
+    except Exception as exc:  # the grade stands; the learner reads the grader's words, the instructor sees why
+        for result in verdict.results:
+            result.review.append(f"feedback in {planned.source.lang} failed ({type(exc).__name__}): shown in "
+                                 f"{i18n.language()}")
+        return
+    for result, learners in zip(verdict.results, said.results):
+        if (result.grade_id, result.passed, result.points) == (learners.grade_id, learners.passed, learners.points):
+            result.feedback = learners.message
+
+
+def score_notebook(planned: Planned, outcome: Outcome | None, error: BaseException | None,
+                   settings: Settings) -> Verdict:
+    """The verdict on one notebook: scored from its outcome, or all zero when its worker failed."""
+    restored = planned.restored
+    verdict = None
+    if outcome is not None:
+        try:
+            verdict = score.score(restored.nb, outcome, planned.source.answers, planned.plan)
+            _add_feedback(verdict, planned, outcome)
+        except Exception as exc:  # one unreadable result must not stop the run
+            error = exc
+    if verdict is None:
+        why = f"scoring failed: {type(error).__name__}: {error}" if outcome is not None else (
+            f"{type(error).__name__}: {error}" if error is not None else "the grading worker failed")
+        message = learner_text.clean(why, learner_text.hidden_parts(restored.nb))[0]
+        verdict = Verdict(score.all_zero(restored.nb, Reason.WORKER_ERROR, message), restored.nb,
+                          {"status": str(Reason.WORKER_ERROR), "message": message})
+    flags_.attach(verdict.results, restored.nb, planned.flags + flags_.runtime_flags(outcome))
+    verdict.comment = _comment(verdict, restored, settings.memory_mb)
+    return verdict
+
+
+# -- store and report ------------------------------------------------------------------------
+
+def _results(verdict: Verdict, source: Source) -> list[dict]:
+    """Results as dicts, each naming the exercise (answer cell) its test cell scores."""
+    return [{**r.as_dict(), "exercise": source.exercise_names.get(r.grade_id, r.grade_id)} for r in verdict.results]
+
+
+def store_submission(course: CourseDir, gb, work: Work, index: int, settings: Settings) -> dict:
+    """Write one finished submission: autograded/ as nbgrader's autograde lays it out (the notebooks
+    with the grader's verdicts in their test cells), then one gradebook transaction."""
+    sub = work.submissions[index]
+    target = course.autograded(sub.student, sub.assignment)
+    lay_out_autograded(sub.path, str(course.source(sub.assignment)), str(target))
+    notebooks = {}
+    for name, verdict in sub.verdicts.items():
+        source = work.sources[sub.assignment][name]
+        results = _results(verdict, source)
+        with i18n.in_language(source.lang):
+            graded = inert.for_pages(verdict.notebook, source.nb) if verdict.notebook is not None else report.stand_in(
+                source.nb, verdict.status.get("message") or "unreadable")
+            graded = report.with_verdicts(graded, results)
+        report.atomic_write(course.autograded(sub.student, sub.assignment, name), nbformat.writes(graded))
+        notebooks[name] = {"results": results, "status": verdict.status.get("status"), "comment": verdict.comment}
+    summary = {"student": sub.student, "assignment": sub.assignment, "sandboxed": settings.sandboxed,
+               "score": sum(r["points"] for info in notebooks.values() for r in info["results"]),
+               "max_score": sum(r["max_points"] for info in notebooks.values() for r in info["results"]),
+               "notebooks": notebooks}
+    store.store_submission(gb, student=sub.student, assignment=sub.assignment, digest=sub.digest,
+                           timestamp=sub.timestamp, notebooks={n: info["results"] for n, info in notebooks.items()},
+                           summary=summary)
+    return summary
+
+
+def report_run(course: CourseDir, gb, graded: list[dict], refused: dict[int, str], work: Work,
+               settings: Settings) -> None:
+    """grades.csv and the instructor report from everything stored; the run's summary on the terminal."""
+    console = Console()
+    for index, why in sorted(refused.items()):
+        sub = work.submissions[index]
+        Console(stderr=True).print(Text(f"not graded, the worker's sandbox cannot run: {sub.student}/"
+                                        f"{sub.assignment}: {why}", style="bold red"))
+    stored = store.details(gb)
+    _feedback(course, stored, console)
+    report.write_grades_csv(gb, course)
+    report.instructor_report(course, stored)
+    if graded:
+        report.summary_table(graded, console=console)
+    else:
+        console.print("nothing to grade")
+    if not settings.sandboxed:
+        console.print(Text(UNSANDBOXED, style="bold red"))
+
+
+def _feedback(course: CourseDir, stored: list[dict], console: Console) -> None:
+    """nbgrader's feedback pages for every stored submission whose grade is newer than its feedback."""
+    made = feedback.generate(course, [(s["student"], s["assignment"]) for s in stored])
+    if made.made:
+        console.print(f"feedback (nbgrader generate_feedback) made for {len(made.made)} submission(s)"
+                      + (f", replacing older feedback of {', '.join(made.replaced)}" if made.replaced else ""))
+    for name, why in made.failed.items():
+        Console(stderr=True).print(Text(f"feedback not made for {name}: {why}", style="bold red"))
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+def _host_ready(settings: Settings, console: Console) -> bool:
+    """Refuse (False) when the sandbox cannot run here; say so loudly when grading without it."""
+    if settings.sandboxed and settings.scheduler is None and not sandbox.available():
+        console.print(Text(f"convlab grade: refused, the grading sandbox cannot run here: "
+                           f"{sandbox.why_unavailable()}.", style="bold red"))
+        return False
+    if not settings.sandboxed:
+        console.print(Text(UNSANDBOXED, style="bold red"))
+    remove_stale_workdirs()
+    cgroup.remove_stale()
+    return True
+
+
+def _graders_language(console: Console) -> str | None:
+    """The grader's own language, its report's: `CONVLAB_LANG`, else English (never the language of
+    a notebook it happens to be run from); None, said, when the variable names no language we have."""
+    chosen = os.environ.get(i18n.ENV) or "en"
+    if chosen not in i18n.LANGUAGES:
+        console.print(Text(f"convlab grade: refused, {i18n.ENV}={chosen!r}: choose one of "
+                           f"{', '.join(i18n.LANGUAGES)}", style="bold red"))
+        return None
+    return chosen
+
+
+@contextlib.contextmanager
+def _one_thread():
+    """References are tiny float64 convolutions: one thread each is ~10x faster than contending
+    for the cores the sandboxes use."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _progress(console: Console, total: int) -> Progress:
+    columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    progress = Progress(*columns, console=console, transient=False)
+    progress.add_task("grading", total=total)
+    return progress
+
+
+def _stored(course: CourseDir, gb, work: Work, index: int, settings: Settings, progress: Progress) -> dict | None:
+    """Store one submission; one that cannot be stored is said, and the class's grading goes on."""
+    progress.advance(progress.task_ids[0])
+    try:
+        return store_submission(course, gb, work, index, settings)
+    except Exception as exc:
+        sub = work.submissions[index]
+        Console(stderr=True).print(Text(f"not stored: {sub.student}/{sub.assignment}: {type(exc).__name__}: "
+                                        f"{str(exc)[:300]}", style="bold red"))
+        return None
+
+
+def grade(course_dir, *, workers=None, scheduler=None, timeout=Settings.timeout, memory_mb=Settings.memory_mb,
+          force=False, sandboxed=True) -> int:
+    """Autograde `course_dir` (see the module docstring); 0 when the run completed, 2 when the
+    sandbox cannot run here or CONVLAB_LANG names no language (nothing is graded or stored). `sandboxed=False` grades as plain
+    nbgrader does, student code with this user's rights, and every report says so."""
+    settings = Settings(workers, scheduler, timeout, memory_mb, force, sandboxed)
+    course = CourseDir.existing(course_dir)
+    console = Console(stderr=True)
+    graders = _graders_language(console)
+    if graders is None or not _host_ready(settings, console):
+        return 2
+    gb = store.open_gradebook(course)
+    graded, refused = [], {}
+    try:
+        with _one_thread(), i18n.in_language(graders):
+            work = plan(course, gb, settings, console)
+            if work.skipped:
+                console.print(f"{work.skipped} submission(s) already graded (use --force to regrade)")
+            with _progress(console, len(work.submissions)) as progress:
+                graded += [summary for i in range(len(work.submissions)) if work.complete(i)
+                           for summary in [_stored(course, gb, work, i, settings, progress)] if summary]
+                with contextlib.closing(pool.run(work.jobs, settings.workers, settings.scheduler)) as finished:
+                    for (index, name), outcome, error in finished:
+                        if isinstance(error, sandbox.SandboxUnavailable):  # a worker host without it: store nothing
+                            refused[index] = str(error)
+                        if index in refused:
+                            continue
+                        planned = work.planned[index, name]
+                        work.submissions[index].verdicts[name] = score_notebook(planned, outcome, error, settings)
+                        summary = _stored(course, gb, work, index, settings, progress) if work.complete(index) else None
+                        if summary is not None:
+                            graded.append(summary)
+            report_run(course, gb, graded, refused, work, settings)
+    finally:
+        gb.close()
+    return 2 if refused else 0

@@ -1,0 +1,498 @@
+"""The grading sandbox: run one command under bubblewrap with no network, no view of the course
+directory, and limits on memory, CPU time, processes, open files, file size and wall time.
+
+Layout inside the sandbox: the system (`/usr`, the Python installation, the virtual environment
+and the `convlab`/`autograder` packages) read-only, with only the files of `/etc` that Python
+and its libraries read (and a `passwd` naming the sandbox's own user); a fresh `/dev`, `/proc`
+and size-limited `/tmp` and `/dev/shm`; and one writable directory, `/home/student`, bound to
+the caller's private `workdir`, whose total size a watchdog bounds. Nothing else of the host
+file system exists there, so the course directory, the gradebook, hidden tests and other
+students' files cannot be opened. bubblewrap reads its arguments from a pipe, so `/proc` shows
+no host paths; no new user namespace can be made inside (`--disable-userns`).
+
+Run as root (the usual grading host), bubblewrap drops to a fresh unprivileged uid, so
+RLIMIT_NPROC applies (the kernel exempts root from it) and each sandbox counts only its own
+processes; a second, unprivileged bubblewrap then forbids new user namespaces. Where a cgroup
+can be made (cgroup v1 as root, a delegated cgroup v2 subtree, a systemd scope), each sandbox
+also gets its own memory, pids and CPU cgroup (`autograder.sandbox.cgroup`) bounding the sum over its
+processes and giving it an equal share of at most one core. Run as an ordinary user, a user namespace keeps the caller's uid.
+
+Without a working bubblewrap `run` refuses (`SandboxUnavailable`); `sandboxed=False` runs the
+command as plain nbgrader would, with the caller's rights, and only the rlimits, the time limit
+and the output and disk bounds.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import random
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from autograder.sandbox import cgroup
+
+SANDBOX_HOME = "/home/student"
+_live: set[subprocess.Popen] = set()  # sandboxes running now, for kill_all()
+_live_lock = threading.Lock()
+# uids handed to sandboxes when grading as root: far above any real account.
+_UID_RANGE = (1_000_000, 1_900_000)
+#: Set in every sandbox's environment to the grading process's pid, so a run can find its own.
+RUN_VARIABLE = "CONVLAB_GRADER_PID"
+#: What of /etc Python, its libraries and a notebook kernel read; the rest of the host's stays out.
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone", "nsswitch.conf",
+             "host.conf", "hosts", "alternatives", "ssl", "ca-certificates", "fonts", "mime.types",
+             "os-release", "matplotlibrc", "python3", "python3.*")
+_WATCH_SECONDS = 0.2  # how often the disk watchdog measures the work dir
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap cannot run here; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one sandboxed run; every process inside inherits them."""
+
+    timeout: float = 300.0  # wall seconds for the whole run; the process group is killed after
+    memory_mb: int = 2048  # RLIMIT_DATA per process (RLIMIT_AS would break CUDA's address space)
+    cpu_seconds: int | None = None  # RLIMIT_CPU per process; default: timeout + 30
+    nproc: int = 256  # RLIMIT_NPROC: processes and threads of the sandbox's uid
+    nofile: int = 1024  # RLIMIT_NOFILE
+    fsize_mb: int = 512  # RLIMIT_FSIZE: largest file a process may write
+    disk_mb: int = 512  # the work dir in all (files and their count); the run is stopped past it
+    tmp_mb: int = 256  # each of /tmp and /dev/shm (memory-backed)
+    output_bytes: int = 64 * 1024  # of stdout and of stderr kept (the tail); the rest is read and dropped
+
+    def __post_init__(self):
+        for name in ("timeout", "memory_mb", "disk_mb", "tmp_mb", "output_bytes"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {name}={getattr(self, name)!r}")
+
+
+@dataclass
+class SandboxResult:
+    returncode: int | None
+    timed_out: bool
+    wall: float
+    stdout: str
+    stderr: str
+    sandboxed: bool
+    oom_killed: bool = False  # the sandbox's memory cgroup killed a process
+    disk_exceeded: bool = False  # the work dir grew past `Limits.disk_mb`: the run was stopped
+
+
+# The cgroup holding a sandbox may use this much beyond one process's memory limit (the runner,
+# page cache of the libraries it maps, /tmp).
+CGROUP_HEADROOM_MB = 1024
+
+
+def bwrap() -> str | None:
+    """Path of the bubblewrap binary, or None."""
+    return shutil.which("bwrap") or (os.path.exists("/usr/bin/bwrap") and "/usr/bin/bwrap") or None
+
+
+#: Chosen by the probe: whether, as root, a nested unprivileged bubblewrap forbids user namespaces.
+_nested_guard = {"on": True}
+
+
+@lru_cache(maxsize=1)
+def _probe() -> str | None:
+    """None when this module's sandbox runs here, else bubblewrap's own complaint. As root, the
+    sandbox with the nested user-namespace guard is tried first, then without it (a host that
+    forbids unprivileged user namespaces needs no guard, and `convlab doctor` says which)."""
+    if bwrap() is None:
+        return "bubblewrap (bwrap) is not installed"
+    import tempfile
+
+    problem = None
+    for nested in ((True, False) if os.geteuid() == 0 and _bwrap_can_disable_userns() else (False,)):
+        _nested_guard["on"] = nested
+        with tempfile.TemporaryDirectory(prefix="convlab-probe-") as empty:
+            try:
+                result = run(["/bin/true"], empty, limits=Limits(timeout=30), _probing=True)
+            except OSError as exc:
+                return f"bubblewrap could not start: {exc}"
+        if result.returncode == 0:
+            return None
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        problem = problem or (lines[-1][:300] if lines else f"bubblewrap exited with {result.returncode}")
+    return problem
+
+
+def userns_blocked() -> bool:
+    """Whether the learner's code is kept from making new user namespaces (bubblewrap >= 0.8)."""
+    return available() and _bwrap_can_disable_userns() and (os.geteuid() != 0 or _nested_guard["on"])
+
+
+def available() -> bool:
+    """Whether bubblewrap exists and can build this module's sandbox on this host."""
+    return _probe() is None
+
+
+available.cache_clear = _probe.cache_clear  # tests make bubblewrap vanish and come back
+
+
+def why_unavailable() -> str:
+    """Why the sandbox cannot run here, and the three ways on."""
+    problem = _probe()
+    if problem is None:
+        return ""
+    if bwrap() is None:
+        fix = "install bubblewrap (apt-get install bubblewrap)"
+    else:
+        fix = ("allow user namespaces (sysctl kernel.unprivileged_userns_clone=1, "
+               "user.max_user_namespaces > 0, or grade as root)")
+    return (f"{problem}. To grade: {fix}, or pass --no-sandbox to run student code as plain "
+            "nbgrader does, with this user's rights")
+
+
+@lru_cache(maxsize=1)
+def _bwrap_can_disable_userns() -> bool:
+    """bubblewrap 0.8 and later can forbid new user namespaces inside the sandbox."""
+    try:
+        text = subprocess.run([bwrap() or "bwrap", "--help"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "--disable-userns" in text
+
+
+def readonly_paths() -> list[str]:
+    """What student code may read: the system, this Python, its venv and convlab's packages."""
+    paths = {sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable)),
+             os.path.dirname(os.path.abspath(sys.executable)), "/usr", "/opt/conda"}
+    import autograder
+    import convlab
+
+    for package in (convlab, autograder):
+        paths.add(os.path.dirname(os.path.abspath(package.__file__)))
+    # Keep only the outermost paths (binding a path and its child twice is wasted work).
+    ordered = sorted(os.path.realpath(p) for p in paths if os.path.exists(p))
+    outer: list[str] = []
+    for path in ordered:
+        if not any(path == o or path.startswith(o.rstrip("/") + "/") for o in outer):
+            outer.append(path)
+    return outer
+
+
+def etc_paths() -> list[str]:
+    """The host's /etc entries the sandbox shows (see ETC_FILES)."""
+    found = []
+    for pattern in ETC_FILES:
+        found += glob.glob(os.path.join("/etc", pattern))
+    return sorted(set(found))
+
+
+def _gpu_args() -> list[str]:
+    """Device nodes and /sys views CUDA needs, where this host has an NVIDIA GPU."""
+    nodes = sorted(glob.glob("/dev/nvidia*"))
+    if not nodes:
+        return []
+    args: list[str] = []
+    for node in nodes:
+        args += ["--dev-bind-try", node, node]
+    args += ["--ro-bind-try", "/sys", "/sys"]
+    return args
+
+
+def identity_files(uid: int) -> dict[str, str]:
+    """/etc/passwd and /etc/group naming only root and the sandbox's user (getpass, ~ expansion)."""
+    return {"/etc/passwd": f"root:x:0:0:root:/root:/bin/sh\nstudent:x:{uid}:{uid}:student:{SANDBOX_HOME}:/bin/sh\n",
+            "/etc/group": f"root:x:0:\nstudent:x:{uid}:\n"}
+
+
+def command(argv: list[str], workdir: str, *, uid: int, env: dict[str, str] | None = None,
+            limits: Limits = Limits(), data: dict[str, int] | None = None) -> list[str]:
+    """bwrap's arguments (without the program name) that run `argv` with `workdir` as the only
+    writable directory. `data` maps a path inside to a readable fd holding that file's content."""
+    args = ["--die-with-parent", "--new-session",
+            "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+    as_root = os.geteuid() == 0
+    if as_root:
+        # setpriv below needs these two; it drops every capability before the command starts.
+        args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        args += ["--unshare-user"] + (["--disable-userns"] if _bwrap_can_disable_userns() else [])
+    made: set[str] = {"/"}
+
+    def parents(path: str) -> None:
+        # bwrap creates missing parents as 0700 root dirs; make them traversable.
+        parts = Path(path).parts
+        for i in range(2, len(parts)):
+            parent = str(Path(*parts[:i]))
+            if parent not in made:
+                args.extend(["--perms", "0755", "--dir", parent])
+                made.add(parent)
+
+    # Fresh /proc, /dev and /tmp first: a later mount on /tmp would hide a checkout or venv living there.
+    tmp_bytes = str(limits.tmp_mb * 2**20)
+    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", tmp_bytes, "--tmpfs", "/dev/shm",
+             "--perms", "1777", "--size", tmp_bytes, "--tmpfs", "/tmp"]
+    made.update({"/proc", "/dev", "/dev/shm", "/tmp"})
+    for path in readonly_paths():
+        parents(path)
+        args += ["--ro-bind", path, path]
+        made.add(path)
+    args += ["--perms", "0755", "--dir", "/etc"]
+    made.add("/etc")
+    for path in etc_paths():
+        if os.path.realpath(path) != path and not os.path.exists(os.path.realpath(path)):
+            continue
+        args += ["--ro-bind", path, path]
+    for path, fd in (data or {}).items():
+        args += ["--perms", "0644", "--ro-bind-data", str(fd), path]
+    for link, target in (("/bin", "usr/bin"), ("/sbin", "usr/sbin"), ("/lib", "usr/lib"),
+                         ("/lib64", "usr/lib64"), ("/lib32", "usr/lib32")):
+        if os.path.islink(link):
+            args += ["--symlink", target, link]
+        elif os.path.isdir(link):
+            args += ["--ro-bind", link, link]
+    if "/home" not in made:
+        args += ["--perms", "0755", "--dir", "/home"]
+    args += _gpu_args()
+    args += ["--bind", os.path.abspath(workdir), SANDBOX_HOME, "--chdir", SANDBOX_HOME]
+    args += ["--clearenv"]
+    for key, value in (env or {}).items():
+        args += ["--setenv", key, value]
+    if as_root:
+        args += ["--", "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                 "--inh-caps=-all", "--bounding-set=-all", "--"]
+        if _nested_guard["on"] and _bwrap_can_disable_userns():
+            # As the unprivileged uid, a nested bubblewrap makes user namespaces unavailable below it.
+            args += [bwrap() or "bwrap", "--unshare-user", "--disable-userns", "--dev-bind", "/", "/", "--"]
+    else:
+        args += ["--"]
+    return args + list(argv)
+
+
+def _rlimits(limits: Limits) -> dict[str, int]:
+    """prlimit's resource names -> the value to set (soft and hard alike)."""
+    nproc = limits.nproc
+    if os.geteuid() != 0:
+        # NPROC counts every process of the caller's uid; leave room for what already runs.
+        nproc += _processes_of_uid(os.getuid())
+    return {"data": limits.memory_mb * 1024 * 1024,
+            "cpu": limits.cpu_seconds if limits.cpu_seconds is not None else int(limits.timeout) + 30,
+            "fsize": min(limits.fsize_mb, limits.disk_mb) * 1024 * 1024, "nofile": limits.nofile,
+            "nproc": nproc, "core": 0}
+
+
+def _with_limits(cmd: list[str], limits: Limits) -> tuple[list[str], object]:
+    """`cmd` behind util-linux `prlimit` (safe with threads); else a preexec_fn doing the same."""
+    values = _rlimits(limits)
+    prlimit = shutil.which("prlimit") or (os.path.exists("/usr/bin/prlimit") and "/usr/bin/prlimit")
+    if prlimit:
+        return [prlimit, *(f"--{name}={value}:{value}" for name, value in values.items()), "--", *cmd], None
+
+    def preexec() -> None:
+        for name, value in values.items():
+            resource.setrlimit(getattr(resource, f"RLIMIT_{name.upper()}"), (value, value))
+
+    return cmd, preexec
+
+
+def _processes_of_uid(uid: int) -> int:
+    count = 0
+    for status in glob.glob("/proc/[0-9]*/status"):
+        try:
+            with open(status) as f:
+                for line in f:
+                    if line.startswith("Uid:"):
+                        count += int(line.split()[1]) == uid
+                        break
+        except OSError:
+            continue
+    return count
+
+
+def sandbox_uid() -> int:
+    """A fresh uid for one sandbox, so concurrent sandboxes never share an RLIMIT_NPROC count."""
+    return random.SystemRandom().randrange(*_UID_RANGE) if os.geteuid() == 0 else os.getuid()
+
+
+def home(workdir: str, sandboxed: bool) -> str:
+    """Where the command finds `workdir`: the sandbox's home, or the directory itself."""
+    return SANDBOX_HOME if sandboxed else os.path.abspath(workdir)
+
+
+def _pipe_with(data: bytes) -> int:
+    """A pipe's read end from which `data` can be read (written now: small, under the pipe buffer)."""
+    read, write = os.pipe()
+    with os.fdopen(write, "wb") as f:
+        f.write(data)
+    return read
+
+
+def _bwrap_command(argv, workdir, env, limits) -> tuple[list[str], list[int]]:
+    """The bwrap command line and the fds it reads: its options and the identity files come
+    through pipes, so the sandbox's /proc/1/cmdline shows no host path but the command's own."""
+    uid = sandbox_uid()
+    if os.geteuid() == 0:
+        _chown_tree(workdir, uid)
+    fds = {path: _pipe_with(text.encode()) for path, text in identity_files(uid).items()}
+    arguments = command(argv, workdir, uid=uid, env=env, limits=limits, data=fds)
+    cut = arguments.index("--")  # bubblewrap takes options from the pipe, the command from argv
+    args_fd = _pipe_with(b"".join(a.encode() + b"\0" for a in arguments[:cut]))
+    return [bwrap() or "bwrap", "--args", str(args_fd), *arguments[cut:]], [args_fd, *fds.values()]
+
+
+class _Tail:
+    """Drains a pipe to its end, keeping only the last `limit` bytes: a flood costs no memory."""
+
+    def __init__(self, stream, limit: int):
+        self.data = bytearray()
+        self.thread = threading.Thread(target=self._drain, args=(stream, limit), daemon=True)
+        self.thread.start()
+
+    def _drain(self, stream, limit: int) -> None:
+        with stream:
+            for chunk in iter(lambda: stream.read(65536), b""):
+                self.data += chunk
+                if len(self.data) > 2 * limit:
+                    del self.data[:-limit]
+        del self.data[:-limit]
+
+    def text(self) -> str:
+        self.thread.join(timeout=10)
+        return bytes(self.data).decode(errors="replace")
+
+
+def disk_usage(path: str, stop_at: int) -> tuple[int, int]:
+    """(bytes, entries) under `path`, counting no further once bytes or entries pass `stop_at`."""
+    size = entries = 0
+    stack = [path]
+    while stack and size <= stop_at and entries <= stop_at // 4096:
+        try:
+            with os.scandir(stack.pop()) as it:
+                for entry in it:
+                    entries += 1
+                    try:
+                        info = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    size += info.st_blocks * 512 if hasattr(info, "st_blocks") else info.st_size
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+        except OSError:
+            continue
+    return size, entries
+
+
+def run(argv: list[str], workdir: str, *, limits: Limits = Limits(), env: dict[str, str] | None = None,
+        sandboxed: bool = True, _probing: bool = False) -> SandboxResult:
+    """Run `argv` in `workdir`, sandboxed unless `sandboxed=False`; kill its whole process group
+    at `limits.timeout` or once the work dir passes `limits.disk_mb`.
+
+    Raises SandboxUnavailable when a sandbox is asked for and cannot run here: nothing then runs.
+    """
+    if sandboxed and not _probing and not available():
+        raise SandboxUnavailable(why_unavailable())
+    base_env = {"HOME": home(workdir, sandboxed), "LANG": "C.UTF-8", "TMPDIR": "/tmp",
+                "PATH": f"{os.path.dirname(os.path.abspath(sys.executable))}:/usr/bin:/bin",
+                RUN_VARIABLE: str(os.getpid())}
+    base_env.update(env or {})
+    fds: list[int] = []
+    if sandboxed:
+        cmd, fds = _bwrap_command(argv, workdir, base_env, limits)
+        run_env, cwd = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, "/"
+    else:
+        cmd, run_env, cwd = list(argv), {**os.environ, **base_env}, workdir
+    cmd, preexec = _with_limits(cmd, limits)
+    group = None
+    if sandboxed and not _probing:
+        group = cgroup.create((limits.memory_mb + limits.tmp_mb * 2 + CGROUP_HEADROOM_MB) * 2**20, limits.nproc + 64)
+        if group is not None:
+            cmd = group.wrap(cmd)
+    start = time.monotonic()
+    try:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=run_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True, preexec_fn=preexec, pass_fds=fds)
+    except BaseException:
+        if group is not None:
+            group.remove()
+        raise
+    finally:
+        for fd in fds:
+            os.close(fd)
+    with _live_lock:
+        _live.add(proc)
+    out, err = _Tail(proc.stdout, limits.output_bytes), _Tail(proc.stderr, limits.output_bytes)
+    timed_out = disk_exceeded = False
+    try:
+        timed_out, disk_exceeded = _watch(proc, workdir, limits, start)
+        if timed_out or disk_exceeded:
+            _kill_group(proc)
+            if group is not None:
+                group.kill()
+        proc.wait()
+    except BaseException:
+        _kill_group(proc)
+        raise
+    finally:
+        with _live_lock:
+            _live.discard(proc)
+        oom_killed = group is not None and group.oom_killed()
+        if group is not None:
+            group.remove()
+    return SandboxResult(proc.returncode, timed_out, time.monotonic() - start, out.text(), err.text(),
+                         sandboxed, oom_killed, disk_exceeded)
+
+
+def _watch(proc: subprocess.Popen, workdir: str, limits: Limits, start: float) -> tuple[bool, bool]:
+    """Wait for `proc`; (timed out, disk exceeded) when it had to be stopped."""
+    disk = limits.disk_mb * 2**20
+    while True:
+        try:
+            proc.wait(timeout=_WATCH_SECONDS)
+            return False, False
+        except subprocess.TimeoutExpired:
+            pass
+        if time.monotonic() - start > limits.timeout:
+            return True, False
+        size, entries = disk_usage(workdir, disk)
+        if size > disk or entries > disk // 4096:
+            return False, True
+
+
+def kill_all() -> None:
+    """Kill every sandbox this process is running (an interrupted run must not leave them)."""
+    with _live_lock:
+        running = list(_live)
+    for proc in running:
+        _kill_group(proc)
+
+
+def processes_of_run(pid: int) -> list[int]:
+    """Pids of the sandboxed processes a grading process `pid` started that still run (found by
+    RUN_VARIABLE; as an ordinary user, only those of this user are visible)."""
+    marker = f"{RUN_VARIABLE}={pid}".encode()
+    found = []
+    for path in glob.glob("/proc/[0-9]*/environ"):
+        try:
+            with open(path, "rb") as f:
+                if marker in f.read().split(b"\0"):
+                    found.append(int(path.split("/")[2]))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _chown_tree(path: str, uid: int) -> None:
+    for root, dirs, files in os.walk(path):
+        os.chown(root, uid, uid)
+        for name in files:
+            os.chown(os.path.join(root, name), uid, uid)
