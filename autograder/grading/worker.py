@@ -91,9 +91,9 @@ def sandbox_env(home: str = sandbox.SANDBOX_HOME, lang: str | None = None) -> di
     }
 
 
-def _write_files(workdir: str, files: dict[str, bytes]) -> None:
+def _write_files(workdir: str, submitted: dict[str, bytes]) -> None:
     """The files the learner submitted beside the notebook (paths already checked by the grader)."""
-    for relative, data in files.items():
+    for relative, data in submitted.items():
         path = os.path.join(workdir, relative)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "wb") as f:
@@ -134,8 +134,8 @@ def _workdir(job: Job, native: bool = True):
     where `native` is False: the grader's run imports only what Python can review); removed afterwards."""
     workdir = tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-")
     try:
-        files = job.files or {}
-        _write_files(workdir, {k: v for k, v in files.items() if native or not k.endswith(NATIVE_SUFFIXES)})
+        submitted = job.files or {}
+        _write_files(workdir, {k: v for k, v in submitted.items() if native or not k.endswith(NATIVE_SUFFIXES)})
         os.mkdir(os.path.join(workdir, files.RECORD_DIR))
         os.chmod(workdir, 0o700)
         yield workdir
