@@ -5,7 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from autograder.grading.protocol import Settings
+from autograder import defaults
+from autograder.sandbox import BACKENDS
 
 
 class UsageError(Exception):
@@ -31,6 +32,7 @@ def _positive_float(text: str) -> float:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
+    from autograder.authoring import derived
     from autograder.authoring.build import BuildError, build, stale
 
     root = _project_root(args.root)
@@ -39,19 +41,22 @@ def _cmd_build(args: argparse.Namespace) -> int:
             problems = stale(root / "solutions", root / "lessons")
         except BuildError as error:
             raise CommandError(str(error)) from error
-        for line in problems:
+        documents = derived.stale(root)
+        for line in problems + [f"{path}: not what the code renders" for path in documents]:
             print(line)
-        if problems:
-            print(f"lessons/ is stale ({len(problems)} difference(s)); run `convlab build`",
-                  file=sys.stderr)
+        if problems or documents:
+            print(f"stale: {len(problems)} difference(s) in lessons/, {len(documents)} derived document(s); "
+                  "run `convlab build`", file=sys.stderr)
             return 1
-        print("lessons/ is up to date")
+        print("lessons/ and the derived documents are up to date")
         return 0
     try:
         written = build(root / "solutions", root / "lessons")
     except BuildError as error:
         raise CommandError(str(error)) from error
     print(f"built {len(written)} lesson(s) into {root / 'lessons'}")
+    for path in derived.write(root):
+        print(f"wrote {path}")
     return 0
 
 
@@ -154,8 +159,10 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         "timeout": args.timeout, "memory_mb": args.memory_mb,
     }
     options = {name: value for name, value in given.items() if value is not None}
-    if args.no_sandbox:
-        options["sandboxed"] = False
+    if args.no_sandbox and args.sandbox not in (None, "none"):
+        raise UsageError(f"--no-sandbox is --sandbox none: it cannot go with --sandbox {args.sandbox}")
+    if args.no_sandbox or args.sandbox:
+        options["sandbox"] = "none" if args.no_sandbox else args.sandbox
     return grade(course, force=args.force, **options)
 
 
@@ -216,8 +223,8 @@ def parser() -> argparse.ArgumentParser:
         "the points earned and the feedback. Exits 0 whatever the score.",
     )
     check.add_argument("notebook", metavar="NOTEBOOK", help="a lesson (or solution) notebook")
-    check.add_argument("--timeout", type=_positive_float, default=Settings.timeout, metavar="SECONDS",
-                       help=f"seconds the notebook may run, as under convlab grade (default: {Settings.timeout:g})")
+    check.add_argument("--timeout", type=_positive_float, default=defaults.TIMEOUT_SECONDS, metavar="SECONDS",
+                       help=f"seconds the notebook may run, as under convlab grade (default: {defaults.TIMEOUT_SECONDS:g})")
     check.set_defaults(run=_cmd_check)
 
     new_course = sub.add_parser(
@@ -246,17 +253,20 @@ def parser() -> argparse.ArgumentParser:
     )
     grade.add_argument("dir", metavar="DIR", help="course directory made by `convlab new-course`")
     grade.add_argument("--workers", type=_positive_int, metavar="N",
-                       help="local worker processes (default: one more than the CPU cores)")
+                       help=f"local worker processes (default: one more than the CPU cores, {defaults.workers()} here)")
     grade.add_argument("--scheduler", metavar="ADDRESS",
                        help="run on the Dask cluster at ADDRESS instead of local processes "
                        "(needs the grading extra: pip install 'convlab[grading]')")
     grade.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
-                       help=f"wall-clock seconds one notebook may run (default: {Settings.timeout:g})")
+                       help=f"wall-clock seconds one notebook may run (default: {defaults.TIMEOUT_SECONDS:g})")
     grade.add_argument("--memory-mb", type=_positive_int, metavar="MB",
-                       help=f"memory limit of one notebook's kernel (default: {Settings.memory_mb})")
+                       help=f"memory limit of each process of a notebook's run, in MB (default: {defaults.MEMORY_MB})")
     grade.add_argument("--force", action="store_true", help="regrade what is already graded")
+    grade.add_argument("--sandbox", choices=list(BACKENDS), metavar="NAME",
+                       help=f"how student code runs: {', '.join(BACKENDS)} (default: the safest that runs "
+                       "here; `convlab doctor` says which)")
     grade.add_argument("--no-sandbox", action="store_true",
-                       help="grade where the sandbox cannot run, as plain nbgrader does: student code "
+                       help="--sandbox none: grade where no sandbox can run, as plain nbgrader does: student code "
                        "runs with your rights, files and network (the report says so)")
     grade.set_defaults(run=_cmd_grade)
 

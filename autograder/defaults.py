@@ -12,6 +12,7 @@ from dataclasses import dataclass
 TIMEOUT_SECONDS = 300.0  # wall time of one notebook's run
 MEMORY_MB = 2048  # RLIMIT_DATA of each process (RLIMIT_AS would break CUDA's address space)
 CPU_GRACE_SECONDS = 30  # RLIMIT_CPU of each process is the wall time plus this
+RUNNER_GRACE_SECONDS = 30.0  # the sandbox outlives the runner's own deadline by this, so the runner says why it stopped
 NPROC = 256  # processes and threads of one sandbox
 NOFILE = 1024  # open files of each process
 FSIZE_MB = 512  # largest file a process may write
@@ -23,6 +24,9 @@ CPU_CORES = 1  # the most CPU one sandbox may use (cgroup quota), at an equal we
 VERIFY_MIN_SECONDS = 5.0  # the grader's run may take a third of the wall time, and at least this
 SUBMISSION_BYTES = 64 * 2**20  # a submitted notebook larger than this scores 0
 SUBMISSION_CELLS = 2_000  # a submitted notebook with more cells scores 0
+FILES_BESIDE = 50  # files submitted beside a notebook that are taken (the rest count as never submitted)
+FILES_BESIDE_BYTES = 16 * 2**20  # their size in all
+EXECUTED_BYTES = 64 * 2**20  # an executed notebook read back
 STATUS_BYTES = 2**20  # a runner's status file read back
 RECORD_BYTES = 32 * 2**20  # one record read back
 RECORDS_BYTES = 64 * 2**20  # all records of one submission read back
@@ -82,6 +86,8 @@ def rows() -> list[Row]:
             f"stdout 与 stderr 各最后 {OUTPUT_BYTES // 1024} KiB"),
         Row("submitted notebook", f"{SUBMISSION_BYTES // mib} MiB, {SUBMISSION_CELLS} cells", "提交的 notebook",
             f"{SUBMISSION_BYTES // mib} MiB，{SUBMISSION_CELLS} 个单元格"),
+        Row("files beside a notebook", f"{FILES_BESIDE} files, {FILES_BESIDE_BYTES // mib} MiB in all", "提交在 notebook 旁的文件",
+            f"{FILES_BESIDE} 个文件，合计 {FILES_BESIDE_BYTES // mib} MiB"),
         Row("records read back", f"{RECORD_BYTES // mib} MiB each, {RECORDS_BYTES // mib} MiB in all", "读回的记录",
             f"每条 {RECORD_BYTES // mib} MiB，合计 {RECORDS_BYTES // mib} MiB"),
     ]

@@ -18,12 +18,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text  # plain text: feedback like "[2, 3]" is not rich markup
 
-from autograder import cell_meta
+from autograder import cell_meta, sandbox
 from autograder.grading import grade, restore
 from autograder.grading.protocol import Reason, Settings, Verdict
 from autograder.grading.submissions import files_beside
 from autograder.grading.worker import run_job
-from autograder.sandbox import bubblewrap as sandbox
 from convlab import i18n
 from convlab.i18n import _
 
@@ -103,17 +102,18 @@ def _readable(path: Path) -> NotebookNode:
     return nb
 
 
-def run_checks(path: Path, timeout: float = Settings.timeout) -> tuple[list[ExerciseResult], bool]:
+def run_checks(path: Path, timeout: float = Settings.timeout) -> tuple[list[ExerciseResult], sandbox.Backend]:
     """Grade the notebook at `path` as `convlab grade` does, with the notebook as its own source
-    (so without hidden tests); sandboxed where the sandbox runs here. The file is not changed.
-    Returns the per-exercise results and whether the sandbox was used."""
+    (so without hidden tests); in the safest sandbox that runs here, else as JupyterLab runs it.
+    The file is not changed. Returns the per-exercise results and the backend that ran it."""
     nb = _readable(Path(path))
-    settings = Settings(workers=1, timeout=timeout, sandboxed=sandbox.available())
+    backend = sandbox.safest_or_none()
+    settings = Settings(workers=1, timeout=timeout, sandbox=backend.name)
     source = grade.Source.of(nb)
     planned, job = grade.planned_job(("check", Path(path).stem), restore.restore(nb, nb), source,
                                      files_beside(str(Path(path).resolve().parent)), settings)
     verdict = grade.score_notebook(planned, run_job(job), None, settings)
-    return by_exercise(nb, verdict), settings.sandboxed
+    return by_exercise(nb, verdict), backend
 
 
 def _points(value: float) -> str:
@@ -140,13 +140,13 @@ def report(results: list[ExerciseResult], title: str) -> None:
 def check_notebook(path: Path, timeout: float = Settings.timeout) -> list[ExerciseResult]:
     """`convlab check NOTEBOOK`: run, score, print; the caller exits 0 whatever the score."""
     with i18n.speaking(i18n.language_of(Path(path))):  # the learner's language, here and in the kernel
-        results, sandboxed = run_checks(Path(path), timeout)
-        print_results(results, sandboxed, Path(path))
+        results, backend = run_checks(Path(path), timeout)
+        print_results(results, backend, Path(path))
     return results
 
 
-def print_results(results: list[ExerciseResult], sandboxed: bool, path: Path) -> None:
-    if not sandboxed:
+def print_results(results: list[ExerciseResult], backend: sandbox.Backend, path: Path) -> None:
+    if not backend.isolates:
         Console(stderr=True).print(Text(_("no grading sandbox here ({why}): the notebook ran with your rights, as "
-                                          "in JupyterLab").format(why=sandbox.why_unavailable())))
+                                          "in JupyterLab").format(why=sandbox.why_none())))
     report(results, title=_("{name} (visible tests only)").format(name=path.name))

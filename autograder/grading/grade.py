@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import nbformat
 import torch
@@ -20,11 +20,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from autograder import cell_meta
+from autograder import cell_meta, sandbox
 from autograder.coursedir import CourseDir
 from autograder.grading import feedback, inert, learner_text, pool, report, restore, review, score, store, verification
 from autograder.grading import flags as flags_
-from autograder.grading.protocol import Job, Outcome, Reason, Settings, Verdict, default_workers
+from autograder.grading.protocol import Job, Outcome, Reason, Settings, Verdict
 from autograder.grading.submissions import (
     MAX_SUBMISSION_BYTES,
     MAX_SUBMISSION_CELLS,
@@ -35,11 +35,10 @@ from autograder.grading.submissions import (
     source_notebooks,
 )
 from autograder.grading.worker import remove_stale_workdirs
-from autograder.sandbox import bubblewrap as sandbox
-from autograder.sandbox import cgroup
+from autograder.sandbox import SandboxUnavailable, cgroup
 from convlab import i18n
 
-__all__ = ["default_workers", "grade", "plan", "planned_job", "report_run", "score_notebook", "store_submission"]
+__all__ = ["grade", "plan", "planned_job", "report_run", "score_notebook", "store_submission"]
 
 UNSANDBOXED = ("GRADED WITHOUT A SANDBOX (--no-sandbox): student code ran with this user's rights, "
                "files and network, as under plain nbgrader.")
@@ -154,7 +153,7 @@ def planned_job(key: tuple, restored: restore.Restored, source: Source, files: d
     flags = review.review_notebook(restored.nb, source.nb) + review.review_files(files)
     planned = Planned(source, restored, calls, flags)
     job = Job(key, nbformat.writes(_without_hidden_tests(restored.nb)), calls.as_job(), files,
-              float(settings.timeout), settings.memory_mb, settings.sandboxed, source.lang)
+              float(settings.timeout), settings.memory_mb, settings.sandbox, source.lang)
     return planned, job
 
 
@@ -272,7 +271,8 @@ def store_submission(course: CourseDir, gb, work: Work, index: int, settings: Se
             graded = report.with_verdicts(graded, results)
         report.atomic_write(course.autograded(sub.student, sub.assignment, name), nbformat.writes(graded))
         notebooks[name] = {"results": results, "status": verdict.status.get("status"), "comment": verdict.comment}
-    summary = {"student": sub.student, "assignment": sub.assignment, "sandboxed": settings.sandboxed,
+    summary = {"student": sub.student, "assignment": sub.assignment, "sandbox": settings.sandbox,
+               "sandboxed": sandbox.by_name(settings.sandbox).isolates,
                "score": sum(r["points"] for info in notebooks.values() for r in info["results"]),
                "max_score": sum(r["max_points"] for info in notebooks.values() for r in info["results"]),
                "notebooks": notebooks}
@@ -298,7 +298,7 @@ def report_run(course: CourseDir, gb, graded: list[dict], refused: dict[int, str
         report.summary_table(graded, console=console)
     else:
         console.print("nothing to grade")
-    if not settings.sandboxed:
+    if not sandbox.by_name(settings.sandbox).isolates:
         console.print(Text(UNSANDBOXED, style="bold red"))
 
 
@@ -314,17 +314,23 @@ def _feedback(course: CourseDir, stored: list[dict], console: Console) -> None:
 
 # -- the run ---------------------------------------------------------------------------------
 
-def _host_ready(settings: Settings, console: Console) -> bool:
-    """Refuse (False) when the sandbox cannot run here; say so loudly when grading without it."""
-    if settings.sandboxed and settings.scheduler is None and not sandbox.available():
-        console.print(Text(f"convlab grade: refused, the grading sandbox cannot run here: "
-                           f"{sandbox.why_unavailable()}.", style="bold red"))
-        return False
-    if not settings.sandboxed:
+def _host_ready(settings: Settings, console: Console) -> Settings | None:
+    """`settings` with its sandbox backend chosen, once, for every job; None (refused, said) when
+    it cannot run here. On a Dask cluster each worker probes its own host and refuses there; a
+    run without a sandbox is said loudly."""
+    try:
+        if settings.scheduler is None:
+            chosen = sandbox.choose(settings.sandbox)
+        else:
+            chosen = sandbox.by_name(settings.sandbox) if settings.sandbox else sandbox.safest()
+    except SandboxUnavailable as error:
+        console.print(Text(f"convlab grade: refused, the grading sandbox cannot run here: {error}.", style="bold red"))
+        return None
+    if not chosen.isolates:
         console.print(Text(UNSANDBOXED, style="bold red"))
     remove_stale_workdirs()
     cgroup.remove_stale()
-    return True
+    return replace(settings, sandbox=chosen.name)
 
 
 def _graders_language(console: Console) -> str | None:
@@ -370,15 +376,18 @@ def _stored(course: CourseDir, gb, work: Work, index: int, settings: Settings, p
 
 
 def grade(course_dir, *, workers=None, scheduler=None, timeout=Settings.timeout, memory_mb=Settings.memory_mb,
-          force=False, sandboxed=True) -> int:
+          force=False, sandbox=None) -> int:
     """Autograde `course_dir` (see the module docstring); 0 when the run completed, 2 when the
-    sandbox cannot run here or CONVLAB_LANG names no language (nothing is graded or stored). `sandboxed=False` grades as plain
-    nbgrader does, student code with this user's rights, and every report says so."""
-    settings = Settings(workers, scheduler, timeout, memory_mb, force, sandboxed)
+    sandbox cannot run here or CONVLAB_LANG names no language (nothing is graded or stored).
+    `sandbox` names a backend of `autograder.sandbox` (default: the safest that runs here);
+    `sandbox="none"` grades as plain nbgrader does, student code with this user's rights, and
+    every report says so."""
+    settings = Settings(workers, scheduler, timeout, memory_mb, force, sandbox)
     course = CourseDir.existing(course_dir)
     console = Console(stderr=True)
     graders = _graders_language(console)
-    if graders is None or not _host_ready(settings, console):
+    settings = _host_ready(settings, console) if graders is not None else None
+    if settings is None:
         return 2
     gb = store.open_gradebook(course)
     graded, refused = [], {}
@@ -392,7 +401,7 @@ def grade(course_dir, *, workers=None, scheduler=None, timeout=Settings.timeout,
                            for summary in [_stored(course, gb, work, i, settings, progress)] if summary]
                 with contextlib.closing(pool.run(work.jobs, settings.workers, settings.scheduler)) as finished:
                     for (index, name), outcome, error in finished:
-                        if isinstance(error, sandbox.SandboxUnavailable):  # a worker host without it: store nothing
+                        if isinstance(error, SandboxUnavailable):  # a worker host without it: store nothing
                             refused[index] = str(error)
                         if index in refused:
                             continue

@@ -4,9 +4,9 @@ from __future__ import annotations
 import concurrent.futures as cf
 from collections.abc import Iterator
 
+from autograder import sandbox
 from autograder.grading.protocol import Job, Outcome
 from autograder.grading.worker import run_job
-from autograder.sandbox import bubblewrap as sandbox
 
 
 class _Pool:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import enum
 import json
-import os
 from dataclasses import asdict, dataclass, field
+
+from autograder import defaults
+from autograder.sandbox import BACKENDS
 
 
 class Reason(str, enum.Enum):
@@ -32,31 +34,19 @@ class Reason(str, enum.Enum):
     WORKER_ERROR = "worker_error"
 
 
-def _cores() -> int:
-    if hasattr(os, "process_cpu_count"):
-        return os.process_cpu_count() or 1
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-def default_workers() -> int:
-    """One more than the cores this process may use: each notebook's two runs wait on kernel start
-    and process exits part of the time (on 2 cores, 3 workers grade in 3.0 s per submission, 2 in 3.6)."""
-    return _cores() + 1
-
-
 @dataclass(frozen=True)
 class Settings:
     """A grading run's limits and choices, with their defaults; invalid values are refused here."""
 
-    workers: int | None = None  # None: default_workers()
+    workers: int | None = None  # None: defaults.workers()
     scheduler: str | None = None  # a Dask scheduler address, or local worker threads
-    timeout: float = 300.0  # seconds one notebook run may take
-    memory_mb: int = 2048
+    timeout: float = defaults.TIMEOUT_SECONDS  # seconds one notebook run may take
+    memory_mb: int = defaults.MEMORY_MB
     force: bool = False  # regrade what is already graded
-    sandboxed: bool = True
+    sandbox: str | None = None  # a backend of `autograder.sandbox` by name; None: the safest that runs here
 
     def __post_init__(self):
-        workers = default_workers() if self.workers is None else self.workers
+        workers = defaults.workers() if self.workers is None else self.workers
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers must be an int of at least 1, got workers={self.workers!r}")
         object.__setattr__(self, "workers", workers)
@@ -65,11 +55,13 @@ class Settings:
         if not isinstance(self.memory_mb, (int, float)) or not self.memory_mb >= 1:
             raise ValueError(f"memory_mb must be at least 1, got memory_mb={self.memory_mb!r}")
         object.__setattr__(self, "memory_mb", int(self.memory_mb))
+        if self.sandbox is not None and self.sandbox not in BACKENDS:
+            raise ValueError(f"sandbox must be one of {', '.join(BACKENDS)}, got sandbox={self.sandbox!r}")
 
     @property
     def verify_seconds(self) -> float:
         """What the grader's own run of the learner's functions may take."""
-        return max(5.0, float(self.timeout) / 3)
+        return defaults.verify_seconds(self.timeout)
 
 
 @dataclass
@@ -82,7 +74,7 @@ class Job:
     files: dict[str, bytes]  # files submitted beside the notebook
     timeout: float
     memory_mb: int
-    sandboxed: bool = True
+    sandbox: str  # the backend that runs it, by name (`autograder.sandbox.BACKENDS`)
     lang: str | None = None  # the lesson's language, its checks' in both runs; None: the caller's (`convlab check`)
 
 

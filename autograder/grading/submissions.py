@@ -8,15 +8,16 @@ from dataclasses import dataclass, field
 
 import nbformat
 
+from autograder import defaults
 from autograder.coursedir import CourseDir
 
-MAX_SUBMISSION_BYTES = 64 * 2**20
+MAX_SUBMISSION_BYTES = defaults.SUBMISSION_BYTES
 #: Cells one submitted notebook may hold: a lesson has about a hundred; tens of thousands would
 #: only cost the planning of everyone's grading time.
-MAX_SUBMISSION_CELLS = 2_000
+MAX_SUBMISSION_CELLS = defaults.SUBMISSION_CELLS
 # Files a learner may submit beside the notebook (a helper module, a small data file).
-MAX_FILES_BESIDE = 50
-MAX_FILES_BESIDE_BYTES = 16 * 2**20
+MAX_FILES_BESIDE = defaults.FILES_BESIDE
+MAX_FILES_BESIDE_BYTES = defaults.FILES_BESIDE_BYTES
 MAX_FOLDER_DEPTH = 8  # folders below the notebook's that are read; deeper ones count as never submitted
 # What nbgrader's exchange writes beside a submitted notebook; release_feedback reads both.
 NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")

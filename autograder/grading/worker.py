@@ -16,18 +16,18 @@ import stat
 import sys
 import tempfile
 
+from autograder import defaults, sandbox
 from autograder.grading.protocol import Ended, Job, NotebookRun, Outcome, VerificationRun
 from autograder.grading.review import NATIVE_SUFFIXES
 from autograder.inside import files
-from autograder.sandbox import bubblewrap as sandbox
 
-MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
-MAX_STATUS_BYTES = 1024 * 1024
-MAX_RECORD_BYTES = 32 * 1024 * 1024
-MAX_TOTAL_RECORD_BYTES = 64 * 1024 * 1024  # what one submission may send back in all
+MAX_NOTEBOOK_BYTES = defaults.EXECUTED_BYTES
+MAX_STATUS_BYTES = defaults.STATUS_BYTES
+MAX_RECORD_BYTES = defaults.RECORD_BYTES
+MAX_TOTAL_RECORD_BYTES = defaults.RECORDS_BYTES  # what one submission may send back in all
 WORKDIR_PREFIX = "convlab-grade-"
 # Seconds the runner gets on top of the notebook's own time limit (kernel start, writing back).
-GRACE_SECONDS = 30.0
+GRACE_SECONDS = defaults.RUNNER_GRACE_SECONDS
 
 
 def _read_regular(path: str, limit: int, head: bool = False) -> bytes | None:
@@ -67,7 +67,7 @@ def remove_stale_workdirs() -> int:
     return removed
 
 
-def sandbox_env(home: str = sandbox.SANDBOX_HOME, lang: str | None = None) -> dict[str, str]:
+def sandbox_env(home: str, lang: str | None = None) -> dict[str, str]:
     """Environment of the runner and the kernel, whose home (the work dir) is `home`."""
     # The lesson's language (`convlab grade`), else the one the caller chose (`convlab check`), else
     # none: the notebook's (`autograder.inside.execute`).
@@ -117,15 +117,16 @@ def _read_records(record_dir: str, names: list[str]) -> dict[str, bytes]:
     return records
 
 
-def _sandboxed(module: str, workdir: str, job: Job) -> sandbox.SandboxResult:
-    """Run `python -m module` in `workdir`: in the sandbox unless the job says `sandboxed=False`
-    (`convlab grade --no-sandbox`); a worker that cannot sandbox raises SandboxUnavailable."""
+def _sandboxed(module: str, workdir: str, job: Job) -> sandbox.Result:
+    """Run `python -m module` in `workdir` by the job's sandbox backend (`convlab grade --sandbox`);
+    a worker whose host cannot run that backend raises SandboxUnavailable."""
+    backend = sandbox.by_name(job.sandbox)
     limits = sandbox.Limits(timeout=float(job.timeout) + GRACE_SECONDS, memory_mb=int(job.memory_mb))
     python = os.path.abspath(sys.executable)
     # Isolated mode: neither the working directory (the submission's files) nor PYTHON* variables
     # decide what the runner imports, so no file beside a notebook stands in for a module of its own.
-    return sandbox.run([python, "-I", "-B", "-m", module], workdir, limits=limits,
-                       env=sandbox_env(sandbox.home(workdir, job.sandboxed), job.lang), sandboxed=job.sandboxed)
+    return backend.run([python, "-I", "-B", "-m", module], workdir, limits=limits,
+                       env=sandbox_env(backend.home(workdir), job.lang))
 
 
 @contextlib.contextmanager
@@ -148,7 +149,7 @@ def _read_text(path: str, limit: int, head: bool = False) -> str | None:
     return data.decode("utf-8", errors="replace") if data is not None else None
 
 
-def _ended(result: sandbox.SandboxResult) -> Ended:
+def _ended(result: sandbox.Result) -> Ended:
     return Ended(result.returncode, result.timed_out, result.oom_killed, result.disk_exceeded)
 
 

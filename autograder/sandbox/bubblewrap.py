@@ -17,81 +17,31 @@ can be made (cgroup v1 as root, a delegated cgroup v2 subtree, a systemd scope),
 also gets its own memory, pids and CPU cgroup (`autograder.sandbox.cgroup`) bounding the sum over its
 processes and giving it an equal share of at most one core. Run as an ordinary user, a user namespace keeps the caller's uid.
 
-Without a working bubblewrap `run` refuses (`SandboxUnavailable`); `sandboxed=False` runs the
-command as plain nbgrader would, with the caller's rights, and only the rlimits, the time limit
-and the output and disk bounds.
+Without a working bubblewrap `run` refuses (`SandboxUnavailable`). The backend `BUBBLEWRAP` is
+this module behind the interface of `autograder.sandbox`.
 """
 from __future__ import annotations
 
 import glob
 import os
 import random
-import resource
 import shutil
-import signal
 import subprocess
 import sys
-import threading
-import time
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from autograder.sandbox import cgroup
+from autograder.sandbox import cgroup, process
+from autograder.sandbox.limits import Limits, Result, SandboxUnavailable
 
+NAME = "bubblewrap"
 SANDBOX_HOME = "/home/student"
-_live: set[subprocess.Popen] = set()  # sandboxes running now, for kill_all()
-_live_lock = threading.Lock()
 # uids handed to sandboxes when grading as root: far above any real account.
 _UID_RANGE = (1_000_000, 1_900_000)
-#: Set in every sandbox's environment to the grading process's pid, so a run can find its own.
-RUN_VARIABLE = "CONVLAB_GRADER_PID"
 #: What of /etc Python, its libraries and a notebook kernel read; the rest of the host's stays out.
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone", "nsswitch.conf",
              "host.conf", "hosts", "alternatives", "ssl", "ca-certificates", "fonts", "mime.types",
              "os-release", "matplotlibrc", "python3", "python3.*")
-_WATCH_SECONDS = 0.2  # how often the disk watchdog measures the work dir
-
-
-class SandboxUnavailable(RuntimeError):
-    """bubblewrap cannot run here; the message says why and what to do."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Resource limits for one sandboxed run; every process inside inherits them."""
-
-    timeout: float = 300.0  # wall seconds for the whole run; the process group is killed after
-    memory_mb: int = 2048  # RLIMIT_DATA per process (RLIMIT_AS would break CUDA's address space)
-    cpu_seconds: int | None = None  # RLIMIT_CPU per process; default: timeout + 30
-    nproc: int = 256  # RLIMIT_NPROC: processes and threads of the sandbox's uid
-    nofile: int = 1024  # RLIMIT_NOFILE
-    fsize_mb: int = 512  # RLIMIT_FSIZE: largest file a process may write
-    disk_mb: int = 512  # the work dir in all (files and their count); the run is stopped past it
-    tmp_mb: int = 256  # each of /tmp and /dev/shm (memory-backed)
-    output_bytes: int = 64 * 1024  # of stdout and of stderr kept (the tail); the rest is read and dropped
-
-    def __post_init__(self):
-        for name in ("timeout", "memory_mb", "disk_mb", "tmp_mb", "output_bytes"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be positive, got {name}={getattr(self, name)!r}")
-
-
-@dataclass
-class SandboxResult:
-    returncode: int | None
-    timed_out: bool
-    wall: float
-    stdout: str
-    stderr: str
-    sandboxed: bool
-    oom_killed: bool = False  # the sandbox's memory cgroup killed a process
-    disk_exceeded: bool = False  # the work dir grew past `Limits.disk_mb`: the run was stopped
-
-
-# The cgroup holding a sandbox may use this much beyond one process's memory limit (the runner,
-# page cache of the libraries it maps, /tmp).
-CGROUP_HEADROOM_MB = 1024
 
 
 def bwrap() -> str | None:
@@ -272,54 +222,9 @@ def command(argv: list[str], workdir: str, *, uid: int, env: dict[str, str] | No
     return args + list(argv)
 
 
-def _rlimits(limits: Limits) -> dict[str, int]:
-    """prlimit's resource names -> the value to set (soft and hard alike)."""
-    nproc = limits.nproc
-    if os.geteuid() != 0:
-        # NPROC counts every process of the caller's uid; leave room for what already runs.
-        nproc += _processes_of_uid(os.getuid())
-    return {"data": limits.memory_mb * 1024 * 1024,
-            "cpu": limits.cpu_seconds if limits.cpu_seconds is not None else int(limits.timeout) + 30,
-            "fsize": min(limits.fsize_mb, limits.disk_mb) * 1024 * 1024, "nofile": limits.nofile,
-            "nproc": nproc, "core": 0}
-
-
-def _with_limits(cmd: list[str], limits: Limits) -> tuple[list[str], object]:
-    """`cmd` behind util-linux `prlimit` (safe with threads); else a preexec_fn doing the same."""
-    values = _rlimits(limits)
-    prlimit = shutil.which("prlimit") or (os.path.exists("/usr/bin/prlimit") and "/usr/bin/prlimit")
-    if prlimit:
-        return [prlimit, *(f"--{name}={value}:{value}" for name, value in values.items()), "--", *cmd], None
-
-    def preexec() -> None:
-        for name, value in values.items():
-            resource.setrlimit(getattr(resource, f"RLIMIT_{name.upper()}"), (value, value))
-
-    return cmd, preexec
-
-
-def _processes_of_uid(uid: int) -> int:
-    count = 0
-    for status in glob.glob("/proc/[0-9]*/status"):
-        try:
-            with open(status) as f:
-                for line in f:
-                    if line.startswith("Uid:"):
-                        count += int(line.split()[1]) == uid
-                        break
-        except OSError:
-            continue
-    return count
-
-
 def sandbox_uid() -> int:
     """A fresh uid for one sandbox, so concurrent sandboxes never share an RLIMIT_NPROC count."""
     return random.SystemRandom().randrange(*_UID_RANGE) if os.geteuid() == 0 else os.getuid()
-
-
-def home(workdir: str, sandboxed: bool) -> str:
-    """Where the command finds `workdir`: the sandbox's home, or the directory itself."""
-    return SANDBOX_HOME if sandboxed else os.path.abspath(workdir)
 
 
 def _pipe_with(data: bytes) -> int:
@@ -343,152 +248,19 @@ def _bwrap_command(argv, workdir, env, limits) -> tuple[list[str], list[int]]:
     return [bwrap() or "bwrap", "--args", str(args_fd), *arguments[cut:]], [args_fd, *fds.values()]
 
 
-class _Tail:
-    """Drains a pipe to its end, keeping only the last `limit` bytes: a flood costs no memory."""
-
-    def __init__(self, stream, limit: int):
-        self.data = bytearray()
-        self.thread = threading.Thread(target=self._drain, args=(stream, limit), daemon=True)
-        self.thread.start()
-
-    def _drain(self, stream, limit: int) -> None:
-        with stream:
-            for chunk in iter(lambda: stream.read(65536), b""):
-                self.data += chunk
-                if len(self.data) > 2 * limit:
-                    del self.data[:-limit]
-        del self.data[:-limit]
-
-    def text(self) -> str:
-        self.thread.join(timeout=10)
-        return bytes(self.data).decode(errors="replace")
-
-
-def disk_usage(path: str, stop_at: int) -> tuple[int, int]:
-    """(bytes, entries) under `path`, counting no further once bytes or entries pass `stop_at`."""
-    size = entries = 0
-    stack = [path]
-    while stack and size <= stop_at and entries <= stop_at // 4096:
-        try:
-            with os.scandir(stack.pop()) as it:
-                for entry in it:
-                    entries += 1
-                    try:
-                        info = entry.stat(follow_symlinks=False)
-                    except OSError:
-                        continue
-                    size += info.st_blocks * 512 if hasattr(info, "st_blocks") else info.st_size
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
-        except OSError:
-            continue
-    return size, entries
-
-
 def run(argv: list[str], workdir: str, *, limits: Limits = Limits(), env: dict[str, str] | None = None,
-        sandboxed: bool = True, _probing: bool = False) -> SandboxResult:
-    """Run `argv` in `workdir`, sandboxed unless `sandboxed=False`; kill its whole process group
-    at `limits.timeout` or once the work dir passes `limits.disk_mb`.
+        _probing: bool = False) -> Result:
+    """Run `argv` in the sandbox with `workdir` as its home; kill its whole process group at
+    `limits.timeout` or once the work dir passes `limits.disk_mb`.
 
-    Raises SandboxUnavailable when a sandbox is asked for and cannot run here: nothing then runs.
+    Raises SandboxUnavailable when bubblewrap cannot run here: nothing then runs.
     """
-    if sandboxed and not _probing and not available():
+    if not _probing and not available():
         raise SandboxUnavailable(why_unavailable())
-    base_env = {"HOME": home(workdir, sandboxed), "LANG": "C.UTF-8", "TMPDIR": "/tmp",
-                "PATH": f"{os.path.dirname(os.path.abspath(sys.executable))}:/usr/bin:/bin",
-                RUN_VARIABLE: str(os.getpid())}
-    base_env.update(env or {})
-    fds: list[int] = []
-    if sandboxed:
-        cmd, fds = _bwrap_command(argv, workdir, base_env, limits)
-        run_env, cwd = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, "/"
-    else:
-        cmd, run_env, cwd = list(argv), {**os.environ, **base_env}, workdir
-    cmd, preexec = _with_limits(cmd, limits)
-    group = None
-    if sandboxed and not _probing:
-        group = cgroup.create((limits.memory_mb + limits.tmp_mb * 2 + CGROUP_HEADROOM_MB) * 2**20, limits.nproc + 64)
-        if group is not None:
-            cmd = group.wrap(cmd)
-    start = time.monotonic()
-    try:
-        proc = subprocess.Popen(cmd, cwd=cwd, env=run_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, start_new_session=True, preexec_fn=preexec, pass_fds=fds)
-    except BaseException:
-        if group is not None:
-            group.remove()
-        raise
-    finally:
-        for fd in fds:
-            os.close(fd)
-    with _live_lock:
-        _live.add(proc)
-    out, err = _Tail(proc.stdout, limits.output_bytes), _Tail(proc.stderr, limits.output_bytes)
-    timed_out = disk_exceeded = False
-    try:
-        timed_out, disk_exceeded = _watch(proc, workdir, limits, start)
-        if timed_out or disk_exceeded:
-            _kill_group(proc)
-            if group is not None:
-                group.kill()
-        proc.wait()
-    except BaseException:
-        _kill_group(proc)
-        raise
-    finally:
-        with _live_lock:
-            _live.discard(proc)
-        oom_killed = group is not None and group.oom_killed()
-        if group is not None:
-            group.remove()
-    return SandboxResult(proc.returncode, timed_out, time.monotonic() - start, out.text(), err.text(),
-                         sandboxed, oom_killed, disk_exceeded)
-
-
-def _watch(proc: subprocess.Popen, workdir: str, limits: Limits, start: float) -> tuple[bool, bool]:
-    """Wait for `proc`; (timed out, disk exceeded) when it had to be stopped."""
-    disk = limits.disk_mb * 2**20
-    while True:
-        try:
-            proc.wait(timeout=_WATCH_SECONDS)
-            return False, False
-        except subprocess.TimeoutExpired:
-            pass
-        if time.monotonic() - start > limits.timeout:
-            return True, False
-        size, entries = disk_usage(workdir, disk)
-        if size > disk or entries > disk // 4096:
-            return False, True
-
-
-def kill_all() -> None:
-    """Kill every sandbox this process is running (an interrupted run must not leave them)."""
-    with _live_lock:
-        running = list(_live)
-    for proc in running:
-        _kill_group(proc)
-
-
-def processes_of_run(pid: int) -> list[int]:
-    """Pids of the sandboxed processes a grading process `pid` started that still run (found by
-    RUN_VARIABLE; as an ordinary user, only those of this user are visible)."""
-    marker = f"{RUN_VARIABLE}={pid}".encode()
-    found = []
-    for path in glob.glob("/proc/[0-9]*/environ"):
-        try:
-            with open(path, "rb") as f:
-                if marker in f.read().split(b"\0"):
-                    found.append(int(path.split("/")[2]))
-        except (OSError, ValueError):
-            continue
-    return found
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    cmd, fds = _bwrap_command(argv, workdir, {**process.base_env(SANDBOX_HOME), **(env or {})}, limits)
+    group = None if _probing else cgroup.create(limits.cgroup_memory_bytes, limits.nproc + 64)
+    return process.run(cmd, cwd="/", env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, workdir=workdir,
+                       limits=limits, backend=NAME, isolated=True, fds=fds, group=group)
 
 
 def _chown_tree(path: str, uid: int) -> None:
@@ -496,3 +268,25 @@ def _chown_tree(path: str, uid: int) -> None:
         os.chown(root, uid, uid)
         for name in files:
             os.chown(os.path.join(root, name), uid, uid)
+
+
+class Bubblewrap:
+    """The bubblewrap backend of `autograder.sandbox`: the safest this host may have."""
+
+    name = NAME
+    isolates = True
+
+    def probe(self) -> str | None:
+        return why_unavailable() or None
+
+    def home(self, workdir: str) -> str:
+        return SANDBOX_HOME
+
+    def run(self, argv: list[str], workdir: str, *, limits: Limits, env: dict[str, str]) -> Result:
+        return run(argv, workdir, limits=limits, env=env)
+
+    def kill_all(self) -> None:
+        process.kill_all()
+
+
+BUBBLEWRAP = Bubblewrap()

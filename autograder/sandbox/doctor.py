@@ -17,8 +17,8 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-from autograder.sandbox import bubblewrap as sandbox
-from autograder.sandbox import cgroup, host
+from autograder import sandbox
+from autograder.sandbox import bubblewrap, cgroup, host
 
 # Run inside the sandbox; prints one JSON object.
 PROBE = r"""
@@ -47,10 +47,10 @@ print(json.dumps(found))
 """
 
 
-def _inside(sandboxed: bool) -> dict:
+def _inside(backend: sandbox.Backend) -> dict:
     with tempfile.TemporaryDirectory(prefix="convlab-doctor-") as work:
-        result = sandbox.run([os.path.abspath(sys.executable), "-c", PROBE], work,
-                             limits=sandbox.Limits(timeout=120), sandboxed=sandboxed)
+        result = backend.run([os.path.abspath(sys.executable), "-c", PROBE], work,
+                             limits=sandbox.Limits(timeout=120), env={})
     lines = result.stdout.strip().splitlines()
     try:
         return json.loads(lines[-1])
@@ -67,7 +67,7 @@ def _version(package: str) -> str:
 
 def _bwrap_version() -> str:
     try:
-        return subprocess.run([sandbox.bwrap(), "--version"], capture_output=True, text=True,
+        return subprocess.run([bubblewrap.bwrap(), "--version"], capture_output=True, text=True,
                               timeout=10).stdout.strip()
     except (OSError, TypeError, subprocess.SubprocessError):
         return "not installed"
@@ -85,10 +85,14 @@ CPU_SHARE = {"v1": f"cgroup v1 cpu: equal shares, {_CORES}", "v2": f"cgroup v2 c
 def rows() -> tuple[list[tuple[str, str, bool]], bool]:
     """(what, found, fine) per probe, and whether `convlab grade` would run."""
     table: list[tuple[str, str, bool]] = []
-    ok = sandbox.available()
-    table.append(("bubblewrap", _bwrap_version(), sandbox.bwrap() is not None))
-    table.append(("sandbox", "works" if ok else sandbox.why_unavailable(), ok))
-    inside = _inside(sandboxed=ok)
+    table.append(("bubblewrap", _bwrap_version(), bubblewrap.bwrap() is not None))
+    try:
+        chosen, ok = sandbox.choose(), True
+        table.append(("sandbox", f"{chosen.name} (the default: the safest that runs here)", True))
+    except sandbox.SandboxUnavailable as error:
+        chosen, ok = sandbox.safest_or_none(), False
+        table.append(("sandbox", str(error), False))
+    inside = _inside(chosen)
     if "error" in inside:
         table.append(("probe inside the sandbox", inside["error"], False))
         return table, False

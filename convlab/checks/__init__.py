@@ -36,7 +36,7 @@ Writing a check (a lesson module holds one ``Exercise`` instance per exercise)::
     unfold = Unfold()                       # its name, lesson07.unfold, is where it is bound
 
 A new exercise is registered by being bound in its lesson module (``convlab.checks.registry``);
-run ``python -m convlab.checks.exercise_docs > docs/exercises.md`` to list it in the docs.
+run ``convlab build`` to list it in docs/exercises.md.
 
 Class attributes to adjust: ``default_cases`` (5), ``banned`` (``KERNEL_OPS``: torch's
 convolution, pooling, im2col/col2im; ``BANNED_ATEN_OPS`` also bans padding), ``use_meta``

@@ -1,6 +1,7 @@
 """docs/exercises.md, rendered from the registry so that it cannot drift from the exercises themselves.
 
-    python -m convlab.checks.exercise_docs > docs/exercises.md
+    convlab build                                       (writes it, with the other derived documents)
+    python -m convlab.checks.exercise_docs > docs/exercises.md   (the same, by hand)
 """
 from __future__ import annotations
 

@@ -197,7 +197,23 @@ def test_grade_passes_every_option_through(recorded_grade, tmp_path):
     assert status == 7
     assert recorded_grade == [(tmp_path, {"workers": 3, "scheduler": "tcp://10.0.0.1:8786",
                                           "timeout": 60.0, "memory_mb": 512, "force": True,
-                                          "sandboxed": False})]
+                                          "sandbox": "none"})]
+
+
+@pytest.mark.parametrize("argv,chosen", [(["--sandbox", "bubblewrap"], "bubblewrap"), (["--sandbox", "none"], "none"),
+                                         (["--no-sandbox", "--sandbox", "none"], "none")])
+def test_grade_takes_a_sandbox_backend_by_name(recorded_grade, tmp_path, argv, chosen):
+    from autograder.cli import main
+
+    assert main(["grade", str(tmp_path), *argv]) == 7
+    assert recorded_grade[0][1]["sandbox"] == chosen
+
+
+def test_no_sandbox_and_another_backend_are_refused_together(recorded_grade, tmp_path, capsys):
+    from autograder.cli import main
+
+    assert main(["grade", str(tmp_path), "--no-sandbox", "--sandbox", "bubblewrap"]) == 2
+    assert "--no-sandbox" in capsys.readouterr().err and recorded_grade == []
 
 
 def test_grade_leaves_unset_options_to_the_grader(recorded_grade, tmp_path):

@@ -44,7 +44,7 @@ def test_points_are_none_without_solutions(tmp_path):
 
 def test_the_docs_are_what_the_registry_renders():
     assert DOCS.read_text() == render(registry.entries(), registry.questions()), \
-        "run `python -m convlab.checks.exercise_docs > docs/exercises.md`"
+        "run `convlab build`"
 
 
 def test_every_exercise_lists_its_banned_references_in_the_docs():

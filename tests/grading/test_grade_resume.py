@@ -16,7 +16,7 @@ import pytest
 
 from autograder.grading.grade import grade
 from autograder.sandbox import bubblewrap as sandbox
-from autograder.sandbox import cgroup
+from autograder.sandbox import cgroup, process
 
 pytestmark = [
     pytest.mark.grading,
@@ -58,13 +58,13 @@ def test_killed_run_resumes_and_grades_each_submission_exactly_once(tmp_path):
     assert 1 <= len(first) < len(STUDENTS), first
     time.sleep(2)
     # Only this test's own runs are looked at: another grading run may be going on on this host.
-    assert sandbox.processes_of_run(proc.pid) == [], "sandboxes of the killed run are still running"
+    assert process.processes_of_run(proc.pid) == [], "sandboxes of the killed run are still running"
 
     leftovers = lambda: list(Path(tempfile.gettempdir()).glob(f"convlab-grade-{proc.pid}-*"))  # noqa: E731
     assert grade(course, workers=2, timeout=60) == 0
     assert leftovers() == [], "the killed run's work dirs were not cleaned up"
     assert cgroup.of_run(proc.pid) == [] and cgroup.of_run(os.getpid()) == [], "cgroups were left behind"
-    assert sandbox.processes_of_run(os.getpid()) == []
+    assert process.processes_of_run(os.getpid()) == []
     after = stored(course)
     assert sorted(after) == STUDENTS
     assert all(after[s] == t for s, t in first.items()), "a stored submission was graded again"

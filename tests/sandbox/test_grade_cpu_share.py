@@ -10,7 +10,7 @@ import coursekit as ck
 import pytest
 
 from autograder.sandbox import bubblewrap as sandbox
-from autograder.sandbox import cgroup
+from autograder.sandbox import cgroup, process
 
 pytestmark = [
     pytest.mark.grading,
@@ -66,7 +66,7 @@ def _sandboxed_sleep(tmp_path):
     thread.start()
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        for pid in sandbox.processes_of_run(os.getpid()):
+        for pid in process.processes_of_run(os.getpid()):
             try:
                 if open(f"/proc/{pid}/comm").read().strip() == "sleep":
                     return thread, pid
@@ -102,7 +102,7 @@ def test_a_sandbox_cgroup_has_an_equal_weight_and_one_core(tmp_path, cpu_mode):
             quota, period = (int(x) for x in _read(os.path.join(where, "cpu.max")).split())
         assert quota == cgroup.CPUS * period
     finally:
-        sandbox.kill_all()
+        process.kill_all()
         thread.join(timeout=30)
     assert cgroup.of_run(os.getpid()) == [], "the sandbox's cgroups were left behind"
 
@@ -114,7 +114,7 @@ def _spin(where, children: int, results: dict) -> None:
 
 
 def test_a_forking_hog_gets_one_core_and_its_neighbour_as_much(tmp_path, cpu_mode):
-    results: dict[int, sandbox.SandboxResult] = {}
+    results: dict[int, sandbox.Result] = {}
     runs = [threading.Thread(target=_spin, args=(tmp_path / str(n), n, results)) for n in (CHILDREN, 1)]
     for run in runs:
         run.start()

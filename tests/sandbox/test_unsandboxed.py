@@ -11,6 +11,7 @@ import coursekit as ck
 import pytest
 
 from autograder import cli
+from autograder import sandbox as backends
 from autograder.grading.grade import grade
 from autograder.sandbox import bubblewrap as sandbox
 
@@ -40,12 +41,17 @@ def stored_students(course) -> list[str]:
 def test_sandbox_run_refuses_and_runs_only_when_told_to(tmp_path, no_bwrap):
     assert not sandbox.available()
     assert "bubblewrap" in sandbox.why_unavailable() and "--no-sandbox" in sandbox.why_unavailable()
-    with pytest.raises(sandbox.SandboxUnavailable, match="bubblewrap"):
+    with pytest.raises(backends.SandboxUnavailable, match="bubblewrap"):
         sandbox.run([sys.executable, "-c", "open('ran', 'w')"], str(tmp_path))
     assert not (tmp_path / "ran").exists(), "a refused run ran anyway"
-    result = sandbox.run([sys.executable, "-c", "import os; print(os.environ['HOME'])"], str(tmp_path),
-                         sandboxed=False)
-    assert result.stdout.strip() == str(tmp_path) and not result.sandboxed
+    with pytest.raises(backends.SandboxUnavailable, match="bubblewrap"):
+        backends.choose()  # the default never falls back to no sandbox
+    with pytest.raises(backends.SandboxUnavailable, match="bubblewrap"):
+        backends.choose("bubblewrap")
+    assert backends.safest_or_none().name == "none"  # what `convlab check` takes, and says so
+    result = backends.choose("none").run([sys.executable, "-c", "import os; print(os.environ['HOME'])"],
+                                         str(tmp_path), limits=backends.Limits(timeout=60), env={})
+    assert result.stdout.strip() == str(tmp_path) and not result.isolated and result.backend == "none"
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +73,7 @@ def test_without_a_sandbox_grade_refuses_and_stores_nothing(course, no_bwrap, ca
 
 
 def test_with_no_sandbox_grades_are_right_and_said_to_be_unsandboxed(course, no_bwrap, capsys):
-    assert grade(course, workers=2, timeout=60, sandboxed=False) == 0
+    assert grade(course, workers=2, timeout=60, sandbox="none") == 0
     assert ck.scores(course, "ana") == FULL
     assert ck.scores(course, "ben") == ONLY_SHAPE
     out = capsys.readouterr()
