@@ -38,7 +38,7 @@ from autograder.grading.worker import remove_stale_workdirs
 from autograder.sandbox import SandboxUnavailable, cgroup
 from convlab import i18n
 
-__all__ = ["grade", "plan", "planned_job", "report_run", "score_notebook", "store_submission"]
+__all__ = ["grade", "plan", "planned_job", "report_run", "score_notebook", "write_graded"]
 
 UNSANDBOXED = ("GRADED WITHOUT A SANDBOX (--no-sandbox): student code ran with this user's rights, "
                "files and network, as under plain nbgrader.")
@@ -66,7 +66,7 @@ class Planned:
 
     source: Source
     restored: restore.Restored
-    plan: verification.Plan
+    plan: verification.CallPlan
     flags: list  # from reading the learner's code (autograder.grading.review)
 
 
@@ -148,7 +148,7 @@ def _unplanned(source: Source, reason: Reason, message: str) -> Verdict:
 def planned_job(key: tuple, restored: restore.Restored, source: Source, files: dict[str, bytes],
                 settings: Settings) -> tuple[Planned, Job]:
     """What the grader will score a restored notebook by, and the job that runs it."""
-    calls = verification.plan(restored.nb, source.nb)
+    calls = verification.plan_calls(restored.nb, source.nb)
     calls.seconds = settings.verify_seconds
     flags = review.review_notebook(restored.nb, source.nb) + review.review_files(files)
     planned = Planned(source, restored, calls, flags)
@@ -255,7 +255,7 @@ def _results(verdict: Verdict, source: Source) -> list[dict]:
     return [{**r.as_dict(), "exercise": source.exercise_names.get(r.grade_id, r.grade_id)} for r in verdict.results]
 
 
-def store_submission(course: CourseDir, gb, work: Work, index: int, settings: Settings) -> dict:
+def write_graded(course: CourseDir, gb, work: Work, index: int, settings: Settings) -> dict:
     """Write one finished submission: autograded/ as nbgrader's autograde lays it out (the notebooks
     with the grader's verdicts in their test cells), then one gradebook transaction."""
     sub = work.submissions[index]
@@ -367,7 +367,7 @@ def _stored(course: CourseDir, gb, work: Work, index: int, settings: Settings, p
     """Store one submission; one that cannot be stored is said, and the class's grading goes on."""
     progress.advance(progress.task_ids[0])
     try:
-        return store_submission(course, gb, work, index, settings)
+        return write_graded(course, gb, work, index, settings)
     except Exception as exc:
         sub = work.submissions[index]
         Console(stderr=True).print(Text(f"not stored: {sub.student}/{sub.assignment}: {type(exc).__name__}: "

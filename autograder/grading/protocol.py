@@ -70,7 +70,7 @@ class Job:
 
     key: tuple[int, str]  # (submission index, notebook name), echoed back in the Outcome
     notebook: str  # nbformat JSON of the restored notebook without hidden tests
-    verify: dict | None  # verification.Plan.as_job(): the grader's own calls
+    verify: dict | None  # verification.CallPlan.as_job(): the grader's own calls
     files: dict[str, bytes]  # files submitted beside the notebook
     timeout: float
     memory_mb: int

@@ -22,7 +22,7 @@ from autograder.grading import learner_text
 from autograder.grading.protocol import CellResult, NotebookRun, Outcome, Reason, Verdict, VerificationRun
 from autograder.grading.rejudge import trusted_expected, trusted_namespace, verify_records
 from autograder.grading.restore import test_cells
-from autograder.grading.verification import Plan, cell_verdict, check_calls
+from autograder.grading.verification import CallPlan, cell_verdict, check_calls
 from convlab.checks import registry
 from convlab.checks.record import question_of
 from convlab.i18n import N_, _
@@ -49,7 +49,7 @@ def _short(text: str) -> str:
 VERIFY_SECONDS = 60.0
 
 
-def verify(records: dict[str, bytes], answers: dict | None = None, plan: Plan | None = None) -> dict[str, list]:
+def verify(records: dict[str, bytes], answers: dict | None = None, plan: CallPlan | None = None) -> dict[str, list]:
     """Verdicts per cell id for the record files a sandbox returned (written to a fresh dir);
     with a `plan`, only records of the calls it planned are judged, within VERIFY_SECONDS."""
     planned = None if plan is None else {(c["check"], c["seed"], c["cases"]) for c in plan.calls}
@@ -121,7 +121,7 @@ def _error_message(cell: NotebookNode, hidden: list[str]) -> tuple[str | None, b
     return None, False
 
 
-def _no_result(plan: Plan, cell_id: str, verification: VerificationRun, hidden: list[str]) -> str:
+def _no_result(plan: CallPlan, cell_id: str, verification: VerificationRun, hidden: list[str]) -> str:
     """Why a planned call left no verdict, as far as the grader can tell without trusting the sandbox."""
     if verification.ended.timed_out:
         return _("the grader's run of your functions reached the time limit")
@@ -202,7 +202,7 @@ def _with_outputs(restored: NotebookNode, executed: NotebookNode) -> NotebookNod
     return graded
 
 
-def _judgements(verification: VerificationRun, answers: dict, plan: Plan | None) -> list:
+def _judgements(verification: VerificationRun, answers: dict, plan: CallPlan | None) -> list:
     try:
         by_cell = verify(verification.records, answers, plan)
     except Exception:  # malformed records: the learner's code wrote them
@@ -222,7 +222,7 @@ def _not_run(gid: str, index: int, pts: float, status: dict) -> CellResult:
                       Reason.NOT_RUN)
 
 
-def _ran(gid: str, cell: NotebookNode, pts: float, errored: bool, plan: Plan, judgements: list,
+def _ran(gid: str, cell: NotebookNode, pts: float, errored: bool, plan: CallPlan, judgements: list,
          verification: VerificationRun, hidden: list[str]) -> CellResult:
     """A test cell that ran: its points need the grader's own calls passed and no error in the run."""
     if not plan.calls_of(gid) and not plan.answers_of(gid):
@@ -240,7 +240,7 @@ def _ran(gid: str, cell: NotebookNode, pts: float, errored: bool, plan: Plan, ju
 
 
 def score(restored: NotebookNode, outcome: Outcome, answers: dict | None = None,
-          plan: Plan | None = None) -> Verdict:
+          plan: CallPlan | None = None) -> Verdict:
     """The verdict on one notebook from the plain data its sandboxes returned
     (`autograder.grading.worker.run_job`): per test cell results, the graded notebook (instructor
     sources, learner's outputs, hidden text scrubbed) and the run's status.
@@ -254,7 +254,7 @@ def score(restored: NotebookNode, outcome: Outcome, answers: dict | None = None,
         reason = Reason(status["status"]) if status["status"] != "ok" else Reason.ERROR
         return Verdict(all_zero(restored, reason, status.get("message") or _("the notebook did not run")),
                        restored, status)
-    plan = plan or Plan()
+    plan = plan or CallPlan()
     verification = outcome.verification or VerificationRun()
     judgements = _judgements(verification, answers if answers is not None else trusted_answers(restored), plan)
     hidden = learner_text.hidden_parts(restored)

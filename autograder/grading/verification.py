@@ -95,7 +95,7 @@ def check_calls(source: str) -> list[Call]:
 
 
 @dataclass
-class Plan:
+class CallPlan:
     """What the verification sandbox runs: cells, then calls with fresh seeds, then answers."""
 
     cells: list[dict] = field(default_factory=list)     # {"index", "source", "whole"}
@@ -114,9 +114,9 @@ class Plan:
         return [a for a in self.answers if a["cell_id"] == cell_id]
 
 
-def plan(restored: NotebookNode, source: NotebookNode) -> Plan:
+def plan_calls(restored: NotebookNode, source: NotebookNode) -> CallPlan:
     """The verification plan of one restored submission (see the module docstring)."""
-    result = Plan()
+    result = CallPlan()
     written = set(learner_cells(restored, source))
     for index, cell in enumerate(restored.cells):
         if cell.cell_type != "code" or cell_meta.is_test_cell(cell) or not cell.source.strip():
@@ -146,7 +146,7 @@ class CellVerdict:
     reviews: list[str] = field(default_factory=list)  # review reasons its calls' judgements carry
 
 
-def cell_verdict(plan: Plan, cell_id: str, verdicts: list) -> CellVerdict:
+def cell_verdict(plan: CallPlan, cell_id: str, verdicts: list) -> CellVerdict:
     """Every planned call of the test cell needs a passing judgement of its own (`records.Judgement`):
     a check call's has its (check, seed), an answer's its name and no seed."""
     keys = [(call["check"], call["seed"]) for call in plan.calls_of(cell_id)]

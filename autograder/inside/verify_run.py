@@ -2,7 +2,7 @@
 learner's functions on cases drawn from seeds the grader chose a moment ago, and record the outputs.
 
 Run as `python -m autograder.inside.verify_run` in a directory holding `verify.json` (see
-`autograder.grading.verification.Plan`). No test cell runs here. Before any learner code: the cases are
+`autograder.grading.verification.CallPlan`). No test cell runs here. Before any learner code: the cases are
 drawn, the answers of the lesson questions asked are withheld, torch's convolution, pooling, im2col
 and col2im kernels are replaced by ones that raise (`convlab.checks.guard.disable_builtin_kernels`), the course's references are instrumented and
 the check engine is remembered (`autograder.inside.engine_snapshot`): what the learner's cells change

@@ -156,7 +156,7 @@ def test_restore_brings_back_a_deleted_answer_empty_and_drops_duplicates(source)
 
 def planned(source, answers=None):
     nb = restore.restore(submission_from(source, answers or {}), source).nb
-    return nb, verification.plan(nb, source)
+    return nb, verification.plan_calls(nb, source)
 
 
 def scored(tmp_path, monkeypatch, source, fn, outputs=None, **status):
@@ -224,7 +224,7 @@ def test_each_grading_draws_fresh_seeds(source):
 def test_malformed_records_earn_nothing(tmp_path, monkeypatch, source):
     nb = restore.restore(submission_from(source, {}), source).nb
     records = {"0001-lesson01.corr2d.json": b"{not json", "0002-answer.json": b"\x00" * 10}
-    results = score.score(nb, outcome_for(nb, records), None, verification.plan(nb, source)).results
+    results = score.score(nb, outcome_for(nb, records), None, verification.plan_calls(nb, source)).results
     assert all(r.points == 0 for r in results)
 
 
@@ -302,7 +302,7 @@ def test_a_forged_expected_value_does_not_earn_the_answer(tmp_path, monkeypatch)
                                  "schema_version": 3, "solution": False, "task": False}
     nb.cells = [test]
     # The learner answers 4; the grader computes the expected 5 itself.
-    plan = verification.plan(nb, nb)
+    plan = verification.plan_calls(nb, nb)
     records = verified_records(tmp_path, monkeypatch, plan, None, value=4)
     results = score.score(nb, outcome_for(nb, records), None, plan).results
     assert results[0].points == 0 and not results[0].passed
