@@ -139,19 +139,28 @@ def check_conv_weight(input: torch.Tensor, weight: torch.Tensor, groups: int, sp
     if input.device != weight.device:
         raise RuntimeError(f"{op}: input and weight must be on the same device, got input on {input.device} "
                            f"and weight on {weight.device}")
-    channels = input.shape[1]
     if any(k < 1 for k in weight.shape[2:]):
         raise RuntimeError(f"{op}: weight must have a positive kernel size, got weight of shape "
                            f"{tuple(weight.shape)}")
-    if transposed:
-        if weight.shape[0] != channels:
-            raise RuntimeError(f"{op}: weight of shape {tuple(weight.shape)} expects {weight.shape[0]} input "
-                               f"channels (weight.shape[0]), got input of shape {tuple(input.shape)} with "
-                               f"{channels} channels")
-        if channels % g:
-            raise RuntimeError(f"{op}: input channels must be divisible by groups, got {channels} channels "
-                               f"and groups={g}")
-        return weight.shape[1] * g
+    return (_transposed_out_channels if transposed else _out_channels)(input, weight, g, op)
+
+
+def _transposed_out_channels(input: torch.Tensor, weight: torch.Tensor, g: int, op: str) -> int:
+    """A transposed weight (C_in, C_out / groups, *k) fits `input`; its output channels."""
+    channels = input.shape[1]
+    if weight.shape[0] != channels:
+        raise RuntimeError(f"{op}: weight of shape {tuple(weight.shape)} expects {weight.shape[0]} input "
+                           f"channels (weight.shape[0]), got input of shape {tuple(input.shape)} with "
+                           f"{channels} channels")
+    if channels % g:
+        raise RuntimeError(f"{op}: input channels must be divisible by groups, got {channels} channels "
+                           f"and groups={g}")
+    return weight.shape[1] * g
+
+
+def _out_channels(input: torch.Tensor, weight: torch.Tensor, g: int, op: str) -> int:
+    """A weight (C_out, C_in / groups, *k) fits `input`; its output channels."""
+    channels = input.shape[1]
     if weight.shape[0] < 1:
         raise RuntimeError(f"{op}: weight must have at least one output channel, got weight of shape "
                            f"{tuple(weight.shape)}")

@@ -51,18 +51,8 @@ def calls_a_widget(sources):
         except SyntaxError:
             continue
         for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.name.split(".")[0] == "convlab":
-                        module = importlib.import_module(alias.name)  # `import a.b` binds a; `as c` binds a.b
-                        bindings[alias.asname or "convlab"] = module if alias.asname else sys.modules["convlab"]
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "convlab":
-                module = importlib.import_module(node.module)
-                for alias in node.names:
-                    obj = getattr(module, alias.name, None)
-                    if obj is None:  # a submodule its package does not import
-                        obj = importlib.import_module(f"{node.module}.{alias.name}")
-                    bindings[alias.asname or alias.name] = obj
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                bindings.update(_convlab_bindings(node))
             elif isinstance(node, ast.Call):
                 calls.append(node.func)
     for func in calls:
@@ -70,6 +60,24 @@ def calls_a_widget(sources):
         if inspect.isfunction(obj) and "ipywidgets" in inspect.getsource(obj):
             return True
     return False
+
+
+def _convlab_bindings(node) -> dict:
+    """The names an import statement binds to convlab's modules and objects."""
+    bindings = {}
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            if alias.name.split(".")[0] == "convlab":
+                module = importlib.import_module(alias.name)  # `import a.b` binds a; `as c` binds a.b
+                bindings[alias.asname or "convlab"] = module if alias.asname else sys.modules["convlab"]
+    elif (node.module or "").split(".")[0] == "convlab":
+        module = importlib.import_module(node.module)
+        for alias in node.names:
+            obj = getattr(module, alias.name, None)
+            if obj is None:  # a submodule its package does not import
+                obj = importlib.import_module(f"{node.module}.{alias.name}")
+            bindings[alias.asname or alias.name] = obj
+    return bindings
 
 
 def first_lesson_with_a_widget(edition="lessons"):

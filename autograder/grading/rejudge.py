@@ -110,6 +110,12 @@ def _decode(entry, arrays: dict, device: str):
         return _Other(str(value)[:100])
     if kind != "tensor" or not isinstance(value, dict):
         raise _Malformed(f"unknown output kind {kind!r}")
+    return _decode_tensor(value, arrays, device)
+
+
+def _decode_tensor(value: dict, arrays: dict, device: str):
+    """A tensor output rebuilt here from its recorded dtype, shape and values (a stand-in where it
+    was no plain tensor or was on another device)."""
     dtype = _DTYPES.get(value.get("dtype"))
     shape = value.get("shape")
     if dtype is None or not isinstance(shape, list) or not all(_type(s) is int and s >= 0 for s in shape):
@@ -160,6 +166,42 @@ def _find(value, kind):
     return None
 
 
+def _case_and_device(entry, cases: int) -> tuple[int, str]:
+    """The case index and device a recorded run names, checked."""
+    if not isinstance(entry, dict):
+        raise _Malformed("a run is not an object")
+    index, device = entry.get("case"), entry.get("device")
+    if _type(index) is not int or not 0 <= index < cases or device not in ("cpu", "meta", "cuda"):
+        raise _Malformed("a run names no valid case or device")
+    return index, device
+
+
+def _run(entry: dict, index: int, device: str) -> Run:
+    """One recorded run's flags, checked for their types (its output is decoded apart)."""
+    banned = entry.get("banned")
+    exception = entry.get("exception")
+    if not isinstance(banned, list) or not all(isinstance(b, str) for b in banned):
+        raise _Malformed("banned is not a list of names")
+    if exception is not None and not isinstance(exception, str):
+        raise _Malformed("exception is not text")
+    exception = exception and " ".join(exception.split())[:300]  # one line, as core.first_line makes it
+    return Run(index, device, banned=[b[:80] for b in banned], exception=exception,
+               not_answered=entry.get("not_answered") is True, modified_input=entry.get("modified_input") is True,
+               mixed_devices=entry.get("mixed_devices") is True)
+
+
+def _not_a_tensor_here(output, device: str) -> tuple[Kind, str] | None:
+    """(kind, message) where a decoded output holds a tensor of another device or no tensor at all."""
+    wrong_device = _find(output, _WrongDevice)
+    if wrong_device is not None:
+        return Kind.WRONG_DEVICE, _("wrong device: output is on {got} for input on {device}.").format(
+            got=wrong_device.device, device=device)
+    other = _find(output, _Other)
+    if other is not None:
+        return Kind.WRONG_TYPE, _("output should be a torch.Tensor, got {got}.").format(got=other.text)
+    return None
+
+
 def _verify_one(document: dict, arrays: dict) -> Judgement:
     check, seed, cases = document.get("check"), document.get("seed"), document.get("cases")
     exercise = registry.find(check)
@@ -175,35 +217,15 @@ def _verify_one(document: dict, arrays: dict) -> Judgement:
     expected = {}
     seen_cpu = set()
     for entry in runs:
-        if not isinstance(entry, dict):
-            raise _Malformed("a run is not an object")
-        index, device = entry.get("case"), entry.get("device")
-        if _type(index) is not int or not 0 <= index < len(drawn) or device not in ("cpu", "meta", "cuda"):
-            raise _Malformed("a run names no valid case or device")
+        index, device = _case_and_device(entry, len(drawn))
         case = drawn[index]
-        banned = entry.get("banned")
-        exception = entry.get("exception")
-        if not isinstance(banned, list) or not all(isinstance(b, str) for b in banned):
-            raise _Malformed("banned is not a list of names")
-        if exception is not None and not isinstance(exception, str):
-            raise _Malformed("exception is not text")
-        exception = exception and " ".join(exception.split())[:300]  # one line, as core.first_line makes it
-        run = Run(index, device, banned=[b[:80] for b in banned], exception=exception,
-                  not_answered=entry.get("not_answered") is True, modified_input=entry.get("modified_input") is True,
-                  mixed_devices=entry.get("mixed_devices") is True)
-        if exception is None and not run.banned and not run.mixed_devices:
+        run = _run(entry, index, device)
+        if run.exception is None and not run.banned and not run.mixed_devices:
             output = _decode(entry.get("output"), arrays, device)
-            wrong_device = _find(output, _WrongDevice)
-            if wrong_device is not None:
-                return Judgement(check, False, exercise.header(index, len(drawn), case, device) + "\n" + _(
-                    "wrong device: output is on {got} for input on {device}.").format(got=wrong_device.device,
-                                                                                     device=device),
-                                 seed, cases, what=Kind.WRONG_DEVICE.value)
-            other = _find(output, _Other)
-            if other is not None:
-                return Judgement(check, False, exercise.header(index, len(drawn), case, device) + "\n"
-                                 + _("output should be a torch.Tensor, got {got}.").format(got=other.text),
-                                 seed, cases, what=Kind.WRONG_TYPE.value)
+            wrong = _not_a_tensor_here(output, device)
+            if wrong is not None:
+                return Judgement(check, False, exercise.header(index, len(drawn), case, device) + "\n" + wrong[1],
+                                 seed, cases, what=wrong[0].value)
             run.output = output
         if index not in expected:
             expected[index] = exercise.expected(case)
@@ -260,6 +282,19 @@ def trusted_expected(expression: str, namespace: dict | None = None):
     return eval(compile(expression, "<expected>", "eval"), namespace)  # noqa: S307 - instructor source
 
 
+def _document(path: Path) -> dict:
+    """A record file's JSON object, bounded in size; _Malformed where it is not a convlab record."""
+    if path.stat().st_size > MAX_JSON_BYTES:
+        raise _Malformed(f"larger than {MAX_JSON_BYTES} bytes")
+    try:
+        document = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError):
+        raise _Malformed("not valid JSON") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise _Malformed("not a convlab record")
+    return document
+
+
 def verify_records(record_dir, answers: dict | None = None, planned: set | None = None,
                    seconds: float | None = None) -> dict[str, list[Judgement]]:
     """Judge every record in ``record_dir`` with trusted code: {cell id: [Judgement, ...]} in call order.
@@ -290,14 +325,7 @@ def verify_records(record_dir, answers: dict | None = None, planned: set | None 
         try:
             if match is None:
                 raise _Malformed("unexpected file name")
-            if path.stat().st_size > MAX_JSON_BYTES:
-                raise _Malformed(f"larger than {MAX_JSON_BYTES} bytes")
-            try:
-                document = json.loads(path.read_text())
-            except (ValueError, UnicodeDecodeError):
-                raise _Malformed("not valid JSON") from None
-            if not isinstance(document, dict) or document.get("format") != FORMAT:
-                raise _Malformed("not a convlab record")
+            document = _document(path)
             cell = document.get("cell_id") if isinstance(document.get("cell_id"), str) else ""
             if document.get("check") == ANSWER and match.group(2) == ANSWER:
                 verdict = _verify_answer(document, answers)

@@ -58,39 +58,60 @@ def _empty_answer(source_cell: NotebookNode) -> NotebookNode:
 
 def restore(submission: NotebookNode, source: NotebookNode) -> Restored:
     """The submission with every instructor cell restored from `source` (see module docstring)."""
+    result = Restored(nb=nbformat.v4.new_notebook())
+    result.nb.metadata = copy.deepcopy(source.metadata)
+    result.nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    placed, seen = _submitted_cells(submission, _by_grade_id(source), result)
+    _put_back_missing(source, placed, seen, result)
+    result.nb.cells = [cell for _, cell in placed]
+    for index, cell in enumerate(result.nb.cells):
+        cell["id"] = f"cell-{index}"  # the submission's own ids may clash with restored ones
+    return result
+
+
+def _by_grade_id(source: NotebookNode) -> dict[str, tuple[int, NotebookNode]]:
+    """The source's nbgrader cells by grade id (the first of a repeated id), with their index."""
     by_id: dict[str, tuple[int, NotebookNode]] = {}
     for index, cell in enumerate(source.cells):
         gid = cell_meta.grade_id(cell)
         if gid is not None and gid not in by_id:
             by_id[gid] = (index, cell)
-    result = Restored(nb=nbformat.v4.new_notebook())
-    result.nb.metadata = copy.deepcopy(source.metadata)
-    result.nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    return by_id
 
+
+def _submitted_cells(submission: NotebookNode, by_id: dict, result: Restored) -> tuple[list, set[str]]:
+    """The submission's cells in its order, each instructor cell taken from the source (an answer
+    cell keeping the learner's text); (grade id or None, cell) each, and the grade ids placed."""
     seen: set[str] = set()
-    placed: list[tuple[str | None, NotebookNode]] = []  # (grade id of a source cell, cell)
+    placed: list[tuple[str | None, NotebookNode]] = []
     for cell in submission.cells:
         if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
             continue
         gid = cell_meta.grade_id(cell)
-        if gid is not None and gid in by_id and gid not in seen:
-            seen.add(gid)
-            original = by_id[gid][1]
-            if cell_meta.nbgrader_meta(original).get("solution"):
-                kept = _clean(original)
-                kept.source = cell.get("source", "") if isinstance(cell.get("source", ""), str) else ""
-            else:
-                if cell.get("cell_type") != original.cell_type or cell.get("source", "") not in (
-                        original.source, _released(original)):
-                    result.edited_cells.append(gid)
-                kept = _clean(original)
-            placed.append((gid, kept))
-        else:
+        if gid is None or gid not in by_id or gid in seen:
             kept = _clean(cell)
             kept.get("metadata", {}).pop("nbgrader", None)
             placed.append((None, kept))
+            continue
+        seen.add(gid)
+        placed.append((gid, _instructor_cell(cell, by_id[gid][1], result)))
+    return placed, seen
 
-    # Put back every nbgrader cell the submission lacks, after its predecessor in the source.
+
+def _instructor_cell(cell: dict, original: NotebookNode, result: Restored) -> NotebookNode:
+    """The source's cell in place of the submitted one; an answer cell keeps the learner's text, and
+    any other that was changed is noted in `result.edited_cells`."""
+    kept = _clean(original)
+    if cell_meta.nbgrader_meta(original).get("solution"):
+        kept.source = cell.get("source", "") if isinstance(cell.get("source", ""), str) else ""
+    elif cell.get("cell_type") != original.cell_type or cell.get("source", "") not in (
+            original.source, _released(original)):
+        result.edited_cells.append(cell_meta.grade_id(original))
+    return kept
+
+
+def _put_back_missing(source: NotebookNode, placed: list, seen: set[str], result: Restored) -> None:
+    """Put back every nbgrader cell the submission lacks, after its predecessor in the source."""
     for index, cell in enumerate(source.cells):
         gid = cell_meta.grade_id(cell)
         if gid is None or gid in seen:
@@ -98,18 +119,17 @@ def restore(submission: NotebookNode, source: NotebookNode) -> Restored:
         seen.add(gid)
         result.restored_cells.append(gid)
         new = _empty_answer(cell) if cell_meta.nbgrader_meta(cell).get("solution") else _clean(cell)
-        position = 0
-        for back in range(index - 1, -1, -1):
-            previous = cell_meta.grade_id(source.cells[back])
-            hits = [i for i, (pid, _) in enumerate(placed) if pid is not None and pid == previous]
-            if hits:
-                position = hits[0] + 1
-                break
-        placed.insert(position, (gid, new))
-    result.nb.cells = [cell for _, cell in placed]
-    for index, cell in enumerate(result.nb.cells):
-        cell["id"] = f"cell-{index}"  # the submission's own ids may clash with restored ones
-    return result
+        placed.insert(_after_predecessor(source, index, placed), (gid, new))
+
+
+def _after_predecessor(source: NotebookNode, index: int, placed: list) -> int:
+    """Where the source's cell `index` goes among `placed`: after the nearest graded cell before it."""
+    for back in range(index - 1, -1, -1):
+        previous = cell_meta.grade_id(source.cells[back])
+        hits = [i for i, (pid, _) in enumerate(placed) if pid is not None and pid == previous]
+        if hits:
+            return hits[0] + 1
+    return 0
 
 
 def test_cells(nb: NotebookNode) -> dict[str, tuple[int, float]]:

@@ -98,13 +98,15 @@ def install(trace_path: str, guarded_dirs: tuple[str, ...], protected: set) -> N
     sys.addaudithook(_make_hook(fd, (info.st_dev, info.st_ino), roots, frozenset(protected), installation()))
 
 
-def _make_hook(fd, trace_id, roots, protected, own_files):
-    """The hook, with everything it reads bound as defaults (see `install`)."""
+def _make_hook(fd, trace_id, roots, protected, own_files):  # noqa: C901 - the hook below, one dispatch
+    """The hook, with everything it reads bound as defaults (see `install`). One dispatch over every
+    audited event, every name it uses bound when it is armed (no global a learner could replace);
+    split into helpers, each event would cost a call more and each helper its own bindings."""
     import _thread
 
     busy: set = set()  # threads inside the hook: its own calls raise events too, and pass unseen
 
-    def hook(event, args, _fd=fd, _trace_id=trace_id, _roots=roots, _protected=protected, _busy=busy,
+    def hook(event, args, _fd=fd, _trace_id=trace_id, _roots=roots, _protected=protected, _busy=busy,  # noqa: C901 - one dispatch (see above)
              _refused=REFUSED, _prefixes=REFUSED_PREFIXES, _doors=FRAME_DOORS, _frame_events=FRAME_EVENTS,
              _code=CODE_ATTRIBUTES, _handlers=FRAME_HANDLERS, _own=own_files, _sys=sys, _ident=_thread.get_ident,
              _guarded=_guarded, _note=_note, _isinstance=isinstance, _str=str, _file_events=_FILE_EVENTS,

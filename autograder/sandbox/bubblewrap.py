@@ -162,40 +162,41 @@ def command(argv: list[str], workdir: str, *, uid: int, env: dict[str, str] | No
             limits: Limits = Limits(), data: dict[str, int] | None = None) -> list[str]:
     """bwrap's arguments (without the program name) that run `argv` with `workdir` as the only
     writable directory. `data` maps a path inside to a readable fd holding that file's content."""
+    as_root = os.geteuid() == 0
+    args = [*_namespaces(as_root), *_file_system(limits, data)]
+    args += _gpu_args()
+    args += ["--bind", os.path.abspath(workdir), SANDBOX_HOME, "--chdir", SANDBOX_HOME]
+    args += ["--clearenv"]
+    for key, value in (env or {}).items():
+        args += ["--setenv", key, value]
+    return args + _as_the_sandboxes_user(as_root, uid) + list(argv)
+
+
+def _namespaces(as_root: bool) -> list[str]:
+    """New namespaces for everything but the file system's view (made by `_file_system`)."""
     args = ["--die-with-parent", "--new-session",
             "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
-    as_root = os.geteuid() == 0
     if as_root:
-        # setpriv below needs these two; it drops every capability before the command starts.
-        args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-    else:
-        args += ["--unshare-user"] + (["--disable-userns"] if _bwrap_can_disable_userns() else [])
-    made: set[str] = {"/"}
+        # setpriv (`_as_the_sandboxes_user`) needs these two; it drops every capability before the command starts.
+        return args + ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    return args + ["--unshare-user"] + (["--disable-userns"] if _bwrap_can_disable_userns() else [])
 
-    def parents(path: str) -> None:
-        # bwrap creates missing parents as 0700 root dirs; make them traversable.
-        parts = Path(path).parts
-        for i in range(2, len(parts)):
-            parent = str(Path(*parts[:i]))
-            if parent not in made:
-                args.extend(["--perms", "0755", "--dir", parent])
-                made.add(parent)
 
+def _file_system(limits: Limits, data: dict[str, int] | None) -> list[str]:
+    """The sandbox's view of files: fresh /proc, /dev and size-limited tmpfs, the system read-only,
+    the few files of /etc Python reads, and `data`'s files."""
     # Fresh /proc, /dev and /tmp first: a later mount on /tmp would hide a checkout or venv living there.
     tmp_bytes = str(limits.tmp_mb * 2**20)
-    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", tmp_bytes, "--tmpfs", "/dev/shm",
-             "--perms", "1777", "--size", tmp_bytes, "--tmpfs", "/tmp"]
-    made.update({"/proc", "/dev", "/dev/shm", "/tmp"})
+    args = ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", tmp_bytes, "--tmpfs", "/dev/shm",
+            "--perms", "1777", "--size", tmp_bytes, "--tmpfs", "/tmp"]
+    made: set[str] = {"/", "/proc", "/dev", "/dev/shm", "/tmp"}
     for path in readonly_paths():
-        parents(path)
-        args += ["--ro-bind", path, path]
+        args += _parents(path, made) + ["--ro-bind", path, path]
         made.add(path)
     args += ["--perms", "0755", "--dir", "/etc"]
-    made.add("/etc")
     for path in etc_paths():
-        if os.path.realpath(path) != path and not os.path.exists(os.path.realpath(path)):
-            continue
-        args += ["--ro-bind", path, path]
+        if os.path.realpath(path) == path or os.path.exists(os.path.realpath(path)):
+            args += ["--ro-bind", path, path]
     for path, fd in (data or {}).items():
         args += ["--perms", "0644", "--ro-bind-data", str(fd), path]
     for link, target in (("/bin", "usr/bin"), ("/sbin", "usr/sbin"), ("/lib", "usr/lib"),
@@ -206,20 +207,31 @@ def command(argv: list[str], workdir: str, *, uid: int, env: dict[str, str] | No
             args += ["--ro-bind", link, link]
     if "/home" not in made:
         args += ["--perms", "0755", "--dir", "/home"]
-    args += _gpu_args()
-    args += ["--bind", os.path.abspath(workdir), SANDBOX_HOME, "--chdir", SANDBOX_HOME]
-    args += ["--clearenv"]
-    for key, value in (env or {}).items():
-        args += ["--setenv", key, value]
-    if as_root:
-        args += ["--", "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                 "--inh-caps=-all", "--bounding-set=-all", "--"]
-        if _nested_guard["on"] and _bwrap_can_disable_userns():
-            # As the unprivileged uid, a nested bubblewrap makes user namespaces unavailable below it.
-            args += [bwrap() or "bwrap", "--unshare-user", "--disable-userns", "--dev-bind", "/", "/", "--"]
-    else:
-        args += ["--"]
-    return args + list(argv)
+    return args
+
+
+def _parents(path: str, made: set[str]) -> list[str]:
+    """bwrap creates missing parents as 0700 root dirs; make them traversable (and note them made)."""
+    args: list[str] = []
+    parts = Path(path).parts
+    for i in range(2, len(parts)):
+        parent = str(Path(*parts[:i]))
+        if parent not in made:
+            args += ["--perms", "0755", "--dir", parent]
+            made.add(parent)
+    return args
+
+
+def _as_the_sandboxes_user(as_root: bool, uid: int) -> list[str]:
+    """What runs the command: as root, setpriv to `uid` with no capability, then (where bubblewrap
+    can) a nested unprivileged bubblewrap that makes user namespaces unavailable below it."""
+    if not as_root:
+        return ["--"]
+    args = ["--", "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+            "--inh-caps=-all", "--bounding-set=-all", "--"]
+    if _nested_guard["on"] and _bwrap_can_disable_userns():
+        args += [bwrap() or "bwrap", "--unshare-user", "--disable-userns", "--dev-bind", "/", "/", "--"]
+    return args
 
 
 def sandbox_uid() -> int:

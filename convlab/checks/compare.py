@@ -120,29 +120,43 @@ def compare(out, ref, dtype, device, values: bool = True, strict_dtype: bool = T
     the output must live (None: anywhere); ``values=False`` checks everything but values.
     ``label`` names the part compared in the problem it returns, and, translated, in its text.
     """
-    said = named(label)
     if isinstance(ref, tuple):
-        if not isinstance(out, (tuple, list)):
-            return Problem(Kind.WRONG_RETURN, _("should return a tuple of {count} values, got {got}.").format(
-                count=len(ref), got=describe_value(out)))
-        if len(out) != len(ref):
-            return Problem(Kind.WRONG_RETURN, _("should return {count} values, got {got}.").format(
-                count=len(ref), got=len(out)))
-        for i, (o, r) in enumerate(zip(out, ref)):
-            problem = compare(o, r, dtype, device, values, strict_dtype, f"{label}[{i}]")
-            if problem:
-                return problem
-        return None
+        return _compare_tuple(out, ref, dtype, device, values, strict_dtype, label)
     if _type(ref) is int:
-        got = as_int(out)
-        if got is None:
-            return Problem(Kind.WRONG_RETURN, _("should return an int, got {got}.").format(
-                got=describe_value(out)))
-        return None if got == ref else Problem(
-            Kind.WRONG_VALUES, _("wrong {label}: got {got}, expected {expected}.").format(label=said, got=got,
-                                                                                          expected=ref), label)
+        return _compare_int(out, ref, label)
     if _type(ref) is not _Tensor:
         raise TypeError(f"reference must be a tensor, a tuple or an int, got {_type(ref).__name__}")
+    return _compare_kind(out, ref, dtype, device, strict_dtype, label) or (
+        _compare_values(out, ref, dtype, label) if values else None)
+
+
+def _compare_tuple(out, ref: tuple, dtype, device, values: bool, strict_dtype: bool, label: str):
+    """A tuple of answers: the same count, each part compared in turn."""
+    if not isinstance(out, (tuple, list)):
+        return Problem(Kind.WRONG_RETURN, _("should return a tuple of {count} values, got {got}.").format(
+            count=len(ref), got=describe_value(out)))
+    if len(out) != len(ref):
+        return Problem(Kind.WRONG_RETURN, _("should return {count} values, got {got}.").format(
+            count=len(ref), got=len(out)))
+    for i, (o, r) in enumerate(zip(out, ref)):
+        problem = compare(o, r, dtype, device, values, strict_dtype, f"{label}[{i}]")
+        if problem:
+            return problem
+    return None
+
+
+def _compare_int(out, ref: int, label: str):
+    got = as_int(out)
+    if got is None:
+        return Problem(Kind.WRONG_RETURN, _("should return an int, got {got}.").format(got=describe_value(out)))
+    return None if got == ref else Problem(
+        Kind.WRONG_VALUES, _("wrong {label}: got {got}, expected {expected}.").format(label=named(label), got=got,
+                                                                                      expected=ref), label)
+
+
+def _compare_kind(out, ref, dtype, device, strict_dtype: bool, label: str):
+    """Everything of a tensor output but its values: a plain tensor, its device, dtype and shape."""
+    said = named(label)
     if _type(out) is not _Tensor:
         if isinstance(out, _Tensor):
             return Problem(Kind.WRONG_TYPE, _("{label} should be a plain torch.Tensor, got a subclass ({got}).").format(
@@ -161,8 +175,12 @@ def compare(out, ref, dtype, device, values: bool = True, strict_dtype: bool = T
     if tuple(out.shape) != tuple(ref.shape):
         return Problem(Kind.WRONG_SHAPE, _("wrong output size: expected {expected}, got {got}.").format(
             expected=tuple(ref.shape), got=tuple(out.shape)), label)
-    if not values:
-        return None
+    return None
+
+
+def _compare_values(out, ref, dtype, label: str):
+    """A tensor output's values against torch's: exactly for integers, within tolerance for floats."""
+    said = named(label)
     cpu = _to(out, "cpu")
     if not _is_floating(ref):
         mismatch = _reshape(_ne(_to(cpu, ref.dtype), ref), (-1,))
