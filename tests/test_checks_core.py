@@ -241,26 +241,69 @@ def test_answer_names_the_question_but_never_the_expected_value():
         answer("q4", "five", 5)
 
 
+class Double(Exercise):
+    """double(x, scale=2): every element of x times two."""
+
+    name = "lesson99.double"
+    default_cases = 3
+    examples = ({"rows": 1},)  # a worked example: case 0 has one row
+
+    def make_case(self, draw, i):
+        rows = self.example(i).get("rows", draw.int(1, 4))
+        return Case((draw.randn(rows, 3, dtype=draw.dtype(i)),))
+
+    def reference(self, x):
+        return 2 * x
+
+    def mistakes(self, x):
+        yield "forgot to double", x
+
+
 def test_an_exercise_is_a_few_lines():
-    class Double(Exercise):
-        name = "lesson99.double"
-        arg_names = ("x",)
-        default_cases = 3
-
-        def make_cases(self, draw, n):
-            for i in range(n):
-                yield Case((draw.randn(draw.int(1, 4), 3, dtype=draw.dtype(i)),))
-
-        def reference(self, x):
-            return 2 * x
-
-        def mistakes(self, x):
-            yield "forgot to double", x
-
     double = Double()
     double(lambda x: x + x)
     with pytest.raises(CheckFailed, match="forgot to double"):
         double(lambda x: x * 1)
+
+
+def test_the_signature_is_written_once_and_the_argument_names_come_from_it():
+    assert Double.arg_names == ("x",)
+    assert Double().cases(0)[0].description == "x (1, 3)"  # named from the signature, not "arg0"
+
+
+def test_the_engine_loops_over_cases_and_a_worked_example_fixes_its_own():
+    cases = Double().cases(seed=5, cases=4)
+    assert len(cases) == 4 and cases[0].args[0].shape[0] == 1
+    assert Double().example(0) == {"rows": 1} and Double().example(1) == {}
+    assert [tuple(c.args[0].shape) for c in cases] == [tuple(c.args[0].shape) for c in Double().cases(seed=5, cases=4)]
+
+
+def test_judge_output_runs_only_after_the_checks_every_exercise_shares():
+    seen = []
+
+    class Strict(Double):
+        def judge_output(self, run, case, ref, where=None):
+            seen.append(run.output)
+            return super().judge_output(run, case, ref, where)
+
+    with pytest.raises(CheckFailed, match="raised"):
+        Strict()(lambda x: 1 / 0)
+    assert seen == []
+    Strict()(lambda x: x + x)
+    assert len(seen) == 3 * (1 + Strict().use_meta)  # one per case on the cpu and on meta
+
+
+@pytest.mark.parametrize("doc,names", [
+    ("corr2d(X, K): 2D X (H, W)", ("X", "K")),
+    ("max_pool2d(input, kernel_size, stride=None,\n    padding=0): NCHW", ("input", "kernel_size")),
+    ("bottleneck_cost(channels, width, size) -> (parameters, multiply-adds)", ("channels", "width", "size")),
+    ("LeNet: an nn.Module (see below)", None),
+    (None, None),
+])
+def test_argument_names_are_read_from_a_docstrings_signature(doc, names):
+    from convlab.checks.core import signature_args
+
+    assert signature_args(doc) == names
 
 
 def test_compare_uses_no_method_of_the_learners_object():

@@ -13,7 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
+
 from autograder import defaults
+from autograder.authoring import translations
+from autograder.authoring.build import assignment_names
 
 
 @dataclass(frozen=True)
@@ -32,10 +36,6 @@ def _exercises(root: Path) -> str:
 
 def _title(notebook: Path, lang: str) -> str:
     """A lesson's title: its first heading after the dash ("# Lesson 01 — Title"), in `lang`."""
-    import nbformat
-
-    from autograder.authoring import translations
-
     first = nbformat.read(str(notebook), as_version=4).cells[0]
     text = first.source
     if lang != "en":
@@ -46,8 +46,6 @@ def _title(notebook: Path, lang: str) -> str:
 
 
 def _lessons(root: Path) -> str:
-    from autograder.authoring.build import assignment_names
-
     lines = ["| | English | 简体中文 |", "|---|---|---|"]
     for name in assignment_names(root / "solutions"):
         notebook = root / "solutions" / name / f"{name}.ipynb"

@@ -19,13 +19,15 @@ Writing a check (a lesson module holds one ``Exercise`` instance per exercise)::
     from convlab.checks import Case, Exercise
 
     class Unfold(Exercise):
-        arg_names = ("input", "kernel_size")  # names positional arguments in feedback
+        '''unfold(input, kernel_size, stride=1): the learner's signature, written once (feedback
+        names the arguments without a default: input, kernel_size).'''
 
-        def make_cases(self, draw, n):      # draw: seeded ints, choices and randn tensors
-            for i in range(n):
-                x = draw.randn(draw.int(1, 2), draw.int(1, 3), draw.int(4, 8), draw.int(4, 8),
-                               dtype=draw.dtype(i))
-                yield Case((x, (2, 3)), {"stride": draw.int(1, 2)})
+        examples = ({"stride": 2},)         # the lesson's worked example fixes case 0's stride
+
+        def make_case(self, draw, i):       # draw: seeded ints, choices and randn tensors
+            x = draw.randn(draw.int(1, 2), draw.int(1, 3), draw.int(4, 8), draw.int(4, 8),
+                           dtype=draw.dtype(i))
+            return Case((x, (2, 3)), {"stride": self.example(i).get("stride", draw.int(1, 2))})
 
         def reference(self, input, kernel_size, stride=1):   # float64 copies of the case
             return F.unfold(input, kernel_size, stride=stride)

@@ -1,12 +1,14 @@
 """The check engine: random cases, torch references in float64, the learner's call under guard, feedback.
 
 An exercise is an ``Exercise`` subclass with three parts that the in-kernel check and the
-trusted re-verification (``autograder.grading.rejudge``) share: ``make_cases`` draws inputs from a
-seeded generator, ``reference`` computes torch's answer from float64 copies of them, and
-``mistakes`` computes the answers of recognisable wrong variants so feedback can name one.
+trusted re-verification (``autograder.grading.rejudge``) share: ``make_case`` draws one case's
+inputs from a seeded generator (the engine loops over the cases), ``reference`` computes torch's
+answer from float64 copies of them, and ``mistakes`` computes the answers of recognisable wrong
+variants so feedback can name one.
 """
 from __future__ import annotations
 
+import ast
 import contextlib
 import io
 import os
@@ -199,17 +201,40 @@ class Run:
     mixed_devices: bool = False    # on meta: an op met a tensor the function made on the CPU
 
 
-class Exercise:
-    """Base of every check. Subclass, set ``arg_names``, write three methods, bind one instance in a lesson module.
+def signature_args(doc: str | None) -> tuple | None:
+    """The arguments without a default of the signature a docstring opens with ("corr2d(X, K): ..."
+    gives ("X", "K")), so an exercise writes its signature once; None where it opens with none."""
+    text = " ".join((doc or "").strip().split("\n\n")[0].split())
+    start = text.find("(")
+    if start < 1 or not text[:start].replace(".", "").replace("_", "").isalnum():
+        return None
+    depth = 0
+    for end in range(start, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[end], 0)
+        if depth == 0:
+            break
+    try:
+        arguments = ast.parse(f"def f{text[start:end + 1]}: pass").body[0].args
+    except SyntaxError:
+        return None
+    names = [a.arg for a in (*arguments.posonlyargs, *arguments.args)]
+    return tuple(names[:len(names) - len(arguments.defaults)])
 
-    ``make_cases(draw, n)`` yields ``n`` ``Case``s; ``reference(*args, **kwargs)`` receives float64
+
+class Exercise:
+    """Base of every check. Subclass, open its docstring with the learner's signature, write three
+    methods, bind one instance in a lesson module.
+
+    ``make_case(draw, i)`` returns case ``i`` (with ``example(i)``, the worked example declared in
+    ``examples``, fixing what it sets); ``reference(*args, **kwargs)`` receives float64
     CPU copies of the case's tensors and returns torch's answer (a tensor, a tuple, or an int);
     ``mistakes(*args, **kwargs)`` yields ``(label, answer)`` for wrong variants worth naming.
     ``references`` names the course's own functions that compute the answer (see
     ``convlab.checks.references``); calling them from the learner's function earns nothing.
     """
 
-    arg_names: tuple = ()
+    arg_names: tuple = ()  # where not given: the signature's arguments without defaults (`signature_args`)
+    examples: tuple = ()  # the lesson's worked examples: case i's fixed values, as `example(i)` gives them
     default_cases = 5
     banned = KERNEL_OPS
     references: tuple = ()
@@ -227,9 +252,21 @@ class Exercise:
                 return f"{module.rsplit('.', 1)[-1]}.{attribute}"
         return type(self).__name__  # an exercise bound nowhere (a test's)
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "arg_names" not in cls.__dict__:
+            derived = signature_args(cls.__doc__)
+            if derived is not None:
+                cls.arg_names = derived
+
     # -- to write in a subclass -------------------------------------------------------------
-    def make_cases(self, draw: Draw, n: int):
+    def make_case(self, draw: Draw, i: int) -> Case:
+        """Case ``i``, drawn from ``draw`` (seeded: the same in the kernel and in the grader)."""
         raise NotImplementedError
+
+    def example(self, i: int) -> dict:
+        """Case ``i``'s worked example: the values ``examples`` fixes for it ({} past them)."""
+        return dict(self.examples[i]) if i < len(self.examples) else {}
 
     def reference(self, *args, **kwargs):
         raise NotImplementedError
@@ -245,6 +282,10 @@ class Exercise:
         return fn
 
     # -- shared machinery -------------------------------------------------------------------
+    def make_cases(self, draw: Draw, n: int) -> list[Case]:
+        """The ``n`` cases, one ``make_case`` each, from one generator in order."""
+        return [self.make_case(draw, i) for i in range(n)]
+
     def cases(self, seed: int = 0, cases: int | None = None) -> list[Case]:
         """The cases drawn for (seed, cases): the same list in the kernel and in the grader."""
         n = self.default_cases if cases is None else cases
@@ -338,6 +379,11 @@ class Exercise:
             return Problem(Kind.EXCEPTION, _("raised {exception}").format(exception=run.exception))
         if run.modified_input:
             return Problem(Kind.MODIFIED_INPUT, _("changed its input in place; compute a new tensor instead."))
+        return self.judge_output(run, case, ref, where)
+
+    def judge_output(self, run: Run, case: Case, ref, where: str | None = None) -> Problem | None:
+        """What is wrong with the output of a run that returned (the checks every exercise shares ran
+        before: not answered, a ban, an exception, a changed input); override to say more of it."""
         return compare(run.output, ref, case.dtype, where or run.device, values=run.device != "meta",
                        label=self.output_label)
 
@@ -442,8 +488,8 @@ class NamedParts(Exercise):
 
     parts: tuple = ()
 
-    def problem(self, run, case, ref, where=None):
-        problem = super().problem(run, case, ref, where)
+    def judge_output(self, run, case, ref, where=None):
+        problem = super().judge_output(run, case, ref, where)
         if problem is None or not isinstance(ref, tuple) or not isinstance(run.output, (tuple, list)) \
                 or len(run.output) != len(ref):
             return problem

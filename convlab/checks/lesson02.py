@@ -17,28 +17,26 @@ MODES = ("constant", "reflect", "replicate", "circular")
 class Pad(Exercise):
     """pad(input, pad, mode="constant", value=None): torch's F.pad on the last one or two dims."""
 
-    arg_names = ("input", "pad")
     references = ref.PADDING
     banned = BANNED_ATEN_OPS  # torch's padding is the very thing to write here
 
-    def make_cases(self, draw, n):
-        for i in range(n):
-            mode = MODES[i % 4] if i < 8 else draw.choice(MODES)
-            dims = draw.choice((3, 4))
-            lead = (draw.int(1, 2), draw.int(1, 3)) if dims == 4 else (draw.int(1, 3),)  # (N, C) or (C,)
-            h, w = draw.int(3, 7), draw.int(3, 7)
-            x = draw.randn(*lead, h, w, dtype=draw.dtype(i))
-            limit_h, limit_w = (h - 1, w - 1) if mode == "reflect" else (h, w)
-            sides = (draw.int(0, min(3, limit_w)), draw.int(0, min(3, limit_w)),
-                     draw.int(0, min(3, limit_h)), draw.int(0, min(3, limit_h)))
-            if i % 3 == 1:
-                sides = (sides[0], sides[0] + 1 if sides[0] < limit_w else 0, 0, sides[3])  # uneven sides
-            if mode != "constant" and sum(sides) == 0:
-                sides = (1, 0, 0, 1)
-            kwargs = {} if mode == "constant" and i % 2 == 0 else {"mode": mode}
-            if mode == "constant" and i % 4 == 0:
-                kwargs["value"] = round(float(draw.randn(1, dtype=torch.float64)) * 3, 2)
-            yield Case((x, sides), kwargs)
+    def make_case(self, draw, i):
+        mode = MODES[i % 4] if i < 8 else draw.choice(MODES)
+        dims = draw.choice((3, 4))
+        lead = (draw.int(1, 2), draw.int(1, 3)) if dims == 4 else (draw.int(1, 3),)  # (N, C) or (C,)
+        h, w = draw.int(3, 7), draw.int(3, 7)
+        x = draw.randn(*lead, h, w, dtype=draw.dtype(i))
+        limit_h, limit_w = (h - 1, w - 1) if mode == "reflect" else (h, w)
+        sides = (draw.int(0, min(3, limit_w)), draw.int(0, min(3, limit_w)),
+                 draw.int(0, min(3, limit_h)), draw.int(0, min(3, limit_h)))
+        if i % 3 == 1:
+            sides = (sides[0], sides[0] + 1 if sides[0] < limit_w else 0, 0, sides[3])  # uneven sides
+        if mode != "constant" and sum(sides) == 0:
+            sides = (1, 0, 0, 1)
+        kwargs = {} if mode == "constant" and i % 2 == 0 else {"mode": mode}
+        if mode == "constant" and i % 4 == 0:
+            kwargs["value"] = round(float(draw.randn(1, dtype=torch.float64)) * 3, 2)
+        return Case((x, sides), kwargs)
 
     def reference(self, input, pad, mode="constant", value=None):
         return F.pad(input, pad, mode=mode, value=value)
@@ -65,29 +63,27 @@ class Pad(Exercise):
 class Corr2d(Exercise):
     """corr2d(X, K, stride=1, padding=0): 2D X and K, int or (h, w) stride and padding."""
 
-    arg_names = ("X", "K")
     references = (*ref.CORR2D, *ref.CONVOLUTION)
 
-    def make_cases(self, draw, n):
-        for i in range(n):
-            h, w = draw.int(4, 11), draw.int(4, 11)
-            kh, kw = draw.int(1, 4), draw.int(1, 4)
-            kind = i % 5
-            stride = (draw.int(1, 3), draw.int(1, 3)) if kind in (0, 3) else draw.int(1, 3)
-            padding = (draw.int(0, 2), draw.int(0, 2)) if kind in (1, 3) else draw.int(0, 2)
-            if kind == 0:
-                stride = (2, 1) if i == 0 else stride
-            if kind == 1:
-                padding = (1, 2) if i == 1 else padding
-            if kind == 2:
-                stride, padding = draw.int(2, 3), draw.int(1, 2)
-            kwargs = {}
-            if stride not in (1, (1, 1)) or kind == 4:
-                kwargs["stride"] = stride
-            if padding not in (0, (0, 0)) or kind == 4:
-                kwargs["padding"] = padding
-            X, K = draw.randn(h, w, dtype=draw.dtype(i)), draw.randn(kh, kw, dtype=draw.dtype(i))
-            yield Case((X, K), kwargs)
+    def make_case(self, draw, i):
+        h, w = draw.int(4, 11), draw.int(4, 11)
+        kh, kw = draw.int(1, 4), draw.int(1, 4)
+        kind = i % 5
+        stride = (draw.int(1, 3), draw.int(1, 3)) if kind in (0, 3) else draw.int(1, 3)
+        padding = (draw.int(0, 2), draw.int(0, 2)) if kind in (1, 3) else draw.int(0, 2)
+        if kind == 0:
+            stride = (2, 1) if i == 0 else stride
+        if kind == 1:
+            padding = (1, 2) if i == 1 else padding
+        if kind == 2:
+            stride, padding = draw.int(2, 3), draw.int(1, 2)
+        kwargs = {}
+        if stride not in (1, (1, 1)) or kind == 4:
+            kwargs["stride"] = stride
+        if padding not in (0, (0, 0)) or kind == 4:
+            kwargs["padding"] = padding
+        X, K = draw.randn(h, w, dtype=draw.dtype(i)), draw.randn(kh, kw, dtype=draw.dtype(i))
+        return Case((X, K), kwargs)
 
     def reference(self, X, K, stride=1, padding=0):
         return F.conv2d(X[None, None], K[None, None], stride=stride, padding=padding)[0, 0]  # (H', W')
@@ -107,26 +103,24 @@ def _torch_output_size(size, kernel_size, stride, padding):
 class ConvOutputSize(Exercise):
     """conv_output_size(size, kernel_size, stride=1, padding=0) -> int."""
 
-    arg_names = ("size", "kernel_size")
     references = ("convlab.shapes",)
     default_cases = 8
 
-    def make_cases(self, draw, n):
-        for i in range(n):
-            size, k = draw.int(3, 40), draw.int(1, 7)
-            stride, padding = draw.int(1, 4), draw.int(0, 3)
-            if i == 0:
-                size, k, stride, padding = 7, 3, 2, 0
-            if i == 1:  # floor matters here: (n + 2p - k) is not a multiple of the stride
-                stride, padding = 3, max(padding, 1)
-                size = k + 3 * draw.int(1, 5) + 1
-            size = max(size, k - 2 * padding)
-            kwargs = {}
-            if stride != 1 or i % 2:
-                kwargs["stride"] = stride
-            if padding != 0 or i % 2:
-                kwargs["padding"] = padding
-            yield Case((size, k), kwargs)
+    def make_case(self, draw, i):
+        size, k = draw.int(3, 40), draw.int(1, 7)
+        stride, padding = draw.int(1, 4), draw.int(0, 3)
+        if i == 0:
+            size, k, stride, padding = 7, 3, 2, 0
+        if i == 1:  # floor matters here: (n + 2p - k) is not a multiple of the stride
+            stride, padding = 3, max(padding, 1)
+            size = k + 3 * draw.int(1, 5) + 1
+        size = max(size, k - 2 * padding)
+        kwargs = {}
+        if stride != 1 or i % 2:
+            kwargs["stride"] = stride
+        if padding != 0 or i % 2:
+            kwargs["padding"] = padding
+        return Case((size, k), kwargs)
 
     def reference(self, size, kernel_size, stride=1, padding=0):
         return _torch_output_size(size, kernel_size, stride, padding)

@@ -13,14 +13,12 @@ from convlab.i18n import N_
 class Corr2dMultiIn(Exercise):
     """corr2d_multi_in(X, K): X (C, H, W), K (C, kh, kw) -> (H', W'), channels summed."""
 
-    arg_names = ("X", "K")
     references = ref.CONVOLUTION
 
-    def make_cases(self, draw, n):
-        for i in range(n):
-            c, h, w = draw.int(2, 4), draw.int(3, 9), draw.int(3, 9)
-            kh, kw = draw.int(1, min(3, h)), draw.int(1, min(3, w))
-            yield Case((draw.randn(c, h, w, dtype=draw.dtype(i)), draw.randn(c, kh, kw, dtype=draw.dtype(i))))
+    def make_case(self, draw, i):
+        c, h, w = draw.int(2, 4), draw.int(3, 9), draw.int(3, 9)
+        kh, kw = draw.int(1, min(3, h)), draw.int(1, min(3, w))
+        return Case((draw.randn(c, h, w, dtype=draw.dtype(i)), draw.randn(c, kh, kw, dtype=draw.dtype(i))))
 
     def reference(self, X, K):
         return F.conv2d(X[None], K[None])[0, 0]  # (1, C, H, W) * (1, C, kh, kw) -> (H', W')
@@ -36,17 +34,16 @@ class Corr2dMultiIn(Exercise):
 class Corr2dMultiInOut(Exercise):
     """corr2d_multi_in_out(X, K): X (C_in, H, W), K (C_out, C_in, kh, kw) -> (C_out, H', W')."""
 
-    arg_names = ("X", "K")
     references = ref.CONVOLUTION
 
-    def make_cases(self, draw, n):
-        for i in range(n):
-            c_in, c_out, h, w = draw.int(1, 3), draw.int(2, 4), draw.int(3, 8), draw.int(3, 8)
-            if i == 0:
-                c_in = 2
-            kh, kw = draw.int(1, min(3, h)), draw.int(1, min(3, w))
-            yield Case((draw.randn(c_in, h, w, dtype=draw.dtype(i)),
-                        draw.randn(c_out, c_in, kh, kw, dtype=draw.dtype(i))))
+    examples = ({"c_in": 2},)  # the lesson's two input channels
+
+    def make_case(self, draw, i):
+        c_in, c_out, h, w = draw.int(1, 3), draw.int(2, 4), draw.int(3, 8), draw.int(3, 8)
+        c_in = self.example(i).get("c_in", c_in)
+        kh, kw = draw.int(1, min(3, h)), draw.int(1, min(3, w))
+        return Case((draw.randn(c_in, h, w, dtype=draw.dtype(i)),
+                    draw.randn(c_out, c_in, kh, kw, dtype=draw.dtype(i))))
 
     def reference(self, X, K):
         return F.conv2d(X[None], K)[0]  # (1, C_in, H, W) -> (C_out, H', W')
@@ -61,13 +58,11 @@ class Corr2dMultiInOut(Exercise):
 class Conv2d(Exercise):
     """conv2d(input, weight, bias=None, stride=1, padding=0): NCHW input."""
 
-    arg_names = ("input", "weight")
     references = ref.CONVOLUTION
-    worked_example = {"batch": 2, "in_channels": 3, "stride": 2, "padding": 1}  # case 1: a batch, RGB-like
+    examples = ({"batch": 2, "in_channels": 3, "stride": 2, "padding": 1},)  # case 1: a batch, RGB-like
 
-    def make_cases(self, draw, n):
-        for i in range(n):
-            yield draw.conv_case(i, **(self.worked_example if i == 0 else {}))
+    def make_case(self, draw, i):
+        return draw.conv_case(i, **self.example(i))
 
     def reference(self, input, weight, bias=None, stride=1, padding=0):
         return F.conv2d(input, weight, bias, stride=stride, padding=padding)
@@ -84,18 +79,17 @@ def _torch_parameter_count(in_channels, out_channels, kernel_size, bias):
 class CountParameters(Exercise):
     """count_parameters(in_channels, out_channels, kernel_size, bias=True) -> int."""
 
-    arg_names = ("in_channels", "out_channels", "kernel_size")
     references = ("convlab.shapes.conv_parameter_count",)
     default_cases = 6
 
-    def make_cases(self, draw, n):
-        for i in range(n):
-            c_in, c_out = draw.int(1, 64), draw.int(1, 64)
-            k = (draw.int(1, 7), draw.int(1, 7)) if i % 3 == 1 else draw.int(1, 7)
-            if i == 0:
-                c_in, c_out, k = 3, 10, 5
-            kwargs = {} if i % 3 == 0 else {"bias": i % 3 == 1}
-            yield Case((c_in, c_out, k), kwargs)
+    examples = ({"c_in": 3, "c_out": 10, "k": 5},)  # the lesson's: 3 -> 10 channels, 5x5
+
+    def make_case(self, draw, i):
+        c_in, c_out = draw.int(1, 64), draw.int(1, 64)
+        k = (draw.int(1, 7), draw.int(1, 7)) if i % 3 == 1 else draw.int(1, 7)
+        c_in, c_out, k = ({"c_in": c_in, "c_out": c_out, "k": k} | self.example(i)).values()
+        kwargs = {} if i % 3 == 0 else {"bias": i % 3 == 1}
+        return Case((c_in, c_out, k), kwargs)
 
     def reference(self, in_channels, out_channels, kernel_size, bias=True):
         return _torch_parameter_count(in_channels, out_channels, kernel_size, bias)

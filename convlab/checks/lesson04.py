@@ -14,13 +14,12 @@ from convlab.i18n import N_
 class Conv1x1AsMatmul(Exercise):
     """conv1x1_as_matmul(input, weight, bias=None): weight (C_out, C_in, 1, 1); torch's conv banned."""
 
-    arg_names = ("input", "weight")
     references = ref.CONVOLUTION
 
-    def make_cases(self, draw, n):
-        for i in range(n):
-            example = {"batch": 2, "in_channels": 3, "out_channels": 3} if i == 0 else {}
-            yield draw.conv_case(i, ("bias",), kernel_size=1, **example)
+    examples = ({"batch": 2, "in_channels": 3, "out_channels": 3},)
+
+    def make_case(self, draw, i):
+        return draw.conv_case(i, ("bias",), kernel_size=1, **self.example(i))
 
     def reference(self, input, weight, bias=None):
         return F.conv2d(input, weight, bias)
@@ -51,16 +50,14 @@ def _cost(layers, size):
 class BottleneckCost(Exercise):
     """bottleneck_cost(channels, width, size) -> (parameters, multiply-adds) of 1x1 down, 3x3, 1x1 up, with biases."""
 
-    arg_names = ("channels", "width", "size")
     default_cases = 8
 
-    def make_cases(self, draw, n):
-        for i in range(n):
-            channels = 16 * draw.int(1, 16)
-            width, size = max(1, channels // draw.choice([2, 4, 8])), draw.int(4, 56)
-            if i == 0:
-                channels, width, size = 256, 64, 28
-            yield Case((channels, width, size))
+    examples = ({"channels": 256, "width": 64, "size": 28},)  # the lesson's ResNet block
+
+    def make_case(self, draw, i):
+        channels = 16 * draw.int(1, 16)
+        drawn = {"channels": channels, "width": max(1, channels // draw.choice([2, 4, 8])), "size": draw.int(4, 56)}
+        return Case(tuple((drawn | self.example(i)).values()))
 
     def reference(self, channels, width, size):
         return _cost(_layers(channels, width), size)

@@ -13,14 +13,13 @@ from convlab.i18n import N_
 class Conv2d(Exercise):
     """conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1): NCHW input."""
 
-    arg_names = ("input", "weight")
     references = ref.CONVOLUTION
 
-    def make_cases(self, draw, n):
-        for i in range(n):
-            example = {"batch": 1, "in_channels": 1, "out_channels": 1, "size": (7, 7), "kernel_size": 3,
-                       "stride": 1, "padding": 0, "dilation": 2}  # the lesson's: (1, 1, 7, 7) -> (1, 1, 3, 3)
-            yield draw.conv_case(i, ("bias", "stride", "padding", "dilation"), **(example if i == 0 else {}))
+    examples = ({"batch": 1, "in_channels": 1, "out_channels": 1, "size": (7, 7), "kernel_size": 3,
+                 "stride": 1, "padding": 0, "dilation": 2},)  # the lesson's: (1, 1, 7, 7) -> (1, 1, 3, 3)
+
+    def make_case(self, draw, i):
+        return draw.conv_case(i, ("bias", "stride", "padding", "dilation"), **self.example(i))
 
     def reference(self, input, weight, bias=None, stride=1, padding=0, dilation=1):
         return F.conv2d(input, weight, bias, stride=stride, padding=padding, dilation=dilation)
@@ -48,25 +47,22 @@ def measured_receptive_field(kernel_sizes, strides=None, dilations=None) -> int:
 class ReceptiveField(Exercise):
     """receptive_field(kernel_sizes, strides=None, dilations=None) -> int."""
 
-    arg_names = ("kernel_sizes",)
     references = ("convlab.shapes.receptive_field",)
     default_cases = 8
 
-    def make_cases(self, draw, n):
-        for i in range(n):
-            layers = draw.int(1, 4)
-            if i == 0:
-                yield Case(([3, 3],))
-                continue
-            ks = [draw.int(1, 5) for _unused in range(layers)]
-            kwargs = {}
-            if i % 3 != 0:
-                kwargs["strides"] = [draw.int(1, 3) for _unused in range(layers)]
-            if i % 3 != 1:
-                kwargs["dilations"] = [draw.int(1, 3) for _unused in range(layers)]
-            if i == 1:
-                ks, kwargs = [3, 3], {"strides": [2, 1]}
-            yield Case((ks,), kwargs)
+    def make_case(self, draw, i):
+        layers = draw.int(1, 4)
+        if i == 0:
+            return Case(([3, 3],))
+        ks = [draw.int(1, 5) for _unused in range(layers)]
+        kwargs = {}
+        if i % 3 != 0:
+            kwargs["strides"] = [draw.int(1, 3) for _unused in range(layers)]
+        if i % 3 != 1:
+            kwargs["dilations"] = [draw.int(1, 3) for _unused in range(layers)]
+        if i == 1:
+            ks, kwargs = [3, 3], {"strides": [2, 1]}
+        return Case((ks,), kwargs)
 
     def reference(self, kernel_sizes, strides=None, dilations=None):
         return measured_receptive_field(kernel_sizes, strides, dilations)

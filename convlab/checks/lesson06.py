@@ -62,18 +62,16 @@ def _pool_mistakes(pool, input, kernel_size, stride=None, padding=0, ceil_mode=F
 class MaxPool2d(Exercise):
     """max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False)."""
 
-    arg_names = ("input", "kernel_size")
     references = ref.POOLING
     default_cases = 6
 
-    def make_cases(self, draw, n):
-        for i in range(n):
-            extra = {}
-            if i % 2 == 1:
-                extra["return_indices"] = True
-            if i % 5 == 4:
-                extra["dilation"] = 2
-            yield _pool_case(draw, i, extra)
+    def make_case(self, draw, i):
+        extra = {}
+        if i % 2 == 1:
+            extra["return_indices"] = True
+        if i % 5 == 4:
+            extra["dilation"] = 2
+        return _pool_case(draw, i, extra)
 
     def reference(self, input, kernel_size, **kwargs):
         return F.max_pool2d(input, kernel_size, **kwargs)
@@ -104,24 +102,22 @@ class MaxPool2d(Exercise):
 class AvgPool2d(Exercise):
     """avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None)."""
 
-    arg_names = ("input", "kernel_size")
     references = ref.POOLING
     default_cases = 6
 
-    def make_cases(self, draw, n):
-        for i in range(n):
-            extra = {}
-            if i % 3 == 2:
-                extra["count_include_pad"] = False
-            elif i % 3 == 1 and draw.bool():
-                extra["count_include_pad"] = True
-            if i % 5 == 3:
-                extra["divisor_override"] = draw.int(1, 5)
-            case = _pool_case(draw, i, extra)
-            if i % 3 == 2 and pair(case.kwargs.get("padding", 0)) == (0, 0):
-                k = min(pair(case.args[1]))
-                case.kwargs["padding"] = k // 2  # count_include_pad only matters with padding
-            yield case
+    def make_case(self, draw, i):
+        extra = {}
+        if i % 3 == 2:
+            extra["count_include_pad"] = False
+        elif i % 3 == 1 and draw.bool():
+            extra["count_include_pad"] = True
+        if i % 5 == 3:
+            extra["divisor_override"] = draw.int(1, 5)
+        case = _pool_case(draw, i, extra)
+        if i % 3 == 2 and pair(case.kwargs.get("padding", 0)) == (0, 0):
+            k = min(pair(case.args[1]))
+            case.kwargs["padding"] = k // 2  # count_include_pad only matters with padding
+        return case
 
     def reference(self, input, kernel_size, **kwargs):
         return F.avg_pool2d(input, kernel_size, **kwargs)

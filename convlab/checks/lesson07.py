@@ -18,29 +18,27 @@ ROWS_NOT_COLUMNS = N_("windows laid out as rows — each window is a column: sha
 class Unfold(Exercise):
     """unfold(input, kernel_size, dilation=1, padding=0, stride=1): torch's F.unfold (im2col)."""
 
-    arg_names = ("input", "kernel_size")
     references = ref.CONVOLUTION
 
-    def make_cases(self, draw, n):
-        for i in range(n):
-            dtype = draw.dtype(i)
-            batch, c = draw.int(1, 3), draw.int(1, 3)
-            kh, kw = draw.int(1, 3), draw.int(1, 3)
-            kwargs = {}
-            if i % 4 == 1 or (i > 3 and draw.bool()):
-                kwargs["stride"] = (draw.int(1, 3), draw.int(1, 3)) if draw.bool() else draw.int(2, 3)
-            if i % 4 == 2 or (i > 3 and draw.bool()):
-                kwargs["padding"] = (draw.int(0, 2), draw.int(0, 2)) if draw.bool() else draw.int(1, 2)
-            if i % 4 == 3 or (i > 3 and draw.bool()):
-                kwargs["dilation"] = (draw.int(1, 2), draw.int(1, 3)) if draw.bool() else 2
-            d, p = pair(kwargs.get("dilation", 1)), pair(kwargs.get("padding", 0))
-            h = draw.int(max(1, d[0] * (kh - 1) + 1 - 2 * p[0]), 9)
-            w = draw.int(max(1, d[1] * (kw - 1) + 1 - 2 * p[1]), 9)
-            kernel_size = (kh, kw) if kh != kw or draw.bool() else kh
-            if i == 0:  # non-square input, non-square kernel, a batch and channels
-                batch, c, h, w, kernel_size = 2, 3, 5, 7, (2, 3)
-            shape = (batch, c, h, w) if i % 5 != 4 else (c, h, w)  # unbatched every fifth case
-            yield Case((draw.randn(*shape, dtype=dtype), kernel_size), kwargs)
+    def make_case(self, draw, i):
+        dtype = draw.dtype(i)
+        batch, c = draw.int(1, 3), draw.int(1, 3)
+        kh, kw = draw.int(1, 3), draw.int(1, 3)
+        kwargs = {}
+        if i % 4 == 1 or (i > 3 and draw.bool()):
+            kwargs["stride"] = (draw.int(1, 3), draw.int(1, 3)) if draw.bool() else draw.int(2, 3)
+        if i % 4 == 2 or (i > 3 and draw.bool()):
+            kwargs["padding"] = (draw.int(0, 2), draw.int(0, 2)) if draw.bool() else draw.int(1, 2)
+        if i % 4 == 3 or (i > 3 and draw.bool()):
+            kwargs["dilation"] = (draw.int(1, 2), draw.int(1, 3)) if draw.bool() else 2
+        d, p = pair(kwargs.get("dilation", 1)), pair(kwargs.get("padding", 0))
+        h = draw.int(max(1, d[0] * (kh - 1) + 1 - 2 * p[0]), 9)
+        w = draw.int(max(1, d[1] * (kw - 1) + 1 - 2 * p[1]), 9)
+        kernel_size = (kh, kw) if kh != kw or draw.bool() else kh
+        if i == 0:  # non-square input, non-square kernel, a batch and channels
+            batch, c, h, w, kernel_size = 2, 3, 5, 7, (2, 3)
+        shape = (batch, c, h, w) if i % 5 != 4 else (c, h, w)  # unbatched every fifth case
+        return Case((draw.randn(*shape, dtype=dtype), kernel_size), kwargs)
 
     def reference(self, input, kernel_size, dilation=1, padding=0, stride=1):
         return F.unfold(input, kernel_size, dilation=dilation, padding=padding, stride=stride)
@@ -66,7 +64,7 @@ class Conv2dIm2col(Conv2d):
     """conv2d_im2col(input, weight, bias=None, stride=1, padding=0): lesson 03's conv2d, by im2col."""
 
     references = ref.CONVOLUTION_BUT_IM2COL
-    worked_example = {"batch": 2, "in_channels": 3, "out_channels": 4, "size": (6, 7), "kernel_size": (3, 2)}
+    examples = ({"batch": 2, "in_channels": 3, "out_channels": 4, "size": (6, 7), "kernel_size": (3, 2)},)
 
 
 def conv_matrix_reference(kernel, input_size):
@@ -80,18 +78,16 @@ def conv_matrix_reference(kernel, input_size):
 class ConvMatrix(Exercise):
     """conv_matrix(kernel, input_size): 2D kernel, (H, W) -> (H'·W', H·W)."""
 
-    arg_names = ("kernel", "input_size")
     references = ref.CONVOLUTION
 
-    def make_cases(self, draw, n):
-        for i in range(n):
-            kh, kw = draw.int(1, 3), draw.int(1, 3)
-            H, W = kh + draw.int(0, 4), kw + draw.int(0, 4)
-            if i == 0:
-                kh, kw, H, W = 3, 3, 5, 5          # lesson 07's 9×25
-            elif i == 1:
-                kh, kw, H, W = 2, 3, 4, 6          # non-square everything
-            yield Case((draw.randn(kh, kw, dtype=draw.dtype(i)), (H, W)))
+    def make_case(self, draw, i):
+        kh, kw = draw.int(1, 3), draw.int(1, 3)
+        H, W = kh + draw.int(0, 4), kw + draw.int(0, 4)
+        if i == 0:
+            kh, kw, H, W = 3, 3, 5, 5          # lesson 07's 9×25
+        elif i == 1:
+            kh, kw, H, W = 2, 3, 4, 6          # non-square everything
+        return Case((draw.randn(kh, kw, dtype=draw.dtype(i)), (H, W)))
 
     def reference(self, kernel, input_size):
         return conv_matrix_reference(kernel, input_size)

@@ -18,15 +18,13 @@ GROUPS_IGNORED = N_("groups ignored — output channel o may only read the input
 class Conv2dGroups(Exercise):
     """conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1): NCHW input."""
 
-    arg_names = ("input", "weight")
     references = ref.GROUPED_CONVOLUTION
 
-    def make_cases(self, draw, n):
-        examples = ({"batch": 2, "in_channels": 4, "out_channels": 4, "groups": 2},  # the lesson's 4 channels in 2 groups
-                    {"groups": 3})
-        for i in range(n):
-            yield draw.conv_case(i, ("bias", "stride", "padding", "dilation", "groups"),
-                                 **(examples[i] if i < len(examples) else {}))
+    examples = ({"batch": 2, "in_channels": 4, "out_channels": 4, "groups": 2},  # the lesson's 4 channels in 2 groups
+                {"groups": 3})
+
+    def make_case(self, draw, i):
+        return draw.conv_case(i, ("bias", "stride", "padding", "dilation", "groups"), **self.example(i))
 
     def reference(self, input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         return F.conv2d(input, weight, bias, stride, padding, dilation, groups)
@@ -47,16 +45,14 @@ class Conv2dGroups(Exercise):
 class ChannelShuffle(Exercise):
     """channel_shuffle(input, groups): (N, C, H, W), C = groups * (C / groups); torch's channel_shuffle banned."""
 
-    arg_names = ("input", "groups")
     banned = KERNEL_OPS | SHUFFLE_OPS
 
-    def make_cases(self, draw, n):
-        for i in range(n):
-            groups, per_group = draw.int(2, 4), draw.int(2, 4)
-            if i == 0:  # the lesson's picture: 6 channels in 2 groups
-                groups, per_group = 2, 3
-            x = draw.randn(draw.int(1, 2), groups * per_group, draw.int(1, 4), draw.int(1, 4), dtype=draw.dtype(i))
-            yield Case((x, groups))
+    def make_case(self, draw, i):
+        groups, per_group = draw.int(2, 4), draw.int(2, 4)
+        if i == 0:  # the lesson's picture: 6 channels in 2 groups
+            groups, per_group = 2, 3
+        x = draw.randn(draw.int(1, 2), groups * per_group, draw.int(1, 4), draw.int(1, 4), dtype=draw.dtype(i))
+        return Case((x, groups))
 
     def reference(self, input, groups):
         return F.channel_shuffle(input, groups)
@@ -72,26 +68,24 @@ class ChannelShuffle(Exercise):
 class DepthwiseSeparableConv(Exercise):
     """depthwise_separable_conv(input, depthwise_weight, pointwise_weight, stride=1, padding=0)."""
 
-    arg_names = ("input", "depthwise_weight", "pointwise_weight")
     references = ref.MODELS
 
-    def make_cases(self, draw, n):
-        for i in range(n):
-            dtype = draw.dtype(i)
-            batch, c_in, c_out = draw.int(1, 3), draw.int(1, 4), draw.int(1, 5)
-            multiplier = 2 if i % 4 == 2 else 1
-            kh, kw = draw.int(1, 3), draw.int(1, 3)
-            h, w = kh + draw.int(0, 5), kw + draw.int(0, 5)
-            if i == 0:
-                batch, c_in, c_out, kh, kw, h, w = 2, 3, 5, 3, 3, 6, 7
-            kwargs = {}
-            if i % 3 == 1 or draw.bool():
-                kwargs["stride"] = (draw.int(1, 2), draw.int(1, 3)) if draw.bool() else 2
-            if i % 3 == 2 or draw.bool():
-                kwargs["padding"] = (draw.int(0, 2), draw.int(0, 1)) if draw.bool() else 1
-            yield Case((draw.randn(batch, c_in, h, w, dtype=dtype),
-                        draw.randn(c_in * multiplier, 1, kh, kw, dtype=dtype),
-                        draw.randn(c_out, c_in * multiplier, 1, 1, dtype=dtype)), kwargs)
+    def make_case(self, draw, i):
+        dtype = draw.dtype(i)
+        batch, c_in, c_out = draw.int(1, 3), draw.int(1, 4), draw.int(1, 5)
+        multiplier = 2 if i % 4 == 2 else 1
+        kh, kw = draw.int(1, 3), draw.int(1, 3)
+        h, w = kh + draw.int(0, 5), kw + draw.int(0, 5)
+        if i == 0:
+            batch, c_in, c_out, kh, kw, h, w = 2, 3, 5, 3, 3, 6, 7
+        kwargs = {}
+        if i % 3 == 1 or draw.bool():
+            kwargs["stride"] = (draw.int(1, 2), draw.int(1, 3)) if draw.bool() else 2
+        if i % 3 == 2 or draw.bool():
+            kwargs["padding"] = (draw.int(0, 2), draw.int(0, 1)) if draw.bool() else 1
+        return Case((draw.randn(batch, c_in, h, w, dtype=dtype),
+                    draw.randn(c_in * multiplier, 1, kh, kw, dtype=dtype),
+                    draw.randn(c_out, c_in * multiplier, 1, 1, dtype=dtype)), kwargs)
 
     def reference(self, input, depthwise_weight, pointwise_weight, stride=1, padding=0):
         spatial = F.conv2d(input, depthwise_weight, None, stride, padding, 1, input.shape[1])
@@ -131,23 +125,21 @@ class SeparableKernel(Exercise):
     factors rebuild, after their shapes are checked; a kernel of rank 2 must raise ValueError.
     """
 
-    arg_names = ("kernel",)
     references = ref.MODELS
     output_label = N_("column @ row")  # the kernel the factors rebuild is what is compared
     default_cases = 6
     use_meta = False       # deciding the rank reads values
 
-    def make_cases(self, draw, n):
-        for i in range(n):
-            kh, kw = draw.int(1, 5), draw.int(1, 5)
-            if i == 0:
-                kh, kw = 3, 3
-            if i % 3 == 2:
-                kh, kw = max(kh, 2), max(kw, 2)
-            kernel = _kernel_of_rank(draw, kh, kw, 2 if i % 3 == 2 else 1)
-            if i == 0:  # the Sobel kernel
-                kernel = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=torch.float64)
-            yield Case((kernel.to(draw.dtype(i)),))
+    def make_case(self, draw, i):
+        kh, kw = draw.int(1, 5), draw.int(1, 5)
+        if i == 0:
+            kh, kw = 3, 3
+        if i % 3 == 2:
+            kh, kw = max(kh, 2), max(kw, 2)
+        kernel = _kernel_of_rank(draw, kh, kw, 2 if i % 3 == 2 else 1)
+        if i == 0:  # the Sobel kernel
+            kernel = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=torch.float64)
+        return Case((kernel.to(draw.dtype(i)),))
 
     def reference(self, kernel):
         values = torch.linalg.svdvals(kernel)
@@ -175,9 +167,7 @@ class SeparableKernel(Exercise):
             return torch.matmul(column, row)
         return super().call(rebuilt, case, index, device)
 
-    def problem(self, run, case, ref, where=None):
-        if run.not_answered or run.banned or run.exception is not None or run.modified_input:
-            return super().problem(run, case, ref, where)
+    def judge_output(self, run, case, ref, where=None):
         raised = type(run.output) is int and run.output == RAISED_VALUE_ERROR
         if type(ref) is int:
             return None if raised else Problem(Kind.NO_EXCEPTION, _(
@@ -185,7 +175,7 @@ class SeparableKernel(Exercise):
         if raised:
             return Problem(Kind.EXCEPTION, _("raised ValueError for a rank-1 kernel: only kernels of rank more than 1 "
                                              "are not separable."))
-        return super().problem(run, case, ref, where)
+        return super().judge_output(run, case, ref, where)
 
 
 conv2d = Conv2dGroups()

@@ -22,35 +22,33 @@ WEIGHT_SWAPPED = N_("weight read as (C_out, C_in, kH, kW) — a transposed convo
 class ConvTranspose2d(Exercise):
     """conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0): NCHW input."""
 
-    arg_names = ("input", "weight")
     references = (*ref.TRANSPOSED, *ref.AUTOGRAD, *ref.MODELS)
 
-    def make_cases(self, draw, n):
-        for i in range(n):
-            dtype = draw.dtype(i)
-            batch, c_in, c_out = draw.int(1, 3), draw.int(1, 3), draw.int(1, 3)
-            h, w, kh, kw = draw.int(1, 5), draw.int(1, 5), draw.int(1, 4), draw.int(1, 4)
-            stride = (draw.int(1, 3), draw.int(1, 3))
-            if i == 0:  # a batch, channels, stride 2, padding 1, output_padding 1, non-square
-                batch, c_in, c_out, h, w, kh, kw, stride = 2, 3, 2, 3, 4, 3, 2, (2, 2)
-            kwargs = {}
-            if i % 2 == 0 or draw.bool():
-                kwargs["bias"] = draw.randn(c_out, dtype=dtype)
-            if stride != (1, 1) or draw.bool():
-                kwargs["stride"] = stride if stride[0] != stride[1] or draw.bool() else stride[0]
-            padding = (draw.int(0, (kh - 1) // 2 + 1), draw.int(0, (kw - 1) // 2 + 1))
-            output_padding = (draw.int(0, stride[0] - 1), draw.int(0, stride[1] - 1))
-            if i == 0:
-                padding, output_padding = (1, 1), (1, 1)
-            # keep the output non-empty: (n - 1)s - 2p + k + op >= 1 per dimension
-            padding = tuple(min(p, ((n - 1) * s + k + op - 1) // 2) for p, n, s, k, op in
-                            zip(padding, (h, w), stride, (kh, kw), output_padding))
-            if padding != (0, 0) or i % 3 == 0:
-                kwargs["padding"] = padding if padding[0] != padding[1] else padding[0]
-            if output_padding != (0, 0):
-                kwargs["output_padding"] = output_padding
-            yield Case((draw.randn(batch, c_in, h, w, dtype=dtype), draw.randn(c_in, c_out, kh, kw, dtype=dtype)),
-                       kwargs)
+    def make_case(self, draw, i):
+        dtype = draw.dtype(i)
+        batch, c_in, c_out = draw.int(1, 3), draw.int(1, 3), draw.int(1, 3)
+        h, w, kh, kw = draw.int(1, 5), draw.int(1, 5), draw.int(1, 4), draw.int(1, 4)
+        stride = (draw.int(1, 3), draw.int(1, 3))
+        if i == 0:  # a batch, channels, stride 2, padding 1, output_padding 1, non-square
+            batch, c_in, c_out, h, w, kh, kw, stride = 2, 3, 2, 3, 4, 3, 2, (2, 2)
+        kwargs = {}
+        if i % 2 == 0 or draw.bool():
+            kwargs["bias"] = draw.randn(c_out, dtype=dtype)
+        if stride != (1, 1) or draw.bool():
+            kwargs["stride"] = stride if stride[0] != stride[1] or draw.bool() else stride[0]
+        padding = (draw.int(0, (kh - 1) // 2 + 1), draw.int(0, (kw - 1) // 2 + 1))
+        output_padding = (draw.int(0, stride[0] - 1), draw.int(0, stride[1] - 1))
+        if i == 0:
+            padding, output_padding = (1, 1), (1, 1)
+        # keep the output non-empty: (n - 1)s - 2p + k + op >= 1 per dimension
+        padding = tuple(min(p, ((n - 1) * s + k + op - 1) // 2) for p, n, s, k, op in
+                        zip(padding, (h, w), stride, (kh, kw), output_padding))
+        if padding != (0, 0) or i % 3 == 0:
+            kwargs["padding"] = padding if padding[0] != padding[1] else padding[0]
+        if output_padding != (0, 0):
+            kwargs["output_padding"] = output_padding
+        return Case((draw.randn(batch, c_in, h, w, dtype=dtype), draw.randn(c_in, c_out, kh, kw, dtype=dtype)),
+                   kwargs)
 
     def reference(self, input, weight, bias=None, stride=1, padding=0, output_padding=0):
         return F.conv_transpose2d(input, weight, bias, stride, padding, output_padding)
@@ -77,17 +75,15 @@ class ConvTranspose2d(Exercise):
 class ConvTranspose2dAsMatmul(Exercise):
     """conv_transpose2d_as_matmul(X, K): 2D X (h, w), 2D K (kh, kw), stride 1, no padding."""
 
-    arg_names = ("X", "K")
     references = (*ref.TRANSPOSED, *ref.AUTOGRAD, *ref.MODELS)
 
-    def make_cases(self, draw, n):
-        for i in range(n):
-            h, w, kh, kw = draw.int(1, 5), draw.int(1, 5), draw.int(1, 4), draw.int(1, 4)
-            if i == 0:  # the lesson's example: a 3×3 map back to 5×5
-                h, w, kh, kw = 3, 3, 3, 3
-            elif i == 1:
-                h, w, kh, kw = 2, 4, 3, 2
-            yield Case((draw.randn(h, w, dtype=draw.dtype(i)), draw.randn(kh, kw, dtype=draw.dtype(i))))
+    def make_case(self, draw, i):
+        h, w, kh, kw = draw.int(1, 5), draw.int(1, 5), draw.int(1, 4), draw.int(1, 4)
+        if i == 0:  # the lesson's example: a 3×3 map back to 5×5
+            h, w, kh, kw = 3, 3, 3, 3
+        elif i == 1:
+            h, w, kh, kw = 2, 4, 3, 2
+        return Case((draw.randn(h, w, dtype=draw.dtype(i)), draw.randn(kh, kw, dtype=draw.dtype(i))))
 
     def reference(self, X, K):
         return F.conv_transpose2d(X[None, None], K[None, None])[0, 0]  # (h + kh - 1, w + kw - 1)

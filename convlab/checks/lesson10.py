@@ -32,9 +32,9 @@ EXAMPLES = ({"batch": 2, "in_channels": 3, "out_channels": 4, "size": (5, 5), "k
              "padding": 0})   # a stride that skips the last row and column: output_padding needed
 
 
-def _draw_conv(draw, i):
+def _draw_conv(draw, i, example: dict):
     """Case i's conv2d: (input, weight, bias or None, stride, padding, grad_output of the output's shape)."""
-    case = draw.conv_case(i, **(EXAMPLES[i] if i < len(EXAMPLES) else {}))
+    case = draw.conv_case(i, **example)
     (x, weight), kwargs = case.args, case.kwargs
     stride, padding = kwargs.get("stride", 1), kwargs.get("padding", 0)
     out_shape = F.conv2d(torch.empty(x.shape, device="meta"), torch.empty(weight.shape, device="meta"),
@@ -55,19 +55,18 @@ def autograd_gradients(input, weight, bias, grad_output, stride, padding):
 class Conv2dBackward(NamedParts):
     """conv2d_backward(input, weight, grad_output, stride=1, padding=0) -> (grad_input, grad_weight, grad_bias)."""
 
-    arg_names = ("input", "weight", "grad_output")
+    examples = EXAMPLES
     references = (*ref.MODELS, *ref.AUTOGRAD)
     parts = ("grad_input", "grad_weight", "grad_bias")
 
-    def make_cases(self, draw, n):
-        for i in range(n):
-            x, weight, _unused, stride, padding, grad_output = _draw_conv(draw, i)
-            kwargs = {}
-            if stride != 1:
-                kwargs["stride"] = stride
-            if padding != 0:
-                kwargs["padding"] = padding
-            yield Case((x, weight, grad_output), kwargs)
+    def make_case(self, draw, i):
+        x, weight, _unused, stride, padding, grad_output = _draw_conv(draw, i, self.example(i))
+        kwargs = {}
+        if stride != 1:
+            kwargs["stride"] = stride
+        if padding != 0:
+            kwargs["padding"] = padding
+        return Case((x, weight, grad_output), kwargs)
 
     def reference(self, input, weight, grad_output, stride=1, padding=0):
         bias = torch.zeros(weight.shape[0], dtype=weight.dtype)
@@ -101,13 +100,13 @@ class Conv2dFunctionCheck(NamedParts):
     """
 
     arg_names = ("input", "weight", "bias", "grad_output", "stride", "padding")
+    examples = EXAMPLES
     references = (*ref.MODELS, *ref.AUTOGRAD)
     parts = ("output", "grad_input", "grad_weight", "grad_bias")
 
-    def make_cases(self, draw, n):
-        for i in range(n):
-            x, weight, bias, stride, padding, grad_output = _draw_conv(draw, i)
-            yield Case((x, weight, bias, grad_output, stride, padding))
+    def make_case(self, draw, i):
+        x, weight, bias, stride, padding, grad_output = _draw_conv(draw, i, self.example(i))
+        return Case((x, weight, bias, grad_output, stride, padding))
 
     def reference(self, input, weight, bias, grad_output, stride, padding):
         out, grads = autograd_gradients(input, weight, bias, grad_output, stride, padding)
@@ -152,16 +151,14 @@ def _draw_pool(draw, i):
 class MaxPool2dBackward(Exercise):
     """max_pool2d_backward(grad_output, indices, input_shape): max_pool2d's input gradient from return_indices."""
 
-    arg_names = ("grad_output", "indices", "input_shape")
     references = (*ref.POOLING, *ref.MODELS, *ref.AUTOGRAD)
 
-    def make_cases(self, draw, n):
-        for i in range(n):
-            x, kernel_size, stride = _draw_pool(draw, i)
-            out, indices = F.max_pool2d(x, kernel_size, stride, return_indices=True)
-            yield Case((draw.randn(*out.shape, dtype=x.dtype), indices, tuple(x.shape)),
-                       description=_("input {shape}, kernel {kernel}, stride {stride}").format(
-                           shape=tuple(x.shape), kernel=kernel_size, stride=stride))
+    def make_case(self, draw, i):
+        x, kernel_size, stride = _draw_pool(draw, i)
+        out, indices = F.max_pool2d(x, kernel_size, stride, return_indices=True)
+        return Case((draw.randn(*out.shape, dtype=x.dtype), indices, tuple(x.shape)),
+                   description=_("input {shape}, kernel {kernel}, stride {stride}").format(
+                       shape=tuple(x.shape), kernel=kernel_size, stride=stride))
 
     def reference(self, grad_output, indices, input_shape):
         flat = torch.zeros(input_shape, dtype=grad_output.dtype).flatten(2)  # (N, C, H*W)
@@ -177,14 +174,12 @@ class MaxPool2dBackward(Exercise):
 class AvgPool2dBackward(Exercise):
     """avg_pool2d_backward(grad_output, input_shape, kernel_size, stride): each output's gradient shared by its window."""
 
-    arg_names = ("grad_output", "input_shape", "kernel_size", "stride")
     references = (*ref.POOLING, *ref.MODELS, *ref.AUTOGRAD)
 
-    def make_cases(self, draw, n):
-        for i in range(n):
-            x, kernel_size, stride = _draw_pool(draw, i)
-            out_shape = (*x.shape[:2], *shapes.pool_output_shape(tuple(x.shape[2:]), kernel_size, stride))
-            yield Case((draw.randn(*out_shape, dtype=x.dtype), tuple(x.shape), kernel_size, stride))
+    def make_case(self, draw, i):
+        x, kernel_size, stride = _draw_pool(draw, i)
+        out_shape = (*x.shape[:2], *shapes.pool_output_shape(tuple(x.shape[2:]), kernel_size, stride))
+        return Case((draw.randn(*out_shape, dtype=x.dtype), tuple(x.shape), kernel_size, stride))
 
     def reference(self, grad_output, input_shape, kernel_size, stride):
         x = torch.zeros(input_shape, dtype=grad_output.dtype, requires_grad=True)
@@ -216,17 +211,15 @@ def _descend(X, Y, kernel_size, steps, lr, direction=-1.0, per_output=False):
 class LearnKernel(Exercise):
     """learn_kernel(X, Y, kernel_size, steps, lr): gradient descent from zeros on sum((corr2d(X, K) - Y)**2)."""
 
-    arg_names = ("X", "Y", "kernel_size", "steps", "lr")
 
-    def make_cases(self, draw, n):
-        for i in range(n):
-            h, w, kh, kw = draw.int(4, 8), draw.int(4, 8), draw.int(1, 3), draw.int(1, 3)
-            if i == 0:  # the lesson's edge detector: a (1, 2) kernel
-                h, w, kh, kw = 6, 8, 1, 2
-            X, K = draw.randn(h, w, dtype=torch.float64), draw.randn(kh, kw, dtype=torch.float64)
-            # A step small enough never to diverge: 2 lr |X|² kh kw bounds 2 lr times the largest curvature.
-            lr = 0.25 / (kh * kw * float((X ** 2).sum()))
-            yield Case((X, _corr(X, K), (kh, kw), draw.int(10, 40), lr))
+    def make_case(self, draw, i):
+        h, w, kh, kw = draw.int(4, 8), draw.int(4, 8), draw.int(1, 3), draw.int(1, 3)
+        if i == 0:  # the lesson's edge detector: a (1, 2) kernel
+            h, w, kh, kw = 6, 8, 1, 2
+        X, K = draw.randn(h, w, dtype=torch.float64), draw.randn(kh, kw, dtype=torch.float64)
+        # A step small enough never to diverge: 2 lr |X|² kh kw bounds 2 lr times the largest curvature.
+        lr = 0.25 / (kh * kw * float((X ** 2).sum()))
+        return Case((X, _corr(X, K), (kh, kw), draw.int(10, 40), lr))
 
     def reference(self, X, Y, kernel_size, steps, lr):
         return _descend(X, Y, kernel_size, steps, lr)

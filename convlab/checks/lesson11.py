@@ -59,7 +59,6 @@ def _short(layer):
 class ShapeTrace(Exercise):
     """shape_trace(layers, input_shape) -> shapes: the per-image shape after each layer, from the formulas alone."""
 
-    arg_names = ("layers", "input_shape")
     references = ref.MODELS
 
     def _layer(self, draw, shape):
@@ -84,38 +83,35 @@ class ShapeTrace(Exercise):
             return None
         return layer
 
-    def make_cases(self, draw, n):
-        for i in range(n):
-            if i == 0:
-                layers, shape = lenet_description(), (1, 32, 32)
-            else:
-                shape = (draw.int(1, 3), draw.int(8, 40), draw.int(8, 40))
-                layers, current = [], shape
-                for _unused in range(draw.int(2, 6)):
-                    layer = self._layer(draw, current)
-                    if layer is not None:
-                        layers.append(layer)
-                        current = traced_shapes([layer], current)[-1]
-                if draw.bool() or i % 3 == 1:
-                    layers.append(nn.Flatten())
-                    features = current[0] * current[1] * current[2]
-                    for _unused in range(draw.int(1, 2)):
-                        out = draw.int(2, 64)
-                        layers += [nn.Linear(features, out, device="meta"), nn.ReLU()]
-                        features = out
-                    layers.pop()
-            description = _("input_shape={shape}, {count} layers").format(shape=shape, count=len(layers))
-            yield Case((layers, shape), description=description)
+    def make_case(self, draw, i):
+        if i == 0:
+            layers, shape = lenet_description(), (1, 32, 32)
+        else:
+            shape = (draw.int(1, 3), draw.int(8, 40), draw.int(8, 40))
+            layers, current = [], shape
+            for _unused in range(draw.int(2, 6)):
+                layer = self._layer(draw, current)
+                if layer is not None:
+                    layers.append(layer)
+                    current = traced_shapes([layer], current)[-1]
+            if draw.bool() or i % 3 == 1:
+                layers.append(nn.Flatten())
+                features = current[0] * current[1] * current[2]
+                for _unused in range(draw.int(1, 2)):
+                    out = draw.int(2, 64)
+                    layers += [nn.Linear(features, out, device="meta"), nn.ReLU()]
+                    features = out
+                layers.pop()
+        description = _("input_shape={shape}, {count} layers").format(shape=shape, count=len(layers))
+        return Case((layers, shape), description=description)
 
     def reference(self, layers, input_shape):
         return traced_shapes(layers, input_shape)
 
-    def problem(self, run, case, ref, where=None):
-        problem = super().problem(run, case, ref, where)
+    def judge_output(self, run, case, ref, where=None):
+        problem = super().judge_output(run, case, ref, where)
         out = run.output
-        if problem is None or run.exception is not None or run.banned or run.not_answered:
-            return problem
-        if not isinstance(out, (tuple, list)):
+        if problem is None or not isinstance(out, (tuple, list)):
             return problem
         if len(out) != len(ref):
             return Problem(Kind.WRONG_RETURN, _("should return one shape per layer: {layers} layers, got "
@@ -154,17 +150,16 @@ class Model(NamedParts):
     default_cases = 2
     parts = ("output",) + tuple(f"gradient of {name}" for name in LENET_NAMES)
 
-    def make_cases(self, draw, n):
-        for i in range(n):
-            dtype = draw.dtype(i)
-            batch = 2 if i == 0 else draw.int(1, 2)
-            params = []
-            for shape in LENET_SHAPES:
-                fan_in = shape[1] * (shape[2] * shape[3] if len(shape) == 4 else 1) if len(shape) > 1 else 10
-                params.append(draw.randn(*shape, dtype=dtype) / fan_in ** 0.5)
-            x = draw.randn(batch, 1, 32, 32, dtype=dtype)
-            yield Case((x, draw.randn(batch, 10, dtype=dtype), *params),
-                       description=_("input ({batch}, 1, 32, 32)").format(batch=batch))
+    def make_case(self, draw, i):
+        dtype = draw.dtype(i)
+        batch = 2 if i == 0 else draw.int(1, 2)
+        params = []
+        for shape in LENET_SHAPES:
+            fan_in = shape[1] * (shape[2] * shape[3] if len(shape) == 4 else 1) if len(shape) > 1 else 10
+            params.append(draw.randn(*shape, dtype=dtype) / fan_in ** 0.5)
+        x = draw.randn(batch, 1, 32, 32, dtype=dtype)
+        return Case((x, draw.randn(batch, 10, dtype=dtype), *params),
+                   description=_("input ({batch}, 1, 32, 32)").format(batch=batch))
 
     def reference(self, x, grad_output, *params):
         leaves = [p.detach().clone().requires_grad_() for p in params]

@@ -20,20 +20,19 @@ class _ConvNd(Exercise):
     def torch_conv(self, *args, **kwargs):
         return (F.conv1d if self.dims == 1 else F.conv3d)(*args, **kwargs)
 
-    def make_cases(self, draw, n):
-        for i in range(n):
-            c_in, c_out, batch = draw.int(1, 3), draw.int(1, 3), draw.int(1, 2)
-            kernel = [draw.int(1, 3) for _unused in range(self.dims)]
-            size = [k + draw.int(0, 4 if self.dims == 3 else 9) for k in kernel]
-            kwargs = {}
-            if i % 2 == 0:
-                kwargs["bias"] = draw.randn(c_out, dtype=draw.dtype(i))
-            if i % 4 == 1 or draw.bool():
-                kwargs["stride"] = draw.int(2, 3)
-            if i % 4 == 2 or draw.bool():
-                kwargs["padding"] = draw.int(1, 2)
-            yield Case((draw.randn(batch, c_in, *size, dtype=draw.dtype(i)),
-                        draw.randn(c_out, c_in, *kernel, dtype=draw.dtype(i))), kwargs)
+    def make_case(self, draw, i):
+        c_in, c_out, batch = draw.int(1, 3), draw.int(1, 3), draw.int(1, 2)
+        kernel = [draw.int(1, 3) for _unused in range(self.dims)]
+        size = [k + draw.int(0, 4 if self.dims == 3 else 9) for k in kernel]
+        kwargs = {}
+        if i % 2 == 0:
+            kwargs["bias"] = draw.randn(c_out, dtype=draw.dtype(i))
+        if i % 4 == 1 or draw.bool():
+            kwargs["stride"] = draw.int(2, 3)
+        if i % 4 == 2 or draw.bool():
+            kwargs["padding"] = draw.int(1, 2)
+        return Case((draw.randn(batch, c_in, *size, dtype=draw.dtype(i)),
+                    draw.randn(c_out, c_in, *kernel, dtype=draw.dtype(i))), kwargs)
 
     def reference(self, input, weight, bias=None, stride=1, padding=0):
         return self.torch_conv(input, weight, bias, stride, padding)
