@@ -268,6 +268,12 @@ class Exercise:
         """Case ``i``'s worked example: the values ``examples`` fixes for it ({} past them)."""
         return dict(self.examples[i]) if i < len(self.examples) else {}
 
+    def with_example(self, i: int, **drawn) -> tuple:
+        """``drawn``'s values in their order, those case ``i``'s worked example fixes in their place
+        (drawn all the same, so every other case draws what it would without the example)."""
+        example = self.example(i)
+        return tuple(example.get(name, value) for name, value in drawn.items())
+
     def reference(self, *args, **kwargs):
         raise NotImplementedError
 

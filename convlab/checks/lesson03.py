@@ -87,7 +87,7 @@ class CountParameters(Exercise):
     def make_case(self, draw, i):
         c_in, c_out = draw.int(1, 64), draw.int(1, 64)
         k = (draw.int(1, 7), draw.int(1, 7)) if i % 3 == 1 else draw.int(1, 7)
-        c_in, c_out, k = ({"c_in": c_in, "c_out": c_out, "k": k} | self.example(i)).values()
+        c_in, c_out, k = self.with_example(i, c_in=c_in, c_out=c_out, k=k)
         kwargs = {} if i % 3 == 0 else {"bias": i % 3 == 1}
         return Case((c_in, c_out, k), kwargs)
 

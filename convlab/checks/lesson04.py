@@ -56,8 +56,8 @@ class BottleneckCost(Exercise):
 
     def make_case(self, draw, i):
         channels = 16 * draw.int(1, 16)
-        drawn = {"channels": channels, "width": max(1, channels // draw.choice([2, 4, 8])), "size": draw.int(4, 56)}
-        return Case(tuple((drawn | self.example(i)).values()))
+        return Case(self.with_example(i, channels=channels, width=max(1, channels // draw.choice([2, 4, 8])),
+                                      size=draw.int(4, 56)))
 
     def reference(self, channels, width, size):
         return _cost(_layers(channels, width), size)

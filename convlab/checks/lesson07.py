@@ -80,13 +80,12 @@ class ConvMatrix(Exercise):
 
     references = ref.CONVOLUTION
 
+    examples = ({"kh": 3, "kw": 3, "H": 5, "W": 5},   # lesson 07's 9×25
+                {"kh": 2, "kw": 3, "H": 4, "W": 6})   # non-square everything
+
     def make_case(self, draw, i):
         kh, kw = draw.int(1, 3), draw.int(1, 3)
-        H, W = kh + draw.int(0, 4), kw + draw.int(0, 4)
-        if i == 0:
-            kh, kw, H, W = 3, 3, 5, 5          # lesson 07's 9×25
-        elif i == 1:
-            kh, kw, H, W = 2, 3, 4, 6          # non-square everything
+        kh, kw, H, W = self.with_example(i, kh=kh, kw=kw, H=kh + draw.int(0, 4), W=kw + draw.int(0, 4))
         return Case((draw.randn(kh, kw, dtype=draw.dtype(i)), (H, W)))
 
     def reference(self, kernel, input_size):

@@ -47,10 +47,10 @@ class ChannelShuffle(Exercise):
 
     banned = KERNEL_OPS | SHUFFLE_OPS
 
+    examples = ({"groups": 2, "per_group": 3},)  # the lesson's picture: 6 channels in 2 groups
+
     def make_case(self, draw, i):
-        groups, per_group = draw.int(2, 4), draw.int(2, 4)
-        if i == 0:  # the lesson's picture: 6 channels in 2 groups
-            groups, per_group = 2, 3
+        groups, per_group = self.with_example(i, groups=draw.int(2, 4), per_group=draw.int(2, 4))
         x = draw.randn(draw.int(1, 2), groups * per_group, draw.int(1, 4), draw.int(1, 4), dtype=draw.dtype(i))
         return Case((x, groups))
 
@@ -70,14 +70,15 @@ class DepthwiseSeparableConv(Exercise):
 
     references = ref.MODELS
 
+    examples = ({"batch": 2, "c_in": 3, "c_out": 5, "kh": 3, "kw": 3, "h": 6, "w": 7},)
+
     def make_case(self, draw, i):
         dtype = draw.dtype(i)
         batch, c_in, c_out = draw.int(1, 3), draw.int(1, 4), draw.int(1, 5)
         multiplier = 2 if i % 4 == 2 else 1
         kh, kw = draw.int(1, 3), draw.int(1, 3)
-        h, w = kh + draw.int(0, 5), kw + draw.int(0, 5)
-        if i == 0:
-            batch, c_in, c_out, kh, kw, h, w = 2, 3, 5, 3, 3, 6, 7
+        batch, c_in, c_out, kh, kw, h, w = self.with_example(
+            i, batch=batch, c_in=c_in, c_out=c_out, kh=kh, kw=kw, h=kh + draw.int(0, 5), w=kw + draw.int(0, 5))
         kwargs = {}
         if i % 3 == 1 or draw.bool():
             kwargs["stride"] = (draw.int(1, 2), draw.int(1, 3)) if draw.bool() else 2
@@ -107,6 +108,9 @@ class DepthwiseSeparableConv(Exercise):
 RAISED_VALUE_ERROR = -1   # what the wrapped call returns when the learner's function raised ValueError
 
 
+SOBEL = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=torch.float64)  # the lesson's edge kernel
+
+
 def _kernel_of_rank(draw, kh, kw, rank):
     """A random (kh, kw) float64 kernel with exactly `rank` clearly non-zero singular values."""
     U, _unused, Vh = torch.linalg.svd(draw.randn(kh, kw, dtype=torch.float64), full_matrices=False)
@@ -130,15 +134,13 @@ class SeparableKernel(Exercise):
     default_cases = 6
     use_meta = False       # deciding the rank reads values
 
+    examples = ({"kh": 3, "kw": 3, "kernel": SOBEL},)
+
     def make_case(self, draw, i):
-        kh, kw = draw.int(1, 5), draw.int(1, 5)
-        if i == 0:
-            kh, kw = 3, 3
+        kh, kw = self.with_example(i, kh=draw.int(1, 5), kw=draw.int(1, 5))
         if i % 3 == 2:
             kh, kw = max(kh, 2), max(kw, 2)
-        kernel = _kernel_of_rank(draw, kh, kw, 2 if i % 3 == 2 else 1)
-        if i == 0:  # the Sobel kernel
-            kernel = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=torch.float64)
+        (kernel,) = self.with_example(i, kernel=_kernel_of_rank(draw, kh, kw, 2 if i % 3 == 2 else 1))
         return Case((kernel.to(draw.dtype(i)),))
 
     def reference(self, kernel):

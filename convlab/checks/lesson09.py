@@ -23,14 +23,15 @@ class ConvTranspose2d(Exercise):
     """conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0): NCHW input."""
 
     references = (*ref.TRANSPOSED, *ref.AUTOGRAD, *ref.MODELS)
+    # A batch, channels, stride 2, padding 1, output_padding 1, non-square.
+    examples = ({"batch": 2, "c_in": 3, "c_out": 2, "h": 3, "w": 4, "kh": 3, "kw": 2, "stride": (2, 2),
+                 "padding": (1, 1), "output_padding": (1, 1)},)
 
     def make_case(self, draw, i):
         dtype = draw.dtype(i)
-        batch, c_in, c_out = draw.int(1, 3), draw.int(1, 3), draw.int(1, 3)
-        h, w, kh, kw = draw.int(1, 5), draw.int(1, 5), draw.int(1, 4), draw.int(1, 4)
-        stride = (draw.int(1, 3), draw.int(1, 3))
-        if i == 0:  # a batch, channels, stride 2, padding 1, output_padding 1, non-square
-            batch, c_in, c_out, h, w, kh, kw, stride = 2, 3, 2, 3, 4, 3, 2, (2, 2)
+        batch, c_in, c_out, h, w, kh, kw, stride = self.with_example(
+            i, batch=draw.int(1, 3), c_in=draw.int(1, 3), c_out=draw.int(1, 3), h=draw.int(1, 5), w=draw.int(1, 5),
+            kh=draw.int(1, 4), kw=draw.int(1, 4), stride=(draw.int(1, 3), draw.int(1, 3)))
         kwargs = {}
         if i % 2 == 0 or draw.bool():
             kwargs["bias"] = draw.randn(c_out, dtype=dtype)
@@ -38,8 +39,7 @@ class ConvTranspose2d(Exercise):
             kwargs["stride"] = stride if stride[0] != stride[1] or draw.bool() else stride[0]
         padding = (draw.int(0, (kh - 1) // 2 + 1), draw.int(0, (kw - 1) // 2 + 1))
         output_padding = (draw.int(0, stride[0] - 1), draw.int(0, stride[1] - 1))
-        if i == 0:
-            padding, output_padding = (1, 1), (1, 1)
+        padding, output_padding = self.with_example(i, padding=padding, output_padding=output_padding)
         # keep the output non-empty: (n - 1)s - 2p + k + op >= 1 per dimension
         padding = tuple(min(p, ((n - 1) * s + k + op - 1) // 2) for p, n, s, k, op in
                         zip(padding, (h, w), stride, (kh, kw), output_padding))
@@ -77,12 +77,11 @@ class ConvTranspose2dAsMatmul(Exercise):
 
     references = (*ref.TRANSPOSED, *ref.AUTOGRAD, *ref.MODELS)
 
+    examples = ({"h": 3, "w": 3, "kh": 3, "kw": 3},   # the lesson's example: a 3×3 map back to 5×5
+                {"h": 2, "w": 4, "kh": 3, "kw": 2})
+
     def make_case(self, draw, i):
-        h, w, kh, kw = draw.int(1, 5), draw.int(1, 5), draw.int(1, 4), draw.int(1, 4)
-        if i == 0:  # the lesson's example: a 3×3 map back to 5×5
-            h, w, kh, kw = 3, 3, 3, 3
-        elif i == 1:
-            h, w, kh, kw = 2, 4, 3, 2
+        h, w, kh, kw = self.with_example(i, h=draw.int(1, 5), w=draw.int(1, 5), kh=draw.int(1, 4), kw=draw.int(1, 4))
         return Case((draw.randn(h, w, dtype=draw.dtype(i)), draw.randn(kh, kw, dtype=draw.dtype(i))))
 
     def reference(self, X, K):
