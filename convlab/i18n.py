@@ -4,8 +4,9 @@ Catalogs are Babel's `.po` files in `convlab/locale/<lang>/LC_MESSAGES/convlab.p
 first needed (`babel.messages.mofile`), so the source of a translation is the only copy of it. The
 language is, in order: the grader's choice for the block it runs (`in_language`: a lesson's
 feedback in the lesson's language), else the `CONVLAB_LANG` environment variable (a learner's
-override; the grader sets it for the kernels it starts), else the language of the notebook the
-kernel runs (`metadata.convlab.lang` of the file JupyterLab names in `JPY_SESSION_NAME`), else English.
+override; the grader sets it for the kernels it starts), else the language the notebook the kernel
+runs declares in its own metadata (`metadata.convlab.lang`), whichever front-end runs it
+(`notebook_language`), else English.
 Messages are marked with `_` where they are said and with `N_` where they are defined ahead.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ import gettext
 import io
 import json
 import os
+import sys
 from pathlib import Path
 
 DOMAIN = "convlab"
@@ -82,13 +84,51 @@ def _notebook_language(path: str, mtime: float) -> str:
 
 
 def notebook_language() -> str:
-    """The language of the notebook this kernel runs, as JupyterLab names it; English elsewhere."""
-    path = os.environ.get("JPY_SESSION_NAME", "")
-    if not path.endswith(".ipynb"):
-        return "en"
+    """The language the notebook this kernel runs declares, read from the notebook itself: the file
+    JupyterLab names (`JPY_SESSION_NAME`), the file VS Code names (`__vsc_ipynb_file__`), the
+    notebook Colab holds, else the notebooks of the working directory where they agree (nbclient and
+    nbconvert run a notebook in its own folder); English where none can be found."""
+    path = _front_end_path()
+    if path is not None:
+        try:
+            return _notebook_language(path, os.stat(path).st_mtime)
+        except OSError:
+            return "en"
+    if "google.colab" in sys.modules:
+        return _colab_language()
     try:
-        return _notebook_language(path, os.stat(path).st_mtime)
+        folder = os.getcwd()
+        return _folder_language(folder, os.stat(folder).st_mtime)
     except OSError:
+        return "en"
+
+
+def _front_end_path() -> str | None:
+    """The notebook file the front-end says this kernel runs, if it says."""
+    path = os.environ.get("JPY_SESSION_NAME", "")
+    if path.endswith(".ipynb"):
+        return path
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    path = getattr(shell, "user_ns", {}).get("__vsc_ipynb_file__")
+    return path if isinstance(path, str) and path.endswith(".ipynb") else None
+
+
+@functools.lru_cache(maxsize=8)
+def _folder_language(folder: str, mtime: float) -> str:
+    """The language the notebooks of `folder` declare, where they all declare the same one."""
+    found = {language_of(path) for path in sorted(Path(folder).glob("*.ipynb"))[:20]}
+    return found.pop() if len(found) == 1 else "en"
+
+
+@functools.lru_cache(maxsize=1)
+def _colab_language() -> str:
+    """The language of the notebook Colab holds (asked once: Colab answers in a round trip)."""
+    try:
+        from google.colab import _message  # only in Colab
+
+        return declared(_message.blocking_request("get_ipynb", timeout_sec=10)["ipynb"].get("metadata", {}))
+    except Exception:  # any failure leaves the learner in English; it never stops a check
         return "en"
 
 

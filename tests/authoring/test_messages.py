@@ -130,6 +130,53 @@ def test_the_language_is_the_notebooks_unless_the_environment_says(monkeypatch, 
         i18n.language()
 
 
+def _notebook(path, lang):
+    path.write_text(json.dumps({"cells": [], "metadata": {"convlab": {"lang": lang}} if lang else {},
+                                "nbformat": 4, "nbformat_minor": 5}))
+    return path
+
+
+@pytest.fixture
+def no_front_end(monkeypatch, tmp_path):
+    """No language chosen and no front-end naming a notebook; the working directory a fresh folder."""
+    monkeypatch.delenv(i18n.ENV, raising=False)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_vs_code_names_the_notebook_in_the_kernels_namespace(no_front_end, monkeypatch):
+    import IPython
+
+    shell = type("Shell", (), {"user_ns": {"__vsc_ipynb_file__": str(_notebook(no_front_end / "a.ipynb", "zh"))}})()
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    assert i18n.language() == "zh"
+
+
+@pytest.mark.parametrize("languages,expected", [(["zh"], "zh"), (["zh", "zh"], "zh"), (["zh", "en"], "en"),
+                                                 ([None], "en"), ([], "en")])
+def test_nbconvert_runs_a_notebook_in_its_folder_whose_notebooks_say_the_language(no_front_end, languages,
+                                                                                    expected):
+    for i, lang in enumerate(languages):
+        _notebook(no_front_end / f"{i}.ipynb", lang)
+    assert i18n.language() == expected
+
+
+def test_a_chinese_lesson_speaks_chinese_under_plain_nbclient(tmp_path):
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(metadata={"convlab": {"lang": "zh"}, "kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell("from convlab.i18n import _\nprint(_('passed'))")]
+    path = tmp_path / "lesson.ipynb"
+    nbformat.write(nb, str(path))
+    env = {k: v for k, v in __import__("os").environ.items() if k not in (i18n.ENV, "JPY_SESSION_NAME")}
+    NotebookClient(nb, resources={"metadata": {"path": str(tmp_path)}}, kernel_name="python3",
+                   timeout=120).execute(env=env)
+    assert nb.cells[0].outputs[0]["text"].strip() == i18n.translations("zh").gettext("passed") != "passed"
+
+
 def test_speaking_sets_the_language_for_a_block_and_puts_it_back(monkeypatch):
     monkeypatch.delenv(i18n.ENV, raising=False)
     with i18n.speaking("zh"):
