@@ -1,4 +1,5 @@
 """The check engine: devices, types, tampering, seeds, unanswered cells, quiet warnings, short tracebacks."""
+import re
 import sys
 import warnings
 
@@ -164,10 +165,11 @@ def test_torchs_own_not_implemented_error_is_not_taken_for_unanswered():
 
 def test_an_exception_is_reported_in_one_line():
     def broken(X, K):
-        raise ValueError("shapes do not line up\nsecond line that should not show")
+        text = "shapes do not line up\nsecond line that should not show"
+        raise ValueError(text)
 
     message = failure_of(lesson01.corr2d, broken)
-    assert "raised ValueError: shapes do not line up" in message
+    assert re.search(r"raised ValueError: shapes do not line up \(your line \d+: raise ValueError\(text\)\)", message)
     assert "second line" not in message
 
 
@@ -368,3 +370,35 @@ def test_the_likely_mistake_is_found_from_the_problems_kind_not_its_words(monkey
     assert compare(torch.zeros(2), torch.ones(2), torch.float32, "cpu").kind is Kind.WRONG_VALUES
     assert compare(torch.zeros(2).double(), torch.ones(2), torch.float32, "cpu").kind is Kind.WRONG_DTYPE
     assert not compare([1], torch.ones(2), torch.float32, "cpu").diagnosable
+
+
+def _learners_function(source: str, filename: str):
+    """`source`'s last function, compiled as a notebook cell is (its lines in linecache)."""
+    import linecache
+
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {}
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - a learner's cell, made up here
+    return [v for v in namespace.values() if callable(v)][-1]
+
+
+@pytest.mark.parametrize("filename", ["/tmp/ipykernel_7/4021.py", "<cell 3>"])
+def test_an_exception_shows_the_learners_own_line_not_torchs(filename):
+    from convlab.checks import lesson01
+
+    fn = _learners_function("def corr2d(X, K):\n    kh, kw = K.shape\n    return X @ K\n", filename)
+    with pytest.raises(CheckFailed) as caught:
+        lesson01.corr2d(fn)
+    message = str(caught.value)
+    assert "raised RuntimeError" in message and "(your line 3: return X @ K)" in message, message
+    assert "torch" not in message.split("your line")[1]
+
+
+def test_an_exception_with_no_line_of_the_learners_names_none():
+    from convlab.checks import lesson01
+    from convlab.checks.diagnose import your_line
+
+    with pytest.raises(CheckFailed) as caught:
+        lesson01.corr2d(torch.matmul)  # raises inside torch: no line of the learner's
+    assert "your line" not in str(caught.value)
+    assert your_line(ValueError("made here, never raised")) == ""

@@ -22,7 +22,7 @@ from functools import cached_property
 import torch
 
 from convlab.checks.compare import compare, describe_value
-from convlab.checks.diagnose import banned_message, first_line, likely_mistakes, normalise_answer
+from convlab.checks.diagnose import banned_message, first_line, likely_mistakes, normalise_answer, your_line
 from convlab.checks.guard import KERNEL_OPS, DeviceMixing, disabled_kernel_hits, forbid_builtin_kernels
 from convlab.checks.problems import Kind, Problem
 from convlab.checks.record import write_answer_record, write_record
@@ -338,9 +338,9 @@ class Exercise:
             # nbgrader's placeholder is a bare `raise NotImplementedError()`; torch's own carry a message
             # (on meta, torch refusing to read values).
             run.not_answered = device != "meta" and not str(exc)
-            run.exception = first_line(exc)
-        except Exception as exc:  # the learner's bug, reported as feedback
-            run.exception = first_line(exc)
+            run.exception = first_line(exc) + your_line(exc)
+        except Exception as exc:  # the learner's bug, reported as feedback, at their line
+            run.exception = first_line(exc) + your_line(exc)
         else:
             try:
                 run.output = _map_tensors(out, _detach)

@@ -6,6 +6,12 @@ that matches the learner's output, in shape or in values, is named.
 """
 from __future__ import annotations
 
+import functools
+import linecache
+import os
+import site
+import sys
+
 import torch
 
 from convlab.checks.compare import compare, shape_of
@@ -26,6 +32,38 @@ def first_line(exc: BaseException, limit: int = 200) -> str:
     if len(message) > limit:
         message = message[: limit - 1] + "…"
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+@functools.lru_cache(maxsize=1)
+def _installed() -> tuple[str, ...]:
+    """Where code that is not the learner's lives: this Python, its packages and convlab itself."""
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.dirname(__file__)),
+             *site.getsitepackages(), site.getusersitepackages()}
+    return tuple(os.path.realpath(root).rstrip(os.sep) + os.sep for root in roots if root)
+
+
+def _learners(filename: str) -> bool:
+    """Whether a frame's file is the learner's: a notebook cell, or a file of theirs."""
+    if filename.startswith("<"):
+        return filename.startswith(("<cell", "<ipython-input"))
+    return not os.path.realpath(filename).startswith(_installed())
+
+
+def your_line(exc: BaseException, limit: int = 100) -> str:
+    """Where in the learner's own code ``exc`` was raised, as ' (your line 4: out = X @ K)': the
+    deepest frame of theirs in its traceback, never a line of convlab or torch; '' where none is."""
+    found, tb = None, exc.__traceback__
+    while tb is not None:
+        if _learners(tb.tb_frame.f_code.co_filename):
+            found = tb
+        tb = tb.tb_next
+    if found is None:
+        return ""
+    where = _("your line {number}").format(number=found.tb_lineno)
+    text = " ".join(linecache.getline(found.tb_frame.f_code.co_filename, found.tb_lineno).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return f" ({where}: {text})" if text else f" ({where})"
 
 
 def banned_message(op: str) -> str:
