@@ -33,3 +33,13 @@ def test_benchmark_prints_every_case_and_the_summary(bench_functional, monkeypat
     assert f"stat={stat}" in out
     assert "tiny conv2d" in out and "tiny max_pool2d" in out
     assert "median ratio" in out and "worst ratio" in out
+
+
+def test_the_first_check_benchmark_times_a_right_and_a_wrong_answer_in_a_fresh_kernel(capsys):
+    spec = importlib.util.spec_from_file_location("bench_first_check", ROOT / "benchmarks" / "bench_first_check.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(["--kernels", "1"])
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == ["right", "wrong"]
+    assert all("first check" in line and "median of 1 kernels" in line for line in lines)

@@ -402,3 +402,16 @@ def test_an_exception_with_no_line_of_the_learners_names_none():
         lesson01.corr2d(torch.matmul)  # raises inside torch: no line of the learner's
     assert "your line" not in str(caught.value)
     assert your_line(ValueError("made here, never raised")) == ""
+
+
+def test_a_first_check_spares_the_learner_torch_dynamos_import():
+    """A right answer runs on meta too; torch would import torch._dynamo there (0.6 s of a first check)."""
+    import subprocess
+
+    code = ("import sys, torch\nfrom convlab.checks import lesson01\n"
+            "lesson01.corr2d(lambda X, K: torch.stack([torch.stack([(X[i:i + K.shape[0], j:j + K.shape[1]] * K).sum()"
+            " for j in range(X.shape[1] - K.shape[1] + 1)]) for i in range(X.shape[0] - K.shape[0] + 1)]))\n"
+            "print('torch._dynamo' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "False", out.stdout

@@ -23,7 +23,13 @@ import torch
 
 from convlab.checks.compare import compare, describe_value
 from convlab.checks.diagnose import banned_message, first_line, likely_mistakes, normalise_answer, your_line
-from convlab.checks.guard import KERNEL_OPS, DeviceMixing, disabled_kernel_hits, forbid_builtin_kernels
+from convlab.checks.guard import (
+    KERNEL_OPS,
+    DeviceMixing,
+    disabled_kernel_hits,
+    forbid_builtin_kernels,
+    spare_dynamo_import,
+)
 from convlab.checks.problems import Kind, Problem
 from convlab.checks.record import write_answer_record, write_record
 from convlab.checks.references import ReferenceUsed, forbid_references, reference_message
@@ -327,6 +333,8 @@ class Exercise:
         kwargs = _map_tensors(case.kwargs, lambda t: _clone(_to(t, device)))
         run = Run(index, device)
         guard, watch = forbid_builtin_kernels(self.banned), forbid_references(self.references)
+        if device == "meta":
+            spare_dynamo_import()
         mixing = DeviceMixing() if device == "meta" else contextlib.nullcontext()
         hits = len(disabled_kernel_hits)
         try:

@@ -12,6 +12,7 @@ dispatcher as the same ATen operator, so a ``TorchDispatchMode`` sees them all.
 from __future__ import annotations
 
 import re
+import sys
 
 import torch
 from torch.overrides import TorchFunctionMode
@@ -296,6 +297,21 @@ def builtin_kernels_disabled() -> bool:
     finally:
         del disabled_kernel_hits[hits:]
     return False
+
+
+#: Grows once, the first time a check runs on meta in this process (growing is no change to the
+#: engine snapshot the grader's run compares).
+_spared: set = set()
+
+
+def spare_dynamo_import() -> None:
+    """`skip_dynamo_import`, once per process, before the first check on meta: a learner's first
+    check then answers in a third of a second, not one. Not where torch._dynamo is already imported
+    (someone compiles here: their wrappers are left as torch made them)."""
+    if not _spared:
+        _spared.add("dynamo")
+        if "torch._dynamo" not in sys.modules:
+            skip_dynamo_import()
 
 
 def skip_dynamo_import() -> int:
