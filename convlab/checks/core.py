@@ -489,10 +489,16 @@ class Exercise:
         print(passed_line(self.name, len(drawn), runs))
 
 
+#: What a pass on each device checked, in words a learner reads at the end of the pass line.
+CHECKED_ON = {"cpu": N_("values on the CPU"), "cuda": N_("values on the GPU (CUDA)"),
+              "meta": N_("shapes and dtypes without computing (meta)")}
+
+
 def passed_line(name: str, cases: int, runs: list) -> str:
-    """'lesson01.corr2d: 5 cases passed — cpu, meta': a learner sees that the check ran, and where."""
+    """'lesson01.corr2d: 5 cases passed — values on the CPU; shapes and dtypes without computing
+    (meta)': a learner sees that the check ran, and what it checked where."""
     devices = list(dict.fromkeys(run.device for run in runs))
-    where = f" — {', '.join(devices)}" if devices else ""
+    where = f" — {'; '.join(_(CHECKED_ON.get(d, d)) for d in devices)}" if devices else ""
     return ngettext("{name}: {cases} case passed", "{name}: {cases} cases passed", cases).format(
         name=name, cases=cases) + where
 
