@@ -7,11 +7,19 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 .PHONY: lab lab-instructor test system-deps python-venv lessons
 
 # A dry run first: pins this Python cannot install, or PyPI's CUDA torch, stop here with the reason.
+# Each step says what it does; pip shows its own progress (a first install takes minutes).
 $(BIN)/.installed: pyproject.toml constraints.txt
+	@echo "[1/4] a virtual environment in $(VENV)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	@echo "[2/4] pip itself"
+	$(BIN)/pip install --progress-bar on --upgrade pip
+	@echo "[3/4] checking that the pinned versions install here"
 	$(BIN)/python .ci/resolve-check
-	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	@echo "[4/4] convlab and what it uses (torch, JupyterLab, nbgrader ...)"
+	$(BIN)/pip install --progress-bar on -c constraints.txt -e '.[dev]'
+	@# an editable install leaves out data files: the lab's settings the wheel carries, put in place here
+	mkdir -p $(VENV)/share/jupyter/lab/settings/overrides.d
+	cp jupyter-config/lab-settings/convlab.json $(VENV)/share/jupyter/lab/settings/overrides.d/
 	touch $@
 
 # Debian's python3 cannot create a virtual environment until python3-venv is installed.
@@ -32,10 +40,14 @@ system-deps: python-venv
 	    npm install -g --silent configurable-http-proxy@5.3.0; fi; \
 	else echo "not root: skipping apt-get (tests needing bwrap/chromium skip with a reason)"; fi
 
-# The learner's lab: nbgrader's Assignment List and Validate, not its instructor tools (jupyter-config/);
-# it opens lessons/README.md, where a learner picks the English or the Chinese edition.
+# The learner's lab: nbgrader's Assignment List and Validate, not its instructor tools (jupyter-config/).
+# It opens the learner's own copy of the lessons (workspace/, outside git: a `git pull` never meets
+# their work; new lessons are added to it, nothing there is overwritten) on the page where they
+# pick the English or the Chinese edition, shown rendered with its links.
+WORKSPACE ?= workspace
 lab: python-venv $(BIN)/.installed
-	JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter-config/learner $(BIN)/jupyter lab --allow-root --ServerApp.root_dir=lessons \
+	$(BIN)/convlab lessons $(WORKSPACE)
+	JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter-config/learner $(BIN)/jupyter lab --allow-root --ServerApp.root_dir=$(WORKSPACE) \
 	  --LabApp.default_url=/lab/tree/README.md
 
 # The instructor's lab on a course directory (convlab new-course DIR): Formgrader, Create Assignment, Course List.

@@ -1,8 +1,9 @@
 """The one build step pyproject.toml cannot state: a wheel carries the instructor notebooks.
 
 solutions/ (every lesson's notebook, its translations and its data) goes into the wheel as
-autograder/_solutions/, so that `convlab new-course DIR` works from an installed package with no
-checkout. An editable install runs from the checkout and uses its solutions/ instead.
+autograder/_solutions/, and lessons/ (the learner's notebooks, both editions) as
+autograder/_lessons/, so that `convlab new-course DIR` and `convlab lessons DIR` work from an
+installed package with no checkout. An editable install runs from the checkout and uses its own.
 """
 import shutil
 from pathlib import Path
@@ -19,12 +20,13 @@ class BuildPyWithSolutions(build_py):
         super().run()
         if getattr(self, "editable_mode", False):
             return
-        solutions = ROOT / "solutions"
-        if not solutions.is_dir():
-            raise FileNotFoundError(f"{solutions}: the instructor notebooks the wheel carries are missing")
-        target = Path(self.build_lib, "autograder", "_solutions")
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(solutions, target, ignore=SKIP)
+        for folder, name in (("solutions", "_solutions"), ("lessons", "_lessons")):
+            source = ROOT / folder
+            if not source.is_dir():
+                raise FileNotFoundError(f"{source}: the notebooks the wheel carries are missing")
+            target = Path(self.build_lib, "autograder", name)
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(source, target, ignore=SKIP)
 
 
 setup(cmdclass={"build_py": BuildPyWithSolutions})

@@ -108,6 +108,21 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_lessons(args: argparse.Namespace) -> int:
+    from autograder.authoring.workspace import WorkspaceError, copy_lessons
+
+    dest = Path(args.dir)
+    try:
+        copied = copy_lessons(dest, args.lang)
+    except WorkspaceError as error:
+        raise UsageError(str(error)) from error
+    kept = f"; {len(copied.kept)} already there, kept as they are" if copied.kept else ""
+    print(f"{dest}: {len(copied.added)} file(s) added{kept}")
+    for name in copied.added:
+        print(f"  + {name}")
+    return 0
+
+
 def _cmd_new_course(args: argparse.Namespace) -> int:
     from autograder.authoring.build import BuildError
     from autograder.authoring.course import CourseError, new_course
@@ -227,6 +242,16 @@ def parser() -> argparse.ArgumentParser:
                        help=f"seconds the notebook may run, as under convlab grade (default: {defaults.TIMEOUT_SECONDS:g})")
     check.set_defaults(run=_cmd_check)
 
+    lessons = sub.add_parser(
+        "lessons", help="copy the lessons into a folder of your own, where your work is kept",
+        description="Copy the learner notebooks (both editions and the page linking them, or one edition) "
+        "into DIR. Only what DIR lacks is added: a notebook you have worked on is never overwritten, so "
+        "running it again after an update adds the new lessons only.",
+    )
+    lessons.add_argument("dir", metavar="DIR", help="your workspace (made if missing)")
+    lessons.add_argument("--lang", metavar="LANG", help="one edition only: en or zh (简体中文)")
+    lessons.set_defaults(run=_cmd_lessons)
+
     new_course = sub.add_parser(
         "new-course", help="create an nbgrader course directory holding every lesson",
         description="Create an nbgrader course in DIR: nbgrader_config.py, source/ (from "
@@ -287,9 +312,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from autograder.config import put_environment_on_path
+    from autograder.interpreter import put_environment_on_path, spare_slow_imports
 
     put_environment_on_path()  # alembic and kernels beside this interpreter, activated or not
+    spare_slow_imports()
     args = parser().parse_args(argv)
     try:
         return args.run(args)

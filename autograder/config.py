@@ -8,7 +8,6 @@ Also holds `HideHiddenTests`, the feedback preprocessor that setting list names.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 from nbclient.util import run_sync
@@ -165,14 +164,3 @@ def config_text() -> str:
         for key, value in values.items():
             lines.append(f"c.{section}.{key} = {value!r}")
     return "\n".join(lines) + "\n"
-
-
-def put_environment_on_path() -> None:
-    """nbgrader runs `alembic` (and Jupyter runs kernels) from PATH: use this interpreter's bin/.
-
-    So the commands work from a virtual environment that was never activated.
-    """
-    bin_dir = str(Path(sys.executable).parent)
-    path = os.environ.get("PATH", "")
-    if bin_dir not in path.split(os.pathsep):
-        os.environ["PATH"] = os.pathsep.join([bin_dir, path]) if path else bin_dir

@@ -390,3 +390,33 @@ def test_a_failing_check_draws_its_picture_in_jupyterlab(lab, browser):
         page.screenshot(path=str(ARTIFACTS / "e2e-failure-picture.png"))
     finally:
         page.close()
+
+
+def test_the_learners_workspace_opens_on_a_rendered_page_whose_links_open_the_lessons(lab, browser):
+    """`make lab`: the lessons' page shows rendered (the lab settings convlab installs), and its first
+    Chinese link opens that lesson."""
+    from pathlib import Path
+
+    from autograder.authoring.workspace import copy_lessons
+
+    installed = Path(sys.prefix) / "share/jupyter/lab/settings/overrides.d/convlab.json"
+    assert installed.is_file(), "the install puts convlab's lab settings in place (make's .installed step)"
+    copy_lessons(lab.root_dir / "workspace")
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{lab.url}/lab/workspaces/e2e-launcher/tree/workspace/README.md?token={lab.token}",
+                  timeout=120_000)
+        try:
+            page.locator(".jp-RenderedMarkdown td a").first.wait_for(timeout=120_000)
+        finally:
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "e2e-launcher.png"))
+        links = page.locator(".jp-RenderedMarkdown td a")
+        assert links.count() == 24, [links.nth(i).get_attribute("href") for i in range(min(links.count(), 3))]
+        link = links.filter(has_text=re.compile("^一个卷积核"))
+        link.click()
+        page.wait_for_url(re.compile(r"/tree/workspace/zh/01_single_channel/01_single_channel\.ipynb"))
+        page.locator(".jp-Notebook .jp-RenderedMarkdown").get_by_text(re.compile("第 01 课")).first.wait_for(
+            timeout=120_000)
+    finally:
+        page.close()

@@ -45,7 +45,8 @@ def release(course: Path, names: list[str]) -> None:
     """Run nbgrader's generate_assignment for each assignment of the course at `course`."""
     from nbgrader.apps import NbGraderAPI
 
-    from autograder.config import nbgrader_config, put_environment_on_path
+    from autograder.config import nbgrader_config
+    from autograder.interpreter import put_environment_on_path
 
     put_environment_on_path()
     api = NbGraderAPI(config=nbgrader_config(course))

@@ -8,7 +8,6 @@ markers, or a file that is not there, is its author's alone (this checkout's tes
 one applies here)."""
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ import nbformat
 from autograder import defaults
 from autograder.authoring import translations
 from autograder.authoring.build import assignment_names
+from autograder.authoring.workspace import title
 
 
 @dataclass(frozen=True)
@@ -35,14 +35,13 @@ def _exercises(root: Path) -> str:
 
 
 def _title(notebook: Path, lang: str) -> str:
-    """A lesson's title: its first heading after the dash ("# Lesson 01 — Title"), in `lang`."""
+    """A lesson's title in `lang`: its first cell's heading, in the English or its translation."""
     first = nbformat.read(str(notebook), as_version=4).cells[0]
     text = first.source
     if lang != "en":
         text = translations.load(translations.translation_path(notebook, lang)).get(first.get("id"), {}).get("text",
                                                                                                               text)
-    heading = next((line for line in text.splitlines() if line.startswith("#")), notebook.stem)
-    return re.split(r"\s+[—-]\s+", heading.lstrip("# ").strip(), maxsplit=1)[-1]
+    return title(text, notebook.stem)
 
 
 def _lessons(root: Path) -> str:

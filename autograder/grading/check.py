@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text  # plain text: feedback like "[2, 3]" is not rich markup
 
 from autograder import cell_meta, sandbox
-from autograder.grading import grade, restore
+from autograder.grading import notebook_job, restore
 from autograder.grading.protocol import Reason, Settings, Verdict
 from autograder.grading.submissions import files_beside
 from autograder.grading.worker import run_job
@@ -62,22 +62,41 @@ def shorten(text: str) -> str:
     return short + (" …" if short != text.strip() else "")
 
 
+def _calls_missed(message: str) -> list[str]:
+    """A test cell's message, one entry per call it missed (a check's message opens with its name,
+    "lessonNN.name, case ..." or "name: ...", on a line of its own)."""
+    entries: list[str] = []
+    for line in message.splitlines():
+        if entries and not _opens_a_call(line):
+            entries[-1] += "\n" + line
+        else:
+            entries.append(line)
+    return entries
+
+
+def _opens_a_call(line: str) -> bool:
+    head = line.split(" ", 1)[0].rstrip(",:")
+    return bool(head) and head.replace(".", "").replace("_", "").isalnum() and head[0].isalpha() and (
+        line.startswith(f"{head},") or line.startswith(f"{head}:"))
+
+
 def by_exercise(nb: NotebookNode, verdict: Verdict) -> list[ExerciseResult]:
     """Points and feedback per exercise from the grader's verdict on `nb` (hidden tests removed)."""
     results = {r.grade_id: r for r in verdict.results}
     graded = verdict.notebook
     exercises = []
     for exercise in cell_meta.exercises(nb):
-        earned, possible, hidden, feedback = 0.0, 0.0, 0.0, ""
+        earned, possible, hidden, misses = 0.0, 0.0, 0.0, []
         for index in exercise.tests:
             result = results[cell_meta.grade_id(nb.cells[index])]
             if result.reason == Reason.NO_CHECK:  # its checks are all hidden: only the grader's run decides
                 hidden += result.max_points
-                feedback = feedback or error_message(graded.cells[index])
+                misses.append(error_message(graded.cells[index]))
                 continue
             possible += result.max_points
             earned += result.points
-            feedback = feedback or ("" if result.passed else shorten(result.message))
+            misses += [] if result.passed else [shorten(miss) for miss in _calls_missed(result.message)]
+        feedback = "\n".join(dict.fromkeys(miss for miss in misses if miss))  # every miss, each once
         if exercise.answer is not None and feedback:
             # The answer cell's own error (NotImplementedError when left blank) is the root cause.
             cause = error_message(graded.cells[exercise.answer])
@@ -109,10 +128,10 @@ def run_checks(path: Path, timeout: float = Settings.timeout) -> tuple[list[Exer
     nb = _readable(Path(path))
     backend = sandbox.safest_or_none()
     settings = Settings(workers=1, timeout=timeout, sandbox=backend.name)
-    source = grade.Source.of(nb)
-    planned, job = grade.planned_job(("check", Path(path).stem), restore.restore(nb, nb), source,
+    source = notebook_job.Source.of(nb)
+    planned, job = notebook_job.planned_job(("check", Path(path).stem), restore.restore(nb, nb), source,
                                      files_beside(str(Path(path).resolve().parent)), settings)
-    verdict = grade.score_notebook(planned, run_job(job), None, settings)
+    verdict = notebook_job.score_notebook(planned, run_job(job, together=True), None, settings)
     return by_exercise(nb, verdict), backend
 
 
@@ -128,12 +147,14 @@ def report(results: list[ExerciseResult], title: str) -> None:
     possible = sum(result.possible for result in results)
     table.add_column(_("points"), justify="right", footer=f"{_points(earned)}/{_points(possible)}")
     hidden = sum(result.hidden for result in results)
-    table.add_column(_("hidden tests"), justify="right", footer=_points(hidden) if hidden else "")
+    if hidden:  # a learner's copy has none: the column would only ever be empty there
+        table.add_column(_("hidden tests"), justify="right", footer=_points(hidden))
     table.add_column(_("feedback"))
     for result in results:
         verdict = result.feedback or (_("passed") if result.earned == result.possible else "")
-        table.add_row(Text(result.name), f"{_points(result.earned)}/{_points(result.possible)}",
-                      _points(result.hidden) if result.hidden else "", Text(verdict))
+        hidden_points = [_points(result.hidden) if result.hidden else ""] if hidden else []
+        table.add_row(Text(result.name), f"{_points(result.earned)}/{_points(result.possible)}", *hidden_points,
+                      Text(verdict))
     Console(width=max(Console().width, 100)).print(table)
 
 

@@ -25,8 +25,9 @@ from nbgrader.converters import GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
-from autograder.config import nbgrader_config, put_environment_on_path
+from autograder.config import nbgrader_config
 from autograder.coursedir import CourseDir
+from autograder.interpreter import put_environment_on_path
 
 # Suffixes of the files a browser runs as a page or script, any case: never copied from autograded/
 # (where a learner's files beside the notebook are) to the pages.

@@ -144,7 +144,7 @@ def _no_result(plan: CallPlan, cell_id: str, verification: VerificationRun, hidd
 
 
 def _as_run(cell: NotebookNode) -> str:
-    """The cell's source as the notebook run had it: without hidden tests (`grade._without_hidden_tests`)."""
+    """The cell's source as the notebook run had it: without hidden tests (`notebook_job._without_hidden_tests`)."""
     if not cell_meta.has_hidden_tests(cell):
         return cell.source
     try:

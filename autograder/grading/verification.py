@@ -151,7 +151,7 @@ def cell_verdict(plan: CallPlan, cell_id: str, verdicts: list) -> CellVerdict:
     a check call's has its (check, seed), an answer's its name and no seed."""
     keys = [(call["check"], call["seed"]) for call in plan.calls_of(cell_id)]
     keys += [(answer_check(item["question"]), None) for item in plan.answers_of(cell_id)]
-    result, reviews = CellVerdict(True, "passed"), set()
+    result, reviews, missed = CellVerdict(True, "passed"), set(), []
     for key in keys:
         mine = [v for v in verdicts if (v.check, v.seed) == key]
         reviews |= {v.review for v in mine if v.review}
@@ -160,5 +160,9 @@ def cell_verdict(plan: CallPlan, cell_id: str, verdicts: list) -> CellVerdict:
             result = CellVerdict(False, failed[0].message, failed[0].what)
         elif result.passed and not mine:
             result = CellVerdict(False, "")
+        if failed and failed[0].message not in missed:
+            missed.append(failed[0].message)
+    if missed:  # every call the cell missed, not only its first: a learner fixes them all at once
+        result.message = "\n".join(missed)
     result.reviews = sorted(reviews)
     return result

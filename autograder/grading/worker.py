@@ -7,6 +7,7 @@ bytes. The trusted parent parses and verifies them.
 """
 from __future__ import annotations
 
+import concurrent.futures as cf
 import contextlib
 import json
 import os
@@ -178,8 +179,15 @@ def run_verification(job: Job) -> VerificationRun:
                                _ended(result), _read_text(os.path.join(workdir, files.TRACE), MAX_STATUS_BYTES, head=True))
 
 
-def run_job(job: Job) -> Outcome:
+def run_job(job: Job, together: bool = False) -> Outcome:
     """Run `job.notebook` sandboxed, then the grader's own calls of its functions in a fresh
-    sandbox (`job.verify`); what a local worker thread or a Dask worker calls."""
-    notebook = run_notebook(job)
-    return Outcome(job.key, notebook, run_verification(job) if job.verify else None)
+    sandbox (`job.verify`); what a local worker thread or a Dask worker calls. `together` runs the
+    two at once, each in its own sandbox and work dir: one notebook checked alone (`convlab check`)
+    has the cores to itself, where a class's grading already fills them with other notebooks."""
+    if not (together and job.verify):
+        notebook = run_notebook(job)
+        return Outcome(job.key, notebook, run_verification(job) if job.verify else None)
+    with cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="convlab-verify") as pool:
+        verification = pool.submit(run_verification, job)
+        notebook = run_notebook(job)
+        return Outcome(job.key, notebook, verification.result())

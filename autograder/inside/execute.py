@@ -16,8 +16,9 @@ import time
 import traceback
 
 from autograder.inside.files import EXECUTED, JOB, STATUS, SUBMISSION
+from autograder.interpreter import spare_slow_imports
 
-PREPARE = "__import__('convlab.checks.guard', fromlist=['_']).skip_dynamo_import()"
+PREPARE = "__import__('convlab.checks.guard', fromlist=['_']).spare_dynamo_import()"
 MAX_OUTPUT_CHARS = 20_000  # per output; a learner should not scroll, the gradebook should not swell
 MAX_FIGURE_CHARS = 2_000_000  # one image (base64): every figure of the lessons fits
 MAX_FIGURES_CHARS = 16_000_000  # all images of one notebook together
@@ -123,9 +124,7 @@ def _speak_the_notebooks_language(nb) -> None:
 
 def main() -> int:
     _not_dumpable()
-    # jsonschema imports rfc3987_syntax when present, which builds a grammar for ~4 s at import;
-    # notebooks never need IRI validation, and this runner starts once per submission.
-    sys.modules.setdefault("rfc3987_syntax", None)
+    spare_slow_imports()  # this runner starts once per submission
     import nbformat
 
     start = time.monotonic()

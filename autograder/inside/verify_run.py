@@ -297,7 +297,7 @@ def main() -> int:
     exercises = [find_exercise(call["check"]) for call in job["calls"]]
     drawn = [exercise.cases(call["seed"], call["cases"]) for exercise, call in zip(exercises, job["calls"])]
     withhold_answers(item["question"] for item in job["answers"])
-    guard.skip_dynamo_import()
+    guard.spare_dynamo_import()
     guard.disable_builtin_kernels()
     guard.disable_python_decompositions()
     references.install()

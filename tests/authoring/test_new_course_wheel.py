@@ -1,4 +1,6 @@
-"""`convlab new-course` from a built wheel, with no checkout: the wheel carries solutions/."""
+"""From a built wheel, with no checkout: `convlab new-course` (the wheel carries solutions/) and a
+learner's `convlab lessons` (it carries lessons/), whose lessons run under plain nbclient in their
+own language."""
 import shutil
 import subprocess
 import sys
@@ -14,7 +16,8 @@ pytestmark = pytest.mark.grading
 
 ROOT = Path(__file__).resolve().parents[2]
 # What building the wheel reads: pyproject.toml's package list and readme, setup.py's solutions/.
-PROJECT = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "convlab", "autograder", "solutions")
+PROJECT = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "convlab", "autograder", "solutions", "lessons",
+           "jupyter-config")
 SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
 
 
@@ -95,3 +98,41 @@ def test_without_any_solutions_new_course_names_the_flag_to_pass(tmp_path, monke
     assert "--solutions" in err and "--root" not in err
     assert not (tmp_path / "course").exists()
 
+
+
+def test_the_wheel_carries_the_lessons_and_the_labs_settings(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    expected = {"autograder/_lessons/" + p.relative_to(ROOT / "lessons").as_posix()
+                for p in (ROOT / "lessons").rglob("*") if p.is_file() and ".ipynb_checkpoints" not in p.parts}
+    assert "autograder/_lessons/zh/01_single_channel/01_single_channel.ipynb" in expected
+    assert expected <= names, f"missing from the wheel: {sorted(expected - names)[:5]}"
+    assert any(n.endswith(".data/data/share/jupyter/lab/settings/overrides.d/convlab.json") for n in names)
+
+
+def test_a_learners_lessons_from_the_wheel_run_under_nbclient_in_their_language(wheel, tmp_path):
+    import nbformat
+    from nbclient import NotebookClient
+
+    installed = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(installed)
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    code = (f"import sys; sys.path.insert(0, {str(installed)!r})\n"
+            "from autograder.cli import main\nsys.exit(main(['lessons', 'mine']))\n")
+    env = {**user_environment(), "PYTHONPATH": str(installed)}
+    env.pop("CONVLAB_LANG", None)
+    result = subprocess.run([sys.executable, "-c", code], cwd=work, capture_output=True, text=True, timeout=300,
+                            env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for edition, word in (("", "not answered yet"), ("zh/", "尚未作答")):
+        path = work / "mine" / edition / "01_single_channel/01_single_channel.ipynb"
+        nb = nbformat.read(str(path), as_version=4)
+        NotebookClient(nb, resources={"metadata": {"path": str(path.parent)}}, kernel_name="python3", timeout=300,
+                       allow_errors=True).execute(env=env)
+        errors = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs
+                  if o.output_type == "error"]
+        assert errors and all(o.ename in ("CheckFailed", "NotImplementedError") for o in errors), \
+            [(o.ename, o.evalue[:200]) for o in errors]
+        said = " ".join(o.evalue for o in errors if o.ename == "CheckFailed")
+        assert word in said, said[:500]

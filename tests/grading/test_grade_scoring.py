@@ -310,3 +310,25 @@ def test_a_forged_expected_value_does_not_earn_the_answer(tmp_path, monkeypatch)
     honest = verified_records(tmp_path / "honest", monkeypatch, plan, None, value=5)
     results = score.score(nb, outcome_for(nb, honest), None, plan).results
     assert results[0].points == 1
+
+
+def test_a_test_cell_names_every_call_it_missed_not_only_the_first():
+    from autograder.grading.rejudge import Judgement
+    from autograder.grading.verification import CallPlan, answer_check, cell_verdict
+
+    plan = CallPlan(calls=[{"check": "lesson01.corr2d", "object": "corr2d", "seed": 3, "cases": None, "cell_id": "t"}],
+                    answers=[{"question": q, "expression": "x", "cell_id": "t"} for q in ("q1", "q2")])
+    verdicts = [Judgement("lesson01.corr2d", True, "right", 3),
+                Judgement(answer_check("q1"), False, "q1: not answered yet."),
+                Judgement(answer_check("q2"), False, "q2: not right yet — try again.")]
+    verdict = cell_verdict(plan, "t", verdicts)
+    assert not verdict.passed and verdict.message.splitlines() == ["q1: not answered yet.", "q2: not right yet — try again."]
+
+
+def test_convlab_check_splits_a_cells_message_into_the_calls_it_missed():
+    from autograder.grading.check import _calls_missed
+
+    message = ("lesson02.corr2d, case 1 of 5 (X (10, 11)):\nnot answered yet: replace it.\n"
+               "strided_shape: not answered yet.\nfloor_size: not right yet — try again.")
+    assert _calls_missed(message) == ["lesson02.corr2d, case 1 of 5 (X (10, 11)):\nnot answered yet: replace it.",
+                                      "strided_shape: not answered yet.", "floor_size: not right yet — try again."]
