@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -120,6 +121,33 @@ def _cmd_lessons(args: argparse.Namespace) -> int:
     print(f"{dest}: {len(copied.added)} file(s) added{kept}")
     for name in copied.added:
         print(f"  + {name}")
+    return 0
+
+
+def _cmd_progress(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from autograder.authoring.progress import workspace_progress
+    from convlab import i18n
+    from convlab.i18n import _
+
+    root = Path(args.dir) if args.dir else (Path("workspace") if Path("workspace").is_dir() else Path("."))
+    if not root.is_dir():
+        raise UsageError(f"DIR: no such directory: {str(root)!r}")
+    with i18n.speaking(args.lang) if args.lang else contextlib.nullcontext():
+        lessons = workspace_progress(root)
+        if not lessons:
+            raise UsageError(f"DIR: no lesson notebooks in {str(root)!r} (convlab lessons DIR copies them there)")
+        table = Table(title=str(root), show_footer=True)
+        table.add_column(_("lesson"), footer=_("total"))
+        table.add_column(_("points"), justify="right",
+                         footer=f"{sum(p.earned for p in lessons):g}/{sum(p.possible for p in lessons):g}")
+        table.add_column(_("next"))
+        for lesson in lessons:
+            table.add_row(Text(lesson.path), f"{lesson.earned:g}/{lesson.possible:g}", Text(lesson.next))
+        Console(width=max(Console().width, 100)).print(table)
     return 0
 
 
@@ -251,6 +279,16 @@ def parser() -> argparse.ArgumentParser:
     lessons.add_argument("dir", metavar="DIR", help="your workspace (made if missing)")
     lessons.add_argument("--lang", metavar="LANG", help="one edition only: en or zh (简体中文)")
     lessons.set_defaults(run=_cmd_lessons)
+
+    progress = sub.add_parser(
+        "progress", help="where you stand in each lesson of your workspace",
+        description="Per lesson notebook in DIR (default: workspace/ if there is one, else here): the points of "
+        "the visible tests you have passed, of those there are, and the exercise to work on next. Read from the "
+        "saved notebooks: nothing runs (convlab check runs a lesson as the grader would).",
+    )
+    progress.add_argument("dir", metavar="DIR", nargs="?", help="your workspace (convlab lessons DIR)")
+    progress.add_argument("--lang", metavar="LANG", help="the language to answer in: en or zh")
+    progress.set_defaults(run=_cmd_progress)
 
     new_course = sub.add_parser(
         "new-course", help="create an nbgrader course directory holding every lesson",

@@ -70,9 +70,11 @@ def launcher(lessons: Path, lang: str) -> str:
     """The page a workspace of one edition opens on: its lessons, linked."""
     top = lessons if lang == "en" else lessons / lang
     title = "convlab — lessons" if lang == "en" else "convlab — 课程"
+    where = ("Where you stand in every lesson: `convlab progress` in a terminal." if lang == "en"
+             else "每一课的进度：在终端中运行 `convlab progress`。")
     rows = [f"- {path.parent.name[:2]} · [{heading(path)}]({path.relative_to(lessons).as_posix()})"
             for path in sorted(top.glob("*/*.ipynb"))]
-    return "\n".join([f"# {title}", "", *rows, ""])
+    return "\n".join([f"# {title}", "", *rows, "", where, ""])
 
 
 def copy_lessons(dest: Path, lang: str | None = None) -> Copied:
