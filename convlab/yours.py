@@ -84,6 +84,10 @@ def select_lenet_conv2d(root: Path = Path("..")) -> None:
     there), so a first choice made inside the model's check would always fall back to the reference."""
     _chosen["conv2d"], _chosen["which"] = choose(root)
     print(_("LeNet's convolutions run on {which}").format(which=_chosen["which"]))
+    if _chosen["conv2d"] is cf.conv2d:
+        print(_("To run it on yours: keep your lesson 08 and lesson 10 notebooks at {first} and {second} (as "
+                "`convlab lessons` lays them out), make their checks pass, then run this cell again.").format(
+            first=(root / LESSON_08).resolve(), second=(root / LESSON_10).resolve()))
 
 
 def lenet_conv2d(input, weight, bias=None, stride=1, padding=0):

@@ -45,3 +45,11 @@ def test_without_the_notebooks_it_is_the_reference(tmp_path):
 def test_no_test_cell_or_demo_of_the_learners_notebook_runs(tmp_path, folder, capsys):
     yours.definitions(_course(tmp_path, folder) / yours.LESSON_10)
     assert capsys.readouterr().out == ""
+
+
+def test_lesson_11_says_how_to_run_on_your_own_kernels_where_it_runs_on_the_reference(tmp_path, capsys):
+    yours.select_lenet_conv2d(tmp_path)
+    out = capsys.readouterr().out
+    assert "reference" in out and "To run it on yours" in out and str(tmp_path / yours.LESSON_08) in out
+    yours.select_lenet_conv2d(_course(tmp_path, "solutions"))
+    assert "To run it on yours" not in capsys.readouterr().out
