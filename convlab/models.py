@@ -6,6 +6,7 @@ from torch import nn
 
 from convlab import functional as F
 from convlab.autograd import Conv2dFunction
+from convlab.i18n import _
 
 __all__ = ["LeNet", "lenet_layers", "train"]
 
@@ -69,8 +70,11 @@ def train(model, images, labels, epochs=5, batch_size=25, lr=4e-3, seed=0):
     losses = []
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    from convlab.viz.progress import Bar  # here: the model alone draws nothing, and imports no matplotlib
+
+    bar = Bar(epochs * math.ceil(len(images) / batch_size), _("training"))
     try:
-        for _ in range(epochs):
+        for _epoch in range(epochs):
             order = torch.randperm(len(images), generator=g)
             for start in range(0, len(images), batch_size):
                 idx = order[start:start + batch_size]
@@ -79,6 +83,8 @@ def train(model, images, labels, epochs=5, batch_size=25, lr=4e-3, seed=0):
                 loss.backward()
                 optimizer.step()
                 losses.append(loss.item())
+                bar.step(losses[-1])
     finally:
         torch.set_num_threads(threads)
+        bar.close()
     return losses

@@ -86,3 +86,22 @@ def test_a_short_training_run_lowers_the_loss():
 def test_bad_dataset_arguments_are_named():
     with pytest.raises(ValueError, match="n=0"):
         shapes_dataset(0)
+
+
+def test_training_shows_a_bar_in_a_notebook_and_nothing_elsewhere(monkeypatch, capsys):
+    import IPython.display
+
+    from convlab import models
+    from convlab.viz import progress
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    x, y = torch.randn(10, 1, 32, 32), torch.randint(0, 10, (10,))
+    models.train(models.LeNet(), x, y, epochs=1, batch_size=5)
+    assert shown == [] and capsys.readouterr().out == ""  # a terminal, or the grader: no output
+    monkeypatch.setattr(progress, "in_notebook", lambda: True)
+    losses = models.train(models.LeNet(), x, y, epochs=2, batch_size=5)
+    [box] = shown
+    bar, label = box.children
+    assert (bar.value, bar.max, bar.bar_style) == (4, 4, "success")
+    assert label.value == f"4/4, loss {losses[-1]:.3f}"
