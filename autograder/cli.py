@@ -231,10 +231,20 @@ def _project_root(root: str | None) -> Path:
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
-        prog="convlab", description="Build, check and grade the convlab course notebooks."
+        prog="convlab", description="Build the convlab course, study it, check a lesson, grade a class."
     )
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _authoring_commands(sub)
+    _learner_commands(sub)
+    _grading_commands(sub)
+    from autograder.authoring import hub
 
+    hub.add_parser(sub)
+    return top
+
+
+def _authoring_commands(sub) -> None:
+    """What makes a course: the lessons from the solutions, their translations, a course directory."""
     build = sub.add_parser(
         "build", help="regenerate lessons/ from solutions/ with nbgrader",
         description="Regenerate lessons/ (student notebooks) from solutions/ with nbgrader's "
@@ -260,6 +270,27 @@ def parser() -> argparse.ArgumentParser:
     translate.add_argument("--root", help="project checkout holding solutions/ (default: the current directory)")
     translate.set_defaults(run=_cmd_translations)
 
+    new_course = sub.add_parser(
+        "new-course", help="create an nbgrader course directory holding every lesson",
+        description="Create an nbgrader course in DIR: nbgrader_config.py, source/ (from "
+        "solutions/), release/ and a gradebook with every assignment. Plain `nbgrader "
+        "autograde` then grades in it. The course holds the answers: only you can read it "
+        "(folders 0700, files 0600) unless --group names a group that may read it too.",
+    )
+    new_course.add_argument("dir", metavar="DIR", help="new (or empty) course directory")
+    new_course.add_argument("--solutions", metavar="PATH",
+                            help="folder of assignment folders (default: the project's solutions/, or the "
+                            "copy installed with the package)")
+    new_course.add_argument("--group", metavar="NAME",
+                            help="give the course to this group, which may read it but not change it "
+                            "(folders 0750, files 0640), e.g. for a teaching assistant")
+    new_course.add_argument("--lang", default="en",
+                            help="the edition: en (default) or zh (简体中文, from the lessons' translations)")
+    new_course.set_defaults(run=_cmd_new_course)
+
+
+def _learner_commands(sub) -> None:
+    """What a learner runs: a lesson checked as the grader would, their workspace, their progress."""
     check = sub.add_parser(
         "check", help="run a notebook as the grader would and print the points per exercise",
         description="Run NOTEBOOK in a fresh kernel without hidden tests and print, per exercise, "
@@ -290,24 +321,9 @@ def parser() -> argparse.ArgumentParser:
     progress.add_argument("--lang", metavar="LANG", help="the language to answer in: en or zh")
     progress.set_defaults(run=_cmd_progress)
 
-    new_course = sub.add_parser(
-        "new-course", help="create an nbgrader course directory holding every lesson",
-        description="Create an nbgrader course in DIR: nbgrader_config.py, source/ (from "
-        "solutions/), release/ and a gradebook with every assignment. Plain `nbgrader "
-        "autograde` then grades in it. The course holds the answers: only you can read it "
-        "(folders 0700, files 0600) unless --group names a group that may read it too.",
-    )
-    new_course.add_argument("dir", metavar="DIR", help="new (or empty) course directory")
-    new_course.add_argument("--solutions", metavar="PATH",
-                            help="folder of assignment folders (default: the project's solutions/, or the "
-                            "copy installed with the package)")
-    new_course.add_argument("--group", metavar="NAME",
-                            help="give the course to this group, which may read it but not change it "
-                            "(folders 0750, files 0640), e.g. for a teaching assistant")
-    new_course.add_argument("--lang", default="en",
-                            help="the edition: en (default) or zh (简体中文, from the lessons' translations)")
-    new_course.set_defaults(run=_cmd_new_course)
 
+def _grading_commands(sub) -> None:
+    """What an instructor runs to grade, and to see what grading gets on this host."""
     grade = sub.add_parser(
         "grade", help="autograde every submission in a course directory, sandboxed and in parallel",
         description="Autograde DIR/submitted/<student>/<assignment>/*.ipynb; write autograded/, "
@@ -343,10 +359,6 @@ def parser() -> argparse.ArgumentParser:
     )
     doctor.add_argument("dir", metavar="DIR", nargs="?", help="a course directory to check for privacy")
     doctor.set_defaults(run=_cmd_doctor)
-    from autograder.authoring import hub
-
-    hub.add_parser(sub)
-    return top
 
 
 def main(argv: list[str] | None = None) -> int:
