@@ -136,7 +136,9 @@ def _cmd_progress(args: argparse.Namespace) -> int:
     root = Path(args.dir) if args.dir else (Path("workspace") if Path("workspace").is_dir() else Path("."))
     if not root.is_dir():
         raise UsageError(f"DIR: no such directory: {str(root)!r}")
-    with i18n.speaking(args.lang) if args.lang else contextlib.nullcontext():
+    found = {i18n.language_of(path) for path in root.rglob("*.ipynb")}
+    lang = args.lang or (found.pop() if len(found) == 1 else None)  # a one-edition workspace speaks its language
+    with i18n.speaking(lang) if lang else contextlib.nullcontext():
         lessons = workspace_progress(root)
         if not lessons:
             raise UsageError(f"DIR: no lesson notebooks in {str(root)!r} (convlab lessons DIR copies them there)")

@@ -17,13 +17,13 @@ from nbgrader.api import MissingEntry
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor, OverwriteCells
 from traitlets.config import Config
 
-from autograder import cell_meta
+from autograder import cell_meta, defaults
 from autograder.grading import learner_text
 from convlab import i18n
 
 # Seconds one cell may run under `nbgrader autograde` (a check runs many random cases, and on
 # CUDA as well when there is a GPU); a cell that runs longer is interrupted and scores zero.
-CELL_TIMEOUT = 300
+CELL_TIMEOUT = defaults.NBGRADER_CELL_SECONDS
 
 # nbgrader scores zero any test cell with output on stderr (nbgrader.utils.determine_grade), so a
 # torch UserWarning, a progress bar or a debug print would zero a correct answer. IgnorePattern

@@ -21,11 +21,13 @@ TMP_MB = 256  # each of /tmp and /dev/shm (memory-backed)
 OUTPUT_BYTES = 64 * 1024  # of stdout and of stderr kept (the tail)
 CGROUP_HEADROOM_MB = 1024  # a sandbox's memory cgroup: the process limit, /tmp and /dev/shm, and this
 CPU_CORES = 1  # the most CPU one sandbox may use (cgroup quota), at an equal weight
+NBGRADER_CELL_SECONDS = 300  # one cell under plain `nbgrader autograde` (convlab's config), then it scores 0
 VERIFY_MIN_SECONDS = 5.0  # the grader's run may take a third of the wall time, and at least this
 SUBMISSION_BYTES = 64 * 2**20  # a submitted notebook larger than this scores 0
 SUBMISSION_CELLS = 2_000  # a submitted notebook with more cells scores 0
 FILES_BESIDE = 50  # files submitted beside a notebook that are taken (the rest count as never submitted)
 FILES_BESIDE_BYTES = 16 * 2**20  # their size in all
+FOLDER_DEPTH = 8  # folders below a notebook's that are read; deeper ones count as never submitted
 EXECUTED_BYTES = 64 * 2**20  # an executed notebook read back
 STATUS_BYTES = 2**20  # a runner's status file read back
 RECORD_BYTES = 32 * 2**20  # one record read back
@@ -86,8 +88,11 @@ def rows() -> list[Row]:
             f"stdout 与 stderr 各最后 {OUTPUT_BYTES // 1024} KiB"),
         Row("submitted notebook", f"{SUBMISSION_BYTES // mib} MiB, {SUBMISSION_CELLS} cells", "提交的 notebook",
             f"{SUBMISSION_BYTES // mib} MiB，{SUBMISSION_CELLS} 个单元格"),
-        Row("files beside a notebook", f"{FILES_BESIDE} files, {FILES_BESIDE_BYTES // mib} MiB in all", "提交在 notebook 旁的文件",
-            f"{FILES_BESIDE} 个文件，合计 {FILES_BESIDE_BYTES // mib} MiB"),
+        Row("files beside a notebook", f"{FILES_BESIDE} files, {FILES_BESIDE_BYTES // mib} MiB in all, "
+            f"{FOLDER_DEPTH} folders deep", "提交在 notebook 旁的文件",
+            f"{FILES_BESIDE} 个文件，合计 {FILES_BESIDE_BYTES // mib} MiB，最多 {FOLDER_DEPTH} 层目录"),
+        Row("a cell under plain `nbgrader autograde`", f"{NBGRADER_CELL_SECONDS} s", "普通 `nbgrader autograde` 下的一个单元格",
+            f"{NBGRADER_CELL_SECONDS} 秒"),
         Row("records read back", f"{RECORD_BYTES // mib} MiB each, {RECORDS_BYTES // mib} MiB in all", "读回的记录",
             f"每条 {RECORD_BYTES // mib} MiB，合计 {RECORDS_BYTES // mib} MiB"),
     ]

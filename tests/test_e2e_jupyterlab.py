@@ -400,7 +400,11 @@ def test_the_learners_workspace_opens_on_a_rendered_page_whose_links_open_the_le
     from autograder.authoring.workspace import copy_lessons
 
     installed = Path(sys.prefix) / "share/jupyter/lab/settings/overrides.d/convlab.json"
-    assert installed.is_file(), "the install puts convlab's lab settings in place (make's .installed step)"
+    if not installed.is_file():
+        why = "convlab's lab settings are not in this environment: a wheel installs them, and make for an editable install"
+        if os.environ.get("CI"):
+            pytest.fail(why)
+        pytest.skip(why)
     copy_lessons(lab.root_dir / "workspace")
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:

@@ -18,7 +18,7 @@ MAX_SUBMISSION_CELLS = defaults.SUBMISSION_CELLS
 # Files a learner may submit beside the notebook (a helper module, a small data file).
 MAX_FILES_BESIDE = defaults.FILES_BESIDE
 MAX_FILES_BESIDE_BYTES = defaults.FILES_BESIDE_BYTES
-MAX_FOLDER_DEPTH = 8  # folders below the notebook's that are read; deeper ones count as never submitted
+MAX_FOLDER_DEPTH = defaults.FOLDER_DEPTH
 # What nbgrader's exchange writes beside a submitted notebook; release_feedback reads both.
 NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")
 

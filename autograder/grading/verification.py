@@ -162,7 +162,7 @@ def cell_verdict(plan: CallPlan, cell_id: str, verdicts: list) -> CellVerdict:
             result = CellVerdict(False, "")
         if failed and failed[0].message not in missed:
             missed.append(failed[0].message)
-    if missed:  # every call the cell missed, not only its first: a learner fixes them all at once
-        result.message = "\n".join(missed)
+    if missed and result.message:  # every call the cell missed, not only its first: a learner fixes them all at
+        result.message = "\n".join(missed)  # once (a call that left no result keeps its reason, said by score)
     result.reviews = sorted(reviews)
     return result

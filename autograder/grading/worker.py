@@ -189,5 +189,10 @@ def run_job(job: Job, together: bool = False) -> Outcome:
         return Outcome(job.key, notebook, run_verification(job) if job.verify else None)
     with cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="convlab-verify") as pool:
         verification = pool.submit(run_verification, job)
-        notebook = run_notebook(job)
+        try:
+            notebook = run_notebook(job)
+        except BaseException:  # Ctrl-C or an error: the other run must not be waited for, nor left running
+            verification.cancel()
+            sandbox.kill_all()
+            raise
         return Outcome(job.key, notebook, verification.result())

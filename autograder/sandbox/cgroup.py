@@ -32,11 +32,13 @@ import subprocess
 import time
 import uuid
 
+from autograder import defaults
+
 ROOT = "/sys/fs/cgroup"
 PREFIX = "convlab-sandbox-"
 LEAF = "convlab-grader-"  # on cgroup v2, the leaf a grader moves itself into
 #: Cores one sandbox may use at most: a sandbox is one notebook, and one core is its fair share.
-CPUS = 1
+CPUS = defaults.CPU_CORES
 CPU_PERIOD_US = 100_000  # the kernel's default CFS period
 CPU_WEIGHT = 100  # cgroup v2 and systemd: the default weight, the same for every sandbox
 CPU_SHARES = 1024  # cgroup v1: the default shares, the same for every sandbox

@@ -54,3 +54,10 @@ def test_the_command_prints_every_lesson_and_the_total_in_the_chosen_language(tm
 def test_a_folder_without_lessons_is_refused_naming_it(tmp_path, capsys):
     assert main(["progress", str(tmp_path)]) == 2
     assert "no lesson notebooks" in capsys.readouterr().err
+
+
+def test_a_workspace_of_one_edition_is_answered_in_its_language(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("CONVLAB_LANG", raising=False)
+    lesson(tmp_path / "zh/01_a/01_a.ipynb", lang="zh")
+    assert main(["progress", str(tmp_path)]) == 0
+    assert "尚未开始" in capsys.readouterr().out

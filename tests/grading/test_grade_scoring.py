@@ -332,3 +332,37 @@ def test_convlab_check_splits_a_cells_message_into_the_calls_it_missed():
                "strided_shape: not answered yet.\nfloor_size: not right yet — try again.")
     assert _calls_missed(message) == ["lesson02.corr2d, case 1 of 5 (X (10, 11)):\nnot answered yet: replace it.",
                                       "strided_shape: not answered yet.", "floor_size: not right yet — try again."]
+
+
+def test_a_check_whose_notebook_run_fails_does_not_wait_for_its_grader_run(monkeypatch):
+    """`convlab check` runs both at once; Ctrl-C or an error in one must not hang on the other."""
+    import threading
+    import time
+
+    from autograder.grading import worker
+    from autograder.grading.protocol import Job
+
+    released, killed = threading.Event(), []
+    monkeypatch.setattr(worker, "run_verification", lambda job: released.wait(60))
+    monkeypatch.setattr(worker.sandbox, "kill_all", lambda: (killed.append(True), released.set()))
+
+    def interrupted(job):
+        time.sleep(0.2)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(worker, "run_notebook", interrupted)
+    job = Job(("check", "nb"), "{}", {"calls": [], "answers": []}, {}, 60.0, 512, "none")
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        worker.run_job(job, together=True)
+    assert killed and time.monotonic() - start < 10
+
+
+def test_a_call_that_left_no_result_keeps_its_reason_when_a_later_one_fails():
+    from autograder.grading.rejudge import Judgement
+    from autograder.grading.verification import CallPlan, answer_check, cell_verdict
+
+    plan = CallPlan(calls=[{"check": "lesson01.corr2d", "object": "corr2d", "seed": 3, "cases": None, "cell_id": "t"}],
+                    answers=[{"question": "q1", "expression": "x", "cell_id": "t"}])
+    verdict = cell_verdict(plan, "t", [Judgement(answer_check("q1"), False, "q1: not answered yet.")])
+    assert not verdict.passed and verdict.message == ""  # score says why the first call left nothing
