@@ -31,8 +31,8 @@ import bench_term  # noqa: E402
 import coursekit as ck  # noqa: E402
 import nbformat  # noqa: E402
 
-from autograder.grading import restore  # noqa: E402
 from autograder.defaults import workers as default_workers  # noqa: E402
+from autograder.grading import restore  # noqa: E402
 from autograder.grading.grade import grade  # noqa: E402
 from autograder.sandbox import bubblewrap as sandbox  # noqa: E402
 
