@@ -211,6 +211,27 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     return grade(course, force=args.force, **options)
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from autograder.coursedir import CourseDir
+    from autograder.grading import lms, store
+
+    if not Path(args.dir).is_dir():
+        raise UsageError(f"DIR: no such directory: {args.dir!r}")
+    if args.roster and not Path(args.roster).is_file():
+        raise UsageError(f"--roster: no such file: {args.roster!r}")
+    gb = store.open_gradebook(CourseDir.existing(args.dir))
+    try:
+        text = lms.export(gb, args.format, Path(args.roster) if args.roster else None)
+    except lms.ExportError as error:
+        raise UsageError(str(error)) from error
+    finally:
+        gb.close()
+    target = Path(args.output or Path(args.dir) / f"grades-{args.format}.csv")
+    target.write_text(text, encoding="utf-8")
+    print(f"wrote {target} ({text.count(chr(10))} lines)")
+    return 0
+
+
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from autograder.sandbox.doctor import doctor
 
@@ -350,6 +371,17 @@ def _grading_commands(sub) -> None:
                        help="--sandbox none: grade where no sandbox can run, as plain nbgrader does: student code "
                        "runs with your rights, files and network (the report says so)")
     grade.set_defaults(run=_cmd_grade)
+
+    export = sub.add_parser(
+        "export", help="the gradebook's grades in a format an LMS imports (Canvas, Moodle, Brightspace)",
+        description="Write the grades of DIR's gradebook as an LMS imports them: canvas, moodle, brightspace, "
+        "or csv (nbgrader's export columns). --roster maps the hub's user names to the LMS's ids.",
+    )
+    export.add_argument("dir", metavar="DIR", help="the course directory")
+    export.add_argument("--format", required=True, choices=["canvas", "moodle", "brightspace", "csv"])
+    export.add_argument("--roster", metavar="FILE", help="CSV: username and the LMS's id columns (see docs)")
+    export.add_argument("--output", metavar="FILE", help="default: DIR/grades-FORMAT.csv")
+    export.set_defaults(run=_cmd_export)
 
     doctor = sub.add_parser(
         "doctor", help="probe what `convlab grade` gets on this host",
