@@ -1,7 +1,9 @@
 """A bar a learner watches while something long runs (lesson 11's training): in a notebook, an
-ipywidgets bar with the step and the last loss; elsewhere (a terminal, the grader) nothing, so no
-output fills up with progress lines."""
+ipywidgets bar with the step and the last loss; elsewhere (a terminal, nbgrader's autograde or
+validate, `convlab grade`) nothing, so no output or feedback page fills up with progress."""
 from __future__ import annotations
+
+import os
 
 from convlab.checks.show import in_notebook
 from convlab.i18n import _
@@ -12,7 +14,7 @@ class Bar:
 
     def __init__(self, total: int, label: str):
         self.total, self.label, self.done, self.widget = total, label, 0, None
-        if in_notebook():
+        if in_notebook() and not os.environ.get("NBGRADER_EXECUTION"):  # set while nbgrader or convlab grades
             import ipywidgets
             from IPython.display import display
 
