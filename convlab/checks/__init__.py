@@ -46,6 +46,9 @@ convolution, pooling, im2col/col2im; ``BANNED_ATEN_OPS`` also bans padding), ``u
 """
 from convlab.checks.core import Case, CheckFailed, Draw, Exercise, answer
 from convlab.checks.guard import BANNED_ATEN_OPS, KERNEL_OPS, forbid_builtin_kernels
+from convlab.checks.show import explain_unanswered
+
+explain_unanswered()
 
 __all__ = [
     "BANNED_ATEN_OPS", "KERNEL_OPS", "Case", "CheckFailed", "Draw", "Exercise", "answer",

@@ -377,7 +377,7 @@ class Exercise:
     def problem(self, run: Run, case: Case, ref, where: str | None = None) -> Problem | None:
         """What is wrong with ``run``, without the likely mistake; None when it is right."""
         if run.not_answered:
-            return Problem(Kind.NOT_ANSWERED, _("not answered yet: replace `raise NotImplementedError()` with your code."))
+            return Problem(Kind.NOT_ANSWERED, _(UNANSWERED))
         if run.banned:
             name = run.banned[0]
             if name.startswith("aten."):
@@ -488,6 +488,9 @@ class Exercise:
             raise CheckFailed(failure) from None
         print(passed_line(self.name, len(drawn), runs))
 
+
+#: What a learner reads where an answer is not written yet (here, and wherever a notebook calls it).
+UNANSWERED = N_("not answered yet: replace `raise NotImplementedError()` with your code.")
 
 #: What a pass on each device checked, in words a learner reads at the end of the pass line.
 CHECKED_ON = {"cpu": N_("values on the CPU"), "cuda": N_("values on the GPU (CUDA)"),

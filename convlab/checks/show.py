@@ -30,3 +30,23 @@ def show_failure(got, want, title: str) -> None:
         plt.close(fig)
     except Exception:  # the message says what is wrong; the picture only helps
         pass
+
+
+def explain_unanswered() -> None:
+    """In a notebook, an answer not written yet (nbgrader's bare `raise NotImplementedError()`) says
+    so in the learner's language, wherever it is called (a question's test cell calls the learner's
+    function itself); every other error shows as IPython shows it. Installed once per kernel."""
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    if not in_notebook() or getattr(shell, "_convlab_unanswered", False) or shell.custom_exceptions:
+        return  # not a notebook, done already, or another handler there (left as it is)
+
+    def handler(self, etype, value, tb, tb_offset=None):
+        if etype is NotImplementedError and not str(value):
+            from convlab.checks.core import UNANSWERED
+            from convlab.i18n import _
+
+            value = NotImplementedError(_(UNANSWERED)).with_traceback(tb)
+        self.showtraceback((etype, value, tb), tb_offset=tb_offset)
+
+    shell.set_custom_exc((NotImplementedError,), handler)
+    shell._convlab_unanswered = True

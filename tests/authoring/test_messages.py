@@ -206,3 +206,26 @@ def test_chinese_figures_draw_every_glyph(recwarn):
         plt.close(fig)
     missing = [str(w.message) for w in recwarn if "missing from font" in str(w.message)]
     assert not missing, missing
+
+
+@pytest.mark.parametrize("lang,said", [("en", "not answered yet: replace"), ("zh", "尚未作答")])
+def test_an_unwritten_answer_called_in_a_notebook_says_so_in_its_language(tmp_path, lang, said):
+    """A question's test cell calls the learner's function itself: nbgrader's bare placeholder says
+    what to do, any other NotImplementedError is left as it is."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(metadata={"convlab": {"lang": lang}, "kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell("def output_shape():\n    raise NotImplementedError()"),
+                nbformat.v4.new_code_cell("from convlab.checks import lesson01 as check\n"
+                                          "check.output_shape(output_shape())"),
+                nbformat.v4.new_code_cell("raise NotImplementedError('torch says why')")]
+    nbformat.write(nb, str(tmp_path / "lesson.ipynb"))
+    env = {k: v for k, v in __import__("os").environ.items() if k not in (i18n.ENV, "JPY_SESSION_NAME")}
+    NotebookClient(nb, resources={"metadata": {"path": str(tmp_path)}}, kernel_name="python3", timeout=120,
+                   allow_errors=True).execute(env=env)
+    [unwritten], [other] = nb.cells[1].outputs, nb.cells[2].outputs
+    assert unwritten["ename"] == "NotImplementedError" and said in unwritten["evalue"], unwritten["evalue"]
+    assert any("output_shape" in line for line in unwritten["traceback"])  # the learner's line is shown
+    assert other["evalue"] == "torch says why"
