@@ -231,6 +231,16 @@ def corr2d(X, K):
     return next(b)
 '''
 # A signal handler's frame (no audit event), the watches' conditions emptied through match patterns.
+# An exception carrying every source the process holds (the running cells' lines, the grader's
+# own files), in the hope that feedback shows a hidden test: hidden tests never enter the sandbox.
+EXCEPTION_SOURCE = '''
+def corr2d(X, K):
+    import linecache
+    held = [" ".join(entry[2]) for entry in list(linecache.cache.values()) if len(entry) > 2 and entry[2]]
+    raise RuntimeError(" ".join(held)[:20000])
+'''
+
+
 SIGNAL_FRAME = '''
 import torch.utils.collect_env as ce
 import convlab.naive as nv
@@ -300,7 +310,7 @@ def _with_markdown(path, source: str) -> None:
 ROUTES = {"original": ORIGINAL, "exported_im2col": EXPORTED_IM2COL, "unpickler": UNPICKLER,
           "runtime_pickle": RUNTIME_PICKLE, "hidden_correlate": HIDDEN_CORRELATE, "through_vjp": THROUGH_VJP,
           "through_an_allowed_reference": THROUGH_AN_ALLOWED_REFERENCE, "through_tee": THROUGH_TEE,
-          "signal_frame": SIGNAL_FRAME}
+          "signal_frame": SIGNAL_FRAME, "exception_source": EXCEPTION_SOURCE}
 
 
 @pytest.fixture(scope="module")
@@ -409,6 +419,13 @@ def test_records_cannot_be_rewritten_after_the_graders_last_call(graded):
 def test_routes_to_an_answer_not_written_end_in_zero_or_a_flag(graded, student):
     course, _ = graded
     assert zero_or_flagged(course, student) and zero_or_flagged(course, student, "corr2d_visible")
+
+
+def test_an_exception_carrying_the_sources_a_process_holds_shows_no_hidden_test(graded):
+    course, _ = graded
+    said = json.dumps(results(course, "exception_source"))
+    assert points(course, "exception_source")["corr2d_hidden"] == 0
+    assert "HIDDEN" not in said and "seed=" not in said, said[:2000]
 
 
 @pytest.mark.parametrize("student", ["bad_timestamp", "folder_for_a_file", "deep_folder"])
