@@ -208,7 +208,17 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         raise UsageError(f"--no-sandbox is --sandbox none: it cannot go with --sandbox {args.sandbox}")
     if args.no_sandbox or args.sandbox:
         options["sandbox"] = "none" if args.no_sandbox else args.sandbox
-    return grade(course, force=args.force, **options)
+    from autograder.coursedir import CourseDir
+    from autograder.sandbox import gpus
+
+    for name in args.assignment or ():
+        if not CourseDir(course).source(name).is_dir():
+            raise UsageError(f"--assignment: no source/{name}/ in {str(course)!r}, got --assignment {name!r}")
+    try:
+        chosen_gpus = gpus.parse(args.gpus) if args.gpus else ()
+    except ValueError as error:
+        raise UsageError(f"--gpus: {error}") from None
+    return grade(course, force=args.force, assignments=tuple(args.assignment or ()), gpus=chosen_gpus, **options)
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -364,6 +374,12 @@ def _grading_commands(sub) -> None:
     grade.add_argument("--memory-mb", type=_positive_int, metavar="MB",
                        help=f"memory limit of each process of a notebook's run, in MB (default: {defaults.MEMORY_MB})")
     grade.add_argument("--force", action="store_true", help="regrade what is already graded")
+    grade.add_argument("--assignment", action="append", metavar="NAME",
+                       help="grade only this assignment's submissions (repeatable; default: every assignment); "
+                       "runs on different assignments may go on at once")
+    grade.add_argument("--gpus", metavar="LIST",
+                       help="GPUs notebook runs are given, one each: ids as CUDA numbers them (0,1), all "
+                       "(default) or none; with fewer GPUs than workers, runs share them evenly")
     grade.add_argument("--sandbox", choices=list(BACKENDS), metavar="NAME",
                        help=f"how student code runs: {', '.join(BACKENDS)} (default: the safest that runs "
                        "here; `convlab doctor` says which)")

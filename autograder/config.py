@@ -18,6 +18,7 @@ from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocess
 from traitlets.config import Config
 
 from autograder import cell_meta, defaults
+from autograder.coursedir import load_settings
 from autograder.grading import learner_text
 from convlab import i18n
 
@@ -139,9 +140,10 @@ class RestoreHiddenTests(OverwriteCells):
 
 
 def nbgrader_config(root: str | os.PathLike) -> Config:
-    """The course settings for nbgrader's Python API, with the course directory at `root`."""
-    config = Config()
-    config.CourseDirectory.root = str(Path(root).resolve())
+    """The settings nbgrader's Python API runs with for the course at `root`: the course's own
+    (`coursedir.load_settings`: its db_url, late-penalty plugin, exchange...), with every one of
+    `SETTINGS` laid over them, so hidden tests stay out of feedback whatever the course's file says."""
+    config = load_settings(Path(root).resolve())
     for section, values in SETTINGS.items():
         for key, value in values.items():
             setattr(config[section], key, value)

@@ -21,7 +21,7 @@ from rich.text import Text
 
 from autograder import sandbox
 from autograder.coursedir import CourseDir
-from autograder.grading import feedback, inert, learner_text, pool, report, restore, score, store
+from autograder.grading import feedback, inert, late, learner_text, pool, report, restore, score, store
 from autograder.grading.notebook_job import Planned, Source, planned_job, score_notebook
 from autograder.grading.protocol import Job, Reason, Settings, Verdict
 from autograder.grading.submissions import (
@@ -35,6 +35,7 @@ from autograder.grading.submissions import (
 )
 from autograder.grading.worker import remove_stale_workdirs
 from autograder.sandbox import SandboxUnavailable, cgroup
+from autograder.sandbox.gpus import plan as gpu_plan
 from convlab import i18n
 
 __all__ = ["grade", "plan", "report_run", "write_graded"]
@@ -52,6 +53,7 @@ class Work:
     planned: dict[tuple[int, str], Planned] = field(default_factory=dict)
     jobs: list[Job] = field(default_factory=list)
     skipped: int = 0
+    late_rule: object = None  # the course's late step (`late.rule`); None: no penalty
 
     def complete(self, index: int) -> bool:
         """Whether every notebook of submission `index` has its verdict."""
@@ -122,13 +124,14 @@ def _sources(course: CourseDir, gb, assignments: list[str], console: Console) ->
 
 
 def plan(course: CourseDir, gb, settings: Settings, console: Console) -> Work:
-    """Every submission not graded yet (all with `force`), each notebook restored and planned."""
-    submitted = discover(course)
+    """Every submission not graded yet (all with `force`) of the run's assignments (all by default),
+    each notebook restored and planned."""
+    submitted = [s for s in discover(course) if not settings.assignments or s.assignment in settings.assignments]
     sources = _sources(course, gb, sorted({s.assignment for s in submitted}), console)
     gradable = [s for s in submitted if sources[s.assignment]]
     done = store.done_digests(gb)
     todo = [s for s in gradable if settings.force or done.get((s.student, s.assignment)) != s.digest]
-    work = Work(todo, sources, skipped=len(gradable) - len(todo))
+    work = Work(todo, sources, skipped=len(gradable) - len(todo), late_rule=late.rule(course.settings))
     for index, sub in enumerate(todo):
         for name, source in sources[sub.assignment].items():
             _plan_notebook(work, index, name, source, settings)
@@ -159,16 +162,16 @@ def write_graded(course: CourseDir, gb, work: Work, index: int, settings: Settin
                 source.nb, verdict.status.get("message") or "unreadable")
             graded = report.with_verdicts(graded, results)
         report.atomic_write(course.autograded(sub.student, sub.assignment, name), nbformat.writes(graded))
-        notebooks[name] = {"results": results, "status": verdict.status.get("status"), "comment": verdict.comment}
+        notebooks[name] = {"results": results, "status": verdict.status.get("status"), "comment": verdict.comment,
+                           "lang": source.lang}
     summary = {"student": sub.student, "assignment": sub.assignment, "sandbox": settings.sandbox,
                "sandboxed": sandbox.by_name(settings.sandbox).isolates,
                "score": sum(r["points"] for info in notebooks.values() for r in info["results"]),
                "max_score": sum(r["max_points"] for info in notebooks.values() for r in info["results"]),
                "notebooks": notebooks}
-    store.store_submission(gb, student=sub.student, assignment=sub.assignment, digest=sub.digest,
-                           timestamp=sub.timestamp, notebooks={n: info["results"] for n, info in notebooks.items()},
-                           summary=summary)
-    return summary
+    return store.store_submission(gb, student=sub.student, assignment=sub.assignment, digest=sub.digest,
+                                  timestamp=sub.timestamp, summary=summary, late_rule=work.late_rule,
+                                  notebooks={n: info["results"] for n, info in notebooks.items()})
 
 
 def report_run(course: CourseDir, gb, graded: list[dict], refused: dict[int, str], work: Work,
@@ -180,7 +183,8 @@ def report_run(course: CourseDir, gb, graded: list[dict], refused: dict[int, str
         Console(stderr=True).print(Text(f"not graded, the worker's sandbox cannot run: {sub.student}/"
                                         f"{sub.assignment}: {why}", style="bold red"))
     stored = store.details(gb)
-    _feedback(course, stored, console)
+    _feedback(course, [s for s in stored if not settings.assignments or s["assignment"] in settings.assignments],
+              console)
     report.write_grades_csv(gb, course)
     report.instructor_report(course, stored)
     if graded:
@@ -217,6 +221,8 @@ def _host_ready(settings: Settings, console: Console) -> Settings | None:
         return None
     if not chosen.isolates:
         console.print(Text(UNSANDBOXED, style="bold red"))
+    if settings.scheduler is None:  # a cluster's workers each hand out their own
+        console.print(f"GPUs: {gpu_plan(settings.gpus, settings.workers)}")
     remove_stale_workdirs()
     cgroup.remove_stale()
     return replace(settings, sandbox=chosen.name)
@@ -265,14 +271,18 @@ def _stored(course: CourseDir, gb, work: Work, index: int, settings: Settings, p
 
 
 def grade(course_dir, *, workers=None, scheduler=None, timeout=Settings.timeout, memory_mb=Settings.memory_mb,
-          force=False, sandbox=None) -> int:
+          force=False, sandbox=None, assignments=(), gpus=()) -> int:
     """Autograde `course_dir` (see the module docstring); 0 when the run completed, 2 when the
     sandbox cannot run here or CONVLAB_LANG names no language (nothing is graded or stored).
     `sandbox` names a backend of `autograder.sandbox` (default: the safest that runs here);
     `sandbox="none"` grades as plain nbgrader does, student code with this user's rights, and
-    every report says so."""
-    settings = Settings(workers, scheduler, timeout, memory_mb, force, sandbox)
+    every report says so. `assignments` limits the run to those assignments (each must have a
+    `source/` folder), so runs on different assignments can go on at once."""
+    settings = Settings(workers, scheduler, timeout, memory_mb, force, sandbox, assignments)
     course = CourseDir.existing(course_dir)
+    for name in settings.assignments:
+        if not course.source(name).is_dir():
+            raise ValueError(f"assignments: no source/{name}/ in the course, got assignment={name!r}")
     console = Console(stderr=True)
     graders = _graders_language(console)
     settings = _host_ready(settings, console) if graders is not None else None

@@ -43,7 +43,8 @@ class Scores:
 
 
 def scores(gradebook) -> Scores:
-    """Every student's score on every assignment, from nbgrader's gradebook."""
+    """Every student's score on every assignment, from nbgrader's gradebook: after the late penalty,
+    as `nbgrader export`'s `score` column (never below zero)."""
     from nbgrader.api import MissingEntry
 
     students = sorted(s.id for s in gradebook.students)
@@ -52,7 +53,8 @@ def scores(gradebook) -> Scores:
     for assignment in assignments:
         for student in students:
             try:
-                got[student, assignment] = gradebook.find_submission(assignment, student).score
+                submission = gradebook.find_submission(assignment, student)
+                got[student, assignment] = max(0.0, submission.score - submission.late_submission_penalty)
             except MissingEntry:
                 got[student, assignment] = None
     return Scores(students, assignments, {a.name: a.max_score for a in gradebook.assignments}, got)

@@ -58,7 +58,7 @@ def planned_job(key: tuple, restored: restore.Restored, source: Source, files: d
     flags = review.review_notebook(restored.nb, source.nb) + review.review_files(files)
     planned = Planned(source, restored, calls, flags)
     job = Job(key, nbformat.writes(_without_hidden_tests(restored.nb)), calls.as_job(), files,
-              float(settings.timeout), settings.memory_mb, settings.sandbox, source.lang)
+              float(settings.timeout), settings.memory_mb, settings.sandbox, source.lang, settings.gpus)
     return planned, job
 
 

@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field
 
 from autograder import defaults
-from autograder.sandbox import BACKENDS
+from autograder.sandbox import BACKENDS, gpus
 
 
 class Reason(str, enum.Enum):
@@ -44,6 +44,8 @@ class Settings:
     memory_mb: int = defaults.MEMORY_MB
     force: bool = False  # regrade what is already graded
     sandbox: str | None = None  # a backend of `autograder.sandbox` by name; None: the safest that runs here
+    assignments: tuple[str, ...] = ()  # grade only these assignments' submissions; (): every one
+    gpus: tuple[str, ...] = ()  # `sandbox.gpus.parse`: GPU ids runs are given one of; (): every visible one
 
     def __post_init__(self):
         workers = defaults.workers() if self.workers is None else self.workers
@@ -55,6 +57,11 @@ class Settings:
         if not isinstance(self.memory_mb, (int, float)) or not self.memory_mb >= 1:
             raise ValueError(f"memory_mb must be at least 1, got memory_mb={self.memory_mb!r}")
         object.__setattr__(self, "memory_mb", int(self.memory_mb))
+        if isinstance(self.assignments, str) or not all(isinstance(a, str) and a for a in self.assignments):
+            raise ValueError(f"assignments must be a sequence of names, got assignments={self.assignments!r}")
+        object.__setattr__(self, "assignments", tuple(self.assignments))
+        chosen = self.gpus if isinstance(self.gpus, str) else ",".join(map(str, self.gpus))
+        object.__setattr__(self, "gpus", gpus.parse(chosen) if chosen else ())
         if self.sandbox is not None and self.sandbox not in BACKENDS:
             raise ValueError(f"sandbox must be one of {', '.join(BACKENDS)}, got sandbox={self.sandbox!r}")
 
@@ -76,6 +83,7 @@ class Job:
     memory_mb: int
     sandbox: str  # the backend that runs it, by name (`autograder.sandbox.BACKENDS`)
     lang: str | None = None  # the lesson's language, its checks' in both runs; None: the caller's (`convlab check`)
+    gpus: tuple[str, ...] = ()  # each run leases one of these GPUs (`sandbox.gpus.lease`); (): the worker's visible ones
 
 
 @dataclass

@@ -265,12 +265,34 @@ def _failures(tally: _Tally, submissions: list[dict]) -> list[str]:
     return lines
 
 
+def _late_section(submissions: list[dict]) -> list[str]:
+    """Every late submission: how late against which due date (extension included), what the
+    course's late rule deducted per notebook, and the rule."""
+    late = [sub for sub in submissions if sub.get("late")]
+    if not late:
+        return []
+    from autograder.grading.late import duration
+
+    rows = []
+    for sub in sorted(late, key=lambda s: (s["assignment"], s["student"])):
+        info = sub["late"]
+        extension = duration(info["extension_seconds"]) if info["extension_seconds"] else "none"
+        deducted = ", ".join(f"{_cell_text(nb)}: {points:g}" for nb, points in sorted(info["penalty"].items()))
+        rows.append(f"| {_cell_text(sub['student'])} | {_cell_text(sub['assignment'])} | "
+                    f"{duration(info['seconds_late'])} | {info['due']} | {extension} | {deducted} |")
+    return ["## Late submissions", "", f"Rule: `{late[0]['late']['rule']}` (nbgrader's AssignLatePenalties, "
+            "the course's nbgrader_config.py); scores above are before the deduction.", "",
+            "| student | assignment | late by | due (with extension) | extension | deducted |",
+            "|---|---|---|---|---|---|", *rows, ""]
+
+
 def instructor_report(course: CourseDir, submissions: list[dict]) -> tuple[str, str]:
     """`DIR/grading-report.md` and `DIR/grading-scores.png` from every stored submission."""
     tally = _tally(submissions)
     png = _score_figure(course, tally)
     lines = ["# Grading report", "", *_unsandboxed_banner(submissions), f"{len(submissions)} submissions graded.", ""]
     lines += _review_section(submissions)
+    lines += _late_section(submissions)
     lines += [f"![pass rate and mistakes per exercise]({os.path.basename(png)})", ""]
     lines += _pass_rates("Pass rate per exercise", "exercise", tally.per_exercise,
                          "(an exercise passes when all its tests pass)")
@@ -296,6 +318,8 @@ def summary_table(submissions: list[dict], console=None) -> None:
         table.add_column(column)
     for sub in sorted(submissions, key=lambda s: (s["assignment"], s["student"])):
         notes = "; ".join(info["comment"] for info in sub.get("notebooks", {}).values() if info.get("comment"))
+        if sub.get("late"):
+            notes = "; ".join(filter(None, [f"late: -{sum(sub['late']['penalty'].values()):g}", notes]))
         # Text(), not markup: a student's name or a note is never read as rich markup.
         table.add_row(Text(sub["student"]), Text(sub["assignment"]), f"{sub['score']:g} / {sub['max_score']:g}",
                       Text(notes))

@@ -12,19 +12,46 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import random
+import time
 
 from nbgrader.api import Comment, Grade, Gradebook, MissingEntry, Student, SubmittedAssignment, SubmittedNotebook
 from nbgrader.preprocessors import ClearOutput, ClearSolutions, ComputeChecksums, SaveCells
 from nbgrader.utils import parse_utc
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from autograder.coursedir import CourseDir
+from autograder.grading import late
+from convlab import i18n
 
 DONE_TABLE = "convlab_graded"
 
 
+#: How often a transaction that met another grading run's (a lock, a row it inserted first) is tried.
+ATTEMPTS = 6
+
+
+def _retrying(action):
+    """`action()`, tried again after a short random wait when another run's transaction got in its
+    way (SQLite's "database is locked", PostgreSQL's unique-key race on a new student or table):
+    runs on different assignments share one gradebook and lose nothing."""
+    for attempt in range(ATTEMPTS):
+        try:
+            return action()
+        except (OperationalError, IntegrityError, ProgrammingError):
+            if attempt == ATTEMPTS - 1:
+                raise
+            time.sleep(0.05 * 2 ** attempt * (1 + random.random()))
+
+
 def open_gradebook(course: CourseDir):
-    """nbgrader's Gradebook on `DIR/gradebook.db`, with convlab's done table present."""
+    """nbgrader's Gradebook at the course's `db_url` (`DIR/gradebook.db` by default), with convlab's
+    done table present."""
+    return _retrying(lambda: _open_gradebook(course))
+
+
+def _open_gradebook(course: CourseDir):
     gb = Gradebook(course.gradebook_url)
     gb.convlab_db_url = course.gradebook_url
     gb.db.execute(text(
@@ -70,53 +97,31 @@ def ensure_assignment(gb, assignment: str, notebooks: dict[str, object]) -> None
             nb, resources = pre.preprocess(nb, resources)
 
 
-def store_submission(gb, *, student: str, assignment: str, digest: str, timestamp: str | None,
-                     notebooks: dict[str, list[dict]], summary: dict) -> None:
-    """Write one submission's auto scores and comments, and mark it done, in ONE transaction.
+def store_submission(gb, **submission) -> dict:
+    """`store_once`, tried again where another grading run's transaction got in its way."""
+    return _retrying(lambda: store_once(gb, **submission))
+
+
+def store_once(gb, *, student: str, assignment: str, digest: str, timestamp: str | None,
+               notebooks: dict[str, list[dict]], summary: dict, late_rule=None) -> dict:
+    """Write one submission's auto scores, late penalties and comments, and mark it done, in ONE
+    transaction; returns `summary` as stored (with `late` where the submission was late).
 
     notebooks: notebook name -> list of CellResult dicts. Manual scores already given by a
-    grader are kept; a cell with one is flagged for review, as nbgrader does.
+    grader are kept; a cell with one is flagged for review, as nbgrader does. `late_rule`: the
+    course's `late.rule` (None: no penalty, as nbgrader's default plugin).
     """
     db = gb.db
     try:
-        if db.query(Student).filter(Student.id == student).one_or_none() is None:
-            db.add(Student(id=student))
-            db.flush()
-        try:
-            submission = gb.find_submission(assignment, student)
-        except MissingEntry:
-            submission = SubmittedAssignment(assignment=gb.find_assignment(assignment),
-                                             student=db.get(Student, student))
-            db.add(submission)
-            db.flush()
-        try:
-            submission.timestamp = parse_utc(timestamp) if timestamp else None
-        except ValueError:  # an unreadable timestamp.txt: nbgrader treats it as missing too
-            submission.timestamp = None
+        submission = _submission(gb, student, assignment)
+        submission.timestamp = _parsed(timestamp)
         for notebook in submission.assignment.notebooks:
-            sub_nb = next((n for n in submission.notebooks if n.notebook_id == notebook.id), None)
-            if sub_nb is None:
-                sub_nb = SubmittedNotebook(notebook=notebook, assignment=submission)
-                db.add(sub_nb)
-                db.flush()
-            results = {r["grade_id"]: r for r in notebooks.get(notebook.name, [])}
-            grades = {g.cell_id: g for g in sub_nb.grades}
-            for cell in notebook.grade_cells:
-                grade = grades.get(cell.id) or Grade(cell_id=cell.id, notebook=sub_nb)
-                result = results.get(cell.name)
-                if result is not None:
-                    grade.auto_score = float(result["points"])
-                    grade.needs_manual_grade = grade.manual_score is not None or bool(result.get("review"))
-                else:  # a manually graded answer: nbgrader leaves it for a person
-                    grade.auto_score = None
-                    grade.needs_manual_grade = True
-                db.add(grade)
-            comments = {c.cell_id: c for c in sub_nb.comments}
-            note = summary.get("notebooks", {}).get(notebook.name, {}).get("comment")
-            for cell in list(notebook.solution_cells) + list(notebook.task_cells):
-                comment = comments.get(cell.id) or Comment(cell_id=cell.id, notebook=sub_nb)
-                comment.auto_comment = note
-                db.add(comment)
+            _store_grades(db, _submitted_notebook(db, submission, notebook), notebook.grade_cells,
+                          {r["grade_id"]: r for r in notebooks.get(notebook.name, [])})
+        lateness = late.apply(late_rule, db, submission) if late_rule is not None else None
+        summary = {**summary, "late": lateness} if lateness else summary
+        for sub_nb in submission.notebooks:
+            _store_comments(db, sub_nb, summary, lateness)
         db.execute(text(f"DELETE FROM {DONE_TABLE} WHERE student = :s AND assignment = :a"),
                    {"s": student, "a": assignment})
         db.execute(text(f"INSERT INTO {DONE_TABLE} VALUES (:s, :a, :d, :t, :j)"),
@@ -126,4 +131,66 @@ def store_submission(gb, *, student: str, assignment: str, digest: str, timestam
     except BaseException:
         db.rollback()
         raise
+    return summary
 
+
+def _submission(gb, student: str, assignment: str) -> SubmittedAssignment:
+    """The student's submission of `assignment`, made (with the student) where the gradebook has none;
+    an existing one keeps its extension."""
+    db = gb.db
+    if db.query(Student).filter(Student.id == student).one_or_none() is None:
+        db.add(Student(id=student))
+        db.flush()
+    try:
+        return gb.find_submission(assignment, student)
+    except MissingEntry:
+        submission = SubmittedAssignment(assignment=gb.find_assignment(assignment), student=db.get(Student, student))
+        db.add(submission)
+        db.flush()
+        return submission
+
+
+def _parsed(timestamp: str | None):
+    """`timestamp.txt` as nbgrader reads it; unreadable counts as missing, as in nbgrader."""
+    try:
+        return parse_utc(timestamp) if timestamp else None
+    except ValueError:
+        return None
+
+
+def _submitted_notebook(db, submission, notebook) -> SubmittedNotebook:
+    sub_nb = next((n for n in submission.notebooks if n.notebook_id == notebook.id), None)
+    if sub_nb is None:
+        sub_nb = SubmittedNotebook(notebook=notebook, assignment=submission)
+        db.add(sub_nb)
+        db.flush()
+    return sub_nb
+
+
+def _store_grades(db, sub_nb, grade_cells, results: dict[str, dict]) -> None:
+    grades = {g.cell_id: g for g in sub_nb.grades}
+    for cell in grade_cells:
+        grade = grades.get(cell.id) or Grade(cell_id=cell.id, notebook=sub_nb)
+        result = results.get(cell.name)
+        if result is not None:
+            grade.auto_score = float(result["points"])
+            grade.needs_manual_grade = grade.manual_score is not None or bool(result.get("review"))
+        else:  # a manually graded answer: nbgrader leaves it for a person
+            grade.auto_score = None
+            grade.needs_manual_grade = True
+        db.add(grade)
+
+
+def _store_comments(db, sub_nb, summary: dict, lateness: dict | None) -> None:
+    """The grader's note on every answer cell of the notebook, in the notebook's language, with
+    what a late submission cost."""
+    info = summary.get("notebooks", {}).get(sub_nb.name, {})
+    note = info.get("comment")
+    if lateness:
+        with i18n.in_language(info.get("lang") or i18n.language()):
+            note = "\n\n".join(filter(None, [note, late.comment(lateness, sub_nb.name)]))
+    comments = {c.cell_id: c for c in sub_nb.comments}
+    for cell in list(sub_nb.notebook.solution_cells) + list(sub_nb.notebook.task_cells):
+        comment = comments.get(cell.id) or Comment(cell_id=cell.id, notebook=sub_nb)
+        comment.auto_comment = note
+        db.add(comment)

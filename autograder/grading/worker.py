@@ -21,6 +21,7 @@ from autograder import defaults, sandbox
 from autograder.grading.protocol import Ended, Job, NotebookRun, Outcome, VerificationRun
 from autograder.grading.review import NATIVE_SUFFIXES
 from autograder.inside import files
+from autograder.sandbox import gpus
 
 MAX_NOTEBOOK_BYTES = defaults.EXECUTED_BYTES
 MAX_STATUS_BYTES = defaults.STATUS_BYTES
@@ -126,8 +127,9 @@ def _sandboxed(module: str, workdir: str, job: Job) -> sandbox.Result:
     python = os.path.abspath(sys.executable)
     # Isolated mode: neither the working directory (the submission's files) nor PYTHON* variables
     # decide what the runner imports, so no file beside a notebook stands in for a module of its own.
-    return backend.run([python, "-I", "-B", "-m", module], workdir, limits=limits,
-                       env=sandbox_env(backend.home(workdir), job.lang))
+    with gpus.lease(job.gpus) as gpu:
+        return backend.run([python, "-I", "-B", "-m", module], workdir, limits=limits,
+                           env={**sandbox_env(backend.home(workdir), job.lang), **gpu})
 
 
 @contextlib.contextmanager
