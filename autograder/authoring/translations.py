@@ -2,7 +2,8 @@
 
 A lesson's translation lives beside it, `solutions/NN_topic/NN_topic.<lang>.yml`, one entry per cell
 id: the fingerprint of the English the translation was made from, and the translated source.
-Markdown cells are replaced whole; in code cells only comments may differ (the code, its strings,
+Markdown cells are replaced whole; in code cells only comments and display strings may differ
+(`display_text`: what a cell prints and the titles of its figures; the code, its other strings,
 nbgrader's markers and the metadata stay the instructor's), so both editions run and grade alike.
 A cell whose English changed since (stale), a cell without a translation, or a translation that
 changed code is refused, naming the cell.
@@ -19,6 +20,8 @@ from pathlib import Path
 
 import nbformat
 import yaml
+
+from autograder.authoring import display_text
 
 LANGUAGES = {"zh": "简体中文"}
 #: nbgrader's region markers: kept word for word, or nbgrader could not find the regions.
@@ -59,10 +62,10 @@ def _comments(source: str) -> list[str] | None:
     return None if tokens is None else [t.string for t in tokens if t.type == tokenize.COMMENT]
 
 
-def _code(source: str) -> list[tuple[int, str]] | None:
-    """The tokens of a code cell without its comments: what a translation must leave alone."""
-    tokens = _tokens(source)
-    return None if tokens is None else [(t.type, t.string) for t in tokens if t.type != tokenize.COMMENT]
+def _code(source: str) -> list[tuple] | None:
+    """What a translation must leave alone of a code cell: its tokens but comments and the words of
+    its display strings."""
+    return display_text.code_tokens(source)
 
 
 def needs_translation(cell) -> bool:
@@ -100,7 +103,7 @@ def _refusal(cell, entry) -> str | None:
     if cell.cell_type == "markdown":
         return None if _CJK.search(text) else "is still in English"
     if _code(text) is None or _code(text) != _code(cell.source):
-        return "changes code, not only comments"
+        return "changes code, not only comments and display strings"
     return None
 
 

@@ -72,7 +72,7 @@ def test_a_complete_translation_changes_words_only(lesson):
     (lambda e, nb: e[nb.cells[0].id].update(en="0" * 12), "is stale"),
     (lambda e, nb: e[nb.cells[0].id].update(text="Slide, multiply, sum"), "is still in English"),
     (lambda e, nb: e[nb.cells[1].id].update(text="x = torch.ones(4)  # 三个一"), "changes code"),
-    (lambda e, nb: e[nb.cells[1].id].update(text="x = torch.ones(3)  # 中文\nprint('形状', x.shape)"), "changes code"),
+    (lambda e, nb: e[nb.cells[1].id].update(text="x = torch.ones(3)  # 中文\nprint('形状', x.size)"), "changes code"),
     (lambda e, nb: e[nb.cells[3].id].update(text=e[nb.cells[3].id]["text"].replace("BEGIN SOLUTION", "开始")),
      "changes nbgrader's markers"),
     (lambda e, nb: e.update(gone={"en": "x", "text": "y"}), "no longer in the notebook"),
@@ -83,6 +83,32 @@ def test_a_translation_that_cannot_stand_for_its_cell_is_named(lesson, spoil, re
     _, problems = translations.translate(lesson, entries, "zh", "t.zh.yml")
     assert len(problems) == 1 and reason in problems[0], problems
     assert problems[0].startswith("t.zh.yml: cell ")
+
+
+@pytest.mark.parametrize("english, chinese, allowed", [
+    ("print('shape', x.shape)", "print('形状', x.shape)", True),  # printed
+    ("show(X, title='vertical edges, K = [1, -1]')", "show(X, title='竖直边缘，K = [1, -1]')", True),
+    ("print(f'max |difference| {err:.1e}')", "print(f'与 torch 的最大差 {err:.1e}')", True),
+    ("print(f'max |difference| {err:.1e}')", "print(f'与 torch 的最大差 {err:.2e}')", False),  # a field changed
+    ("print(f'max |difference| {err:.1e}')", "print('与 torch 的最大差 {err:.1e}')", False),  # no longer an f-string
+    ("F.pad(x, (1, 1), mode='reflect')", "F.pad(x, (1, 1), mode='反射')", False),  # a word of code
+    ("kernels = {'one 5x5 layer': 5}\nkernels['one 5x5 layer']", "kernels = {'一层 5x5': 5}\nkernels['一层 5x5']", True),
+])
+def test_display_strings_may_be_translated_code_strings_may_not(english, chinese, allowed):
+    assert (translations._code(english) == translations._code(chinese)) is allowed
+
+
+def test_english_left_in_an_edition_is_found_by_words():
+    from autograder.authoring import display_text
+
+    assert display_text.english_in_code("print('input', tuple(x.shape), '-> output')") == ["input", "output"]
+    assert display_text.english_in_code("print('输入', tuple(x.shape), '-> 输出')") == []
+    assert display_text.english_in_code("print(f'{name:8s} 与 torch 的最大差')\nname = 'im2col'") == []
+    assert display_text.english_in_code("x = F.pad(x, (1, 1), mode='reflect')") == []  # code, not display
+    assert display_text.english_in_markdown("卷积核（kernel）在输入上滑动，见 `F.conv2d` 与 $n-k+1$。") == []
+    assert display_text.english_in_markdown("见 d2l 的《动手学深度学习》和 [Convolution model step by step](https://x)。") == []
+    assert display_text.english_in_markdown("卷积 slides the kernel over the input 然后求和。") == [
+        "slides the kernel over the input"]
 
 
 def test_skeleton_adds_what_is_missing_or_stale_and_keeps_the_rest(tmp_path, lesson):
