@@ -155,6 +155,20 @@ def test_unanswered_says_not_answered_yet():
     assert "not answered yet" in failure_of(lesson01.corr2d, unanswered)
 
 
+def test_an_unanswered_earlier_exercise_is_named_where_a_later_one_calls_it():
+    from convlab.checks import lesson03
+
+    def corr2d_multi_in(X, K):
+        raise NotImplementedError()
+
+    def corr2d_multi_in_out(X, K):
+        return torch.stack([corr2d_multi_in(X, k) for k in K])
+
+    message = failure_of(lesson03.corr2d_multi_in_out, corr2d_multi_in_out)
+    assert "not answered yet where it is called: `corr2d_multi_in`, which this function calls" in message
+    assert "not answered yet: replace" in failure_of(lesson03.corr2d_multi_in, corr2d_multi_in)
+
+
 def test_torchs_own_not_implemented_error_is_not_taken_for_unanswered():
     def unsupported(X, K):
         raise NotImplementedError("'addmm' not implemented for 'Half'")

@@ -185,7 +185,9 @@ def _run(entry: dict, index: int, device: str) -> Run:
     if exception is not None and not isinstance(exception, str):
         raise _Malformed("exception is not text")
     exception = exception and " ".join(exception.split())[:300]  # one line, as core.first_line makes it
-    return Run(index, device, banned=[b[:80] for b in banned], exception=exception,
+    called = entry.get("unanswered_in")
+    called = called[:80] if isinstance(called, str) and called.isidentifier() else None  # a name, or nothing
+    return Run(index, device, banned=[b[:80] for b in banned], exception=exception, unanswered_in=called,
                not_answered=entry.get("not_answered") is True, modified_input=entry.get("modified_input") is True,
                mixed_devices=entry.get("mixed_devices") is True)
 

@@ -203,6 +203,7 @@ class Run:
     banned: list = field(default_factory=list)
     exception: str | None = None   # "TypeError: ..." (one line)
     not_answered: bool = False
+    unanswered_in: str | None = None  # the learner's other function whose placeholder raised (the one called)
     modified_input: bool = False
     mixed_devices: bool = False    # on meta: an op met a tensor the function made on the CPU
 
@@ -346,6 +347,7 @@ class Exercise:
             # nbgrader's placeholder is a bare `raise NotImplementedError()`; torch's own carry a message
             # (on meta, torch refusing to read values).
             run.not_answered = device != "meta" and not str(exc)
+            run.unanswered_in = _raised_in(exc, fn) if run.not_answered else None
             run.exception = first_line(exc) + your_line(exc)
         except Exception as exc:  # the learner's bug, reported as feedback, at their line
             run.exception = first_line(exc) + your_line(exc)
@@ -377,6 +379,8 @@ class Exercise:
     def problem(self, run: Run, case: Case, ref, where: str | None = None) -> Problem | None:
         """What is wrong with ``run``, without the likely mistake; None when it is right."""
         if run.not_answered:
+            if run.unanswered_in:
+                return Problem(Kind.NOT_ANSWERED, _(UNANSWERED_CALLED).format(called=run.unanswered_in))
             return Problem(Kind.NOT_ANSWERED, _(UNANSWERED))
         if run.banned:
             name = run.banned[0]
@@ -491,6 +495,22 @@ class Exercise:
 
 #: What a learner reads where an answer is not written yet (here, and wherever a notebook calls it).
 UNANSWERED = N_("not answered yet: replace `raise NotImplementedError()` with your code.")
+
+#: Where the unanswered placeholder is another exercise's function, which the checked one calls.
+UNANSWERED_CALLED = N_("not answered yet where it is called: `{called}`, which this function calls, still raises "
+                       "NotImplementedError — answer that exercise first.")
+
+
+def _raised_in(exc: BaseException, fn) -> str | None:
+    """The name of the function whose placeholder raised `exc`, where it is not `fn` itself (an earlier
+    exercise's function that `fn` calls); None where `fn` raised it."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    name = tb.tb_frame.f_code.co_name if tb is not None else None
+    own = getattr(fn, "__name__", None)
+    return name if name and name.isidentifier() and name not in (own, "<module>") else None
+
 
 #: What a pass on each device checked, in words a learner reads at the end of the pass line.
 CHECKED_ON = {"cpu": N_("values on the CPU"), "cuda": N_("values on the GPU (CUDA)"),

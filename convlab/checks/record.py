@@ -99,7 +99,7 @@ def write_record(check: str, seed, cases, runs, feedback, number: int | None = N
         "cell_id": os.environ.get("CONVLAB_CELL_ID", ""),
         "passed": feedback is None, "feedback": feedback,
         "runs": [{"case": r.case_index, "device": r.device, "exception": r.exception,
-                  "not_answered": r.not_answered, "banned": list(r.banned), "modified_input": r.modified_input,
+                  "not_answered": r.not_answered, "unanswered_in": r.unanswered_in, "banned": list(r.banned), "modified_input": r.modified_input,
                   "mixed_devices": r.mixed_devices,
                   "output": None if r.exception is not None else _encode(r.output, arrays)} for r in runs],
     }
