@@ -29,16 +29,19 @@ python-venv:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; \
 	  else echo "$(PYTHON) cannot create a virtual environment: install python3-venv" >&2; exit 1; fi; }
 
-# Bubblewrap (grading sandbox) and Chromium (browser tests): Debian packages, installed when run as root;
+# Bubblewrap (grading sandbox), Chromium (browser tests), podman and runc (the container backend) and
+# PostgreSQL (a course's shared gradebook): Debian packages, installed when run as root;
 # configurable-http-proxy (the JupyterHub test) from npm, where npm is.
 system-deps: python-venv
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  missing=""; command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
 	  command -v chromium >/dev/null || missing="$$missing chromium"; \
+	  command -v podman >/dev/null || missing="$$missing podman"; command -v runc >/dev/null || missing="$$missing runc"; \
+	  ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	  if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi; \
 	  if ! command -v configurable-http-proxy >/dev/null && command -v npm >/dev/null; then \
 	    npm install -g --silent configurable-http-proxy@5.3.0; fi; \
-	else echo "not root: skipping apt-get (tests needing bwrap/chromium skip with a reason)"; fi
+	else echo "not root: skipping apt-get (tests needing bwrap, chromium, podman or postgres skip with a reason)"; fi
 
 # The learner's lab: nbgrader's Assignment List and Validate, not its instructor tools (jupyter-config/).
 # It opens the learner's own copy of the lessons (workspace/, outside git: a `git pull` never meets

@@ -5,9 +5,10 @@ running (`kill_all`). Grading chooses one backend, once, by name (`choose`), and
 to every job; nothing else decides how a command is run.
 
 Backends, safest first: `bubblewrap` (namespaces, a read-only system, no network, cgroups where
-the host has them) and `none` (plain nbgrader's way, with this user's rights: chosen only by
-name). A container runtime or a cluster's pods is one more module with the same four members and
-a line in `BACKENDS`. Also here: the cgroups runs are bounded by (`cgroup`), the process machinery
+the host has them), `podman` and `docker` (one container per run of a grader image: no network, a
+read-only root, cgroup limits; `container`) and `none` (plain nbgrader's way, with this user's
+rights: chosen only by name). A cluster's pods would be one more module with the same four members
+and a line in `BACKENDS`. Also here: the cgroups runs are bounded by (`cgroup`), the process machinery
 every backend shares (`process`) and what a host gives (`doctor`, `host`).
 
 May import: the standard library and the shared modules of `autograder`. Never `inside`,
@@ -19,6 +20,7 @@ from typing import Protocol
 
 from autograder.sandbox import process
 from autograder.sandbox.bubblewrap import BUBBLEWRAP
+from autograder.sandbox.container import DOCKER, PODMAN, nesting_hint
 from autograder.sandbox.limits import Limits, Result, SandboxUnavailable
 from autograder.sandbox.unsandboxed import UNSANDBOXED
 
@@ -44,7 +46,7 @@ class Backend(Protocol):
 
 
 #: Every backend, safest first.
-BACKENDS: dict[str, Backend] = {backend.name: backend for backend in (BUBBLEWRAP, UNSANDBOXED)}
+BACKENDS: dict[str, Backend] = {backend.name: backend for backend in (BUBBLEWRAP, PODMAN, DOCKER, UNSANDBOXED)}
 
 
 def names() -> list[str]:
@@ -60,7 +62,8 @@ def by_name(name: str) -> Backend:
 
 def choose(name: str | None = None) -> Backend:
     """The backend `name`, or by default the safest one that isolates and runs here (never `none`).
-    Raises SandboxUnavailable, saying why, where the backend asked for cannot run."""
+    Raises SandboxUnavailable, saying why, where the backend asked for cannot run (and, where
+    bubblewrap cannot because convlab itself runs in a container, what that container would need)."""
     candidates = [by_name(name)] if name is not None else [b for b in BACKENDS.values() if b.isolates]
     reasons = []
     for backend in candidates:
@@ -68,7 +71,8 @@ def choose(name: str | None = None) -> Backend:
         if why is None:
             return backend
         reasons.append(f"{backend.name}: {why}")
-    raise SandboxUnavailable("; ".join(reasons))
+    hint = nesting_hint() if BUBBLEWRAP in candidates else ""
+    raise SandboxUnavailable("; ".join(reasons) + (f". {hint}" if hint else ""))
 
 
 def safest() -> Backend:
@@ -82,8 +86,14 @@ def safest_or_none() -> Backend:
 
 
 def why_none() -> str:
-    """Why no backend that isolates runs here ("" where one does)."""
-    return "; ".join(f"{b.name}: {why}" for b in BACKENDS.values() if b.isolates for why in [b.probe()] if why)
+    """Why no backend that isolates runs here ("" where one does: the later ones are then not probed)."""
+    reasons = []
+    for backend in (b for b in BACKENDS.values() if b.isolates):
+        why = backend.probe()
+        if why is None:
+            return ""
+        reasons.append(f"{backend.name}: {why}")
+    return "; ".join(reasons)
 
 
 def kill_all() -> None:

@@ -42,6 +42,9 @@ _UID_RANGE = (1_000_000, 1_900_000)
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone", "nsswitch.conf",
              "host.conf", "hosts", "alternatives", "ssl", "ca-certificates", "fonts", "mime.types",
              "os-release", "matplotlibrc", "python3", "python3.*")
+#: The top-level system directories a merged-/usr host makes links into /usr (shown as they are on the host).
+SYSTEM_LINKS = (("/bin", "usr/bin"), ("/sbin", "usr/sbin"), ("/lib", "usr/lib"), ("/lib64", "usr/lib64"),
+                ("/lib32", "usr/lib32"))
 
 
 def bwrap() -> str | None:
@@ -199,8 +202,7 @@ def _file_system(limits: Limits, data: dict[str, int] | None) -> list[str]:
             args += ["--ro-bind", path, path]
     for path, fd in (data or {}).items():
         args += ["--perms", "0644", "--ro-bind-data", str(fd), path]
-    for link, target in (("/bin", "usr/bin"), ("/sbin", "usr/sbin"), ("/lib", "usr/lib"),
-                         ("/lib64", "usr/lib64"), ("/lib32", "usr/lib32")):
+    for link, target in SYSTEM_LINKS:
         if os.path.islink(link):
             args += ["--symlink", target, link]
         elif os.path.isdir(link):

@@ -1,7 +1,9 @@
 """`convlab doctor`: what `convlab grade` gets on this host, probed for real.
 
 Each row comes from doing the thing: a probe runs inside the same sandbox a submission gets and
-reports its uid, network, user namespaces, /tmp and GPU; cgroups are made and removed. The exit
+reports its uid, network, user namespaces, /tmp and GPU; cgroups are made and removed; a container
+engine runs a container of the grader image (`--sandbox podman`), and where convlab itself runs in
+a container that keeps bubblewrap out, a row says which of its options would let it in. The exit
 status is 1 where `convlab grade` would refuse (no sandbox), else 0. Given a course directory,
 `convlab doctor DIR` also warns where others can reach the course (`course_rows`), leaving the exit
 status as it was: the course still grades, it is only less private than `convlab new-course` made it.
@@ -18,7 +20,7 @@ from importlib import metadata
 from pathlib import Path
 
 from autograder import sandbox
-from autograder.sandbox import bubblewrap, cgroup, host
+from autograder.sandbox import bubblewrap, cgroup, container, host
 
 # Run inside the sandbox; prints one JSON object.
 PROBE = r"""
@@ -73,6 +75,13 @@ def _bwrap_version() -> str:
         return "not installed"
 
 
+def nesting_rows() -> list[tuple[str, str, bool]]:
+    """(what, found, fine) where bubblewrap cannot run because convlab runs in a container: what
+    that container would need."""
+    hint = container.nesting_hint() if bubblewrap.why_unavailable() else ""
+    return [("bubblewrap in a container", hint, False)] if hint else []
+
+
 LIMITS = {"v1": "cgroup v1 memory+pids per sandbox", "v2": "cgroup v2 (delegated) memory+pids per sandbox",
           "systemd": "systemd scope per sandbox (MemoryMax, TasksMax)",
           "none": "rlimits only: per process, not the sum over a sandbox's processes"}
@@ -88,10 +97,12 @@ def rows() -> tuple[list[tuple[str, str, bool]], bool]:
     table.append(("bubblewrap", _bwrap_version(), bubblewrap.bwrap() is not None))
     try:
         chosen, ok = sandbox.choose(), True
-        table.append(("sandbox", f"{chosen.name} (the default: the safest that runs here)", True))
-    except sandbox.SandboxUnavailable as error:
-        chosen, ok = sandbox.safest_or_none(), False
-        table.append(("sandbox", str(error), False))
+        said = f"{chosen.name} (the default: the safest that runs here)"
+    except sandbox.SandboxUnavailable as error:  # its message carries the nesting hint, where there is one
+        chosen, ok, said = sandbox.safest_or_none(), False, str(error)
+    # An engine that cannot run is a warning only where no other sandbox runs.
+    table += (nesting_rows() if ok else []) + [(what, found, fine or ok) for what, found, fine in container.doctor_rows()]
+    table.append(("sandbox", said, ok))
     inside = _inside(chosen)
     if "error" in inside:
         table.append(("probe inside the sandbox", inside["error"], False))

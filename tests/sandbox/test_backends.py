@@ -12,14 +12,15 @@ RUNNING = [name for name, backend in sandbox.BACKENDS.items() if backend.probe()
 
 
 def test_backends_are_listed_safest_first_and_none_isolates_nothing():
-    assert sandbox.names()[0] == "bubblewrap" and sandbox.names()[-1] == "none"
-    assert [b.isolates for b in sandbox.BACKENDS.values()] == [True, False]
+    assert sandbox.names() == ["bubblewrap", "podman", "docker", "none"]
+    assert [b.isolates for b in sandbox.BACKENDS.values()] == [True, True, True, False]
     assert sandbox.safest().name == "bubblewrap"
 
 
-@pytest.mark.parametrize("make", [lambda: sandbox.by_name("podman"), lambda: Settings(sandbox="podman")])
+@pytest.mark.parametrize("make", [lambda: sandbox.by_name("firecracker"), lambda: Settings(sandbox="firecracker")])
 def test_an_unknown_backend_is_refused_naming_the_argument(make):
-    with pytest.raises(ValueError, match=r"sandbox must be one of bubblewrap, none, got sandbox='podman'"):
+    with pytest.raises(ValueError, match=r"sandbox must be one of bubblewrap, podman, docker, none, "
+                                         r"got sandbox='firecracker'"):
         make()
 
 
@@ -31,10 +32,20 @@ def test_the_default_is_the_safest_that_runs_here():
 
 def test_none_is_had_only_by_name(monkeypatch):
     monkeypatch.setattr(sandbox.BACKENDS["bubblewrap"], "probe", lambda: "bwrap: no user namespaces")
-    with pytest.raises(sandbox.SandboxUnavailable, match="bubblewrap: bwrap: no user namespaces"):
+    for name in ("podman", "docker"):
+        monkeypatch.setattr(sandbox.BACKENDS[name], "probe", lambda name=name: f"{name} is not installed")
+    with pytest.raises(sandbox.SandboxUnavailable, match="bubblewrap: bwrap: no user namespaces; "
+                                                         "podman: podman is not installed"):
         sandbox.choose()
     assert sandbox.choose("none").name == "none" and sandbox.safest_or_none().name == "none"
-    assert sandbox.why_none() == "bubblewrap: bwrap: no user namespaces"
+    assert sandbox.why_none() == ("bubblewrap: bwrap: no user namespaces; podman: podman is not installed; "
+                                  "docker: docker is not installed")
+
+
+def test_where_bubblewrap_cannot_run_a_container_that_can_is_the_default(monkeypatch):
+    monkeypatch.setattr(sandbox.BACKENDS["bubblewrap"], "probe", lambda: "bwrap: no user namespaces")
+    monkeypatch.setattr(sandbox.BACKENDS["podman"], "probe", lambda: None)
+    assert sandbox.choose().name == "podman" and sandbox.safest_or_none().name == "podman"
 
 
 @pytest.mark.parametrize("name", RUNNING)
