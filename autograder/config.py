@@ -20,7 +20,7 @@ from traitlets.config import Config
 from autograder import cell_meta, defaults
 from autograder.coursedir import load_settings
 from autograder.grading import learner_text
-from convlab import i18n
+from convlab import i18n, learner
 
 # Seconds one cell may run under `nbgrader autograde` (a check runs many random cases, and on
 # CUDA as well when there is a GPU); a cell that runs longer is interrupted and scores zero.
@@ -107,11 +107,17 @@ class HideHiddenTests(NbGraderPreprocessor):
 
 class ExecuteInItsLanguage(Execute):
     """nbgrader's Execute, its kernel told the notebook's language (`convlab.i18n`), so that a Chinese
-    lesson's checks give their feedback in Chinese under plain `nbgrader autograde` too."""
+    lesson's checks give their feedback in Chinese under plain `nbgrader autograde` too, and the
+    student it grades (`convlab.learner`), so per-student questions are checked with their numbers."""
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._student = ((resources or {}).get("nbgrader") or {}).get("student") or ""
+        return super().preprocess(nb, resources, km)
 
     async def async_start_new_kernel(self, **kwargs):
         env = dict(kwargs.pop("env", None) or os.environ)
         env[i18n.ENV] = i18n.declared(self.nb.metadata)  # as `convlab grade`: the lesson's, not the grader's
+        env[learner.ENV] = getattr(self, "_student", "")  # the student graded, never the grader's own user
         return await super().async_start_new_kernel(env=env, **kwargs)
 
     start_new_kernel = run_sync(async_start_new_kernel)  # nbclient binds its own at class creation

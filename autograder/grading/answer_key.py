@@ -93,9 +93,19 @@ def key_functions() -> dict[str, list[str]]:
     return found
 
 
-def matches(source: str) -> list[tuple[str, str, float]]:
+def functions_of(source: str, prefix: str) -> dict[str, list[str]]:
+    """`prefix`.name -> normalised tokens, for every function `source` defines (the instructor's
+    solution cells: the answer key every learner's package also carries in `solutions/`)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError):
+        return {}
+    return {f"{prefix}.{node.name}": tokens(node) for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+
+
+def matches(source: str, extra: dict[str, list[str]] | None = None) -> list[tuple[str, str, float]]:
     """(learner's function, course function, similarity) for each function of `source` that is the
-    course's own code with names changed."""
+    course's own code with names changed: `key_functions`, and the `extra` ones (the assignment's solutions)."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError):
@@ -107,7 +117,8 @@ def matches(source: str) -> list[tuple[str, str, float]]:
         mine = tokens(node)
         if not MIN_TOKENS <= len(mine) <= MAX_TOKENS:
             continue
-        best = max(((name, _similarity(mine, theirs)) for name, theirs in key_functions().items()
+        key = {**key_functions(), **(extra or {})}
+        best = max(((name, _similarity(mine, theirs)) for name, theirs in key.items()
                     if _comparable(mine, theirs)), key=lambda pair: pair[1], default=None)
         if best is not None and best[1] >= SIMILAR:
             found.append((node.name, best[0], best[1]))

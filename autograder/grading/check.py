@@ -25,6 +25,7 @@ from autograder.grading.submissions import files_beside
 from autograder.grading.worker import run_job
 from convlab import i18n
 from convlab.i18n import _
+from convlab.learner import learner_id
 
 FEEDBACK_LINES = 4  # a learner should read the verdict without scrolling
 FEEDBACK_CHARS = 400
@@ -130,7 +131,7 @@ def run_checks(path: Path, timeout: float = Settings.timeout) -> tuple[list[Exer
     settings = Settings(workers=1, timeout=timeout, sandbox=backend.name)
     source = notebook_job.Source.of(nb)
     planned, job = notebook_job.planned_job(("check", Path(path).stem), restore.restore(nb, nb), source,
-                                     files_beside(str(Path(path).resolve().parent)), settings)
+                                     files_beside(str(Path(path).resolve().parent)), settings, learner_id())
     verdict = notebook_job.score_notebook(planned, run_job(job, together=True), None, settings)
     return by_exercise(nb, verdict), backend
 

@@ -93,7 +93,7 @@ def _plan_notebook(work: Work, index: int, name: str, source: Source, settings: 
     try:
         restored = _restored(os.path.join(sub.path, f"{name}.ipynb"), name, source.nb)
         work.planned[index, name], job = planned_job((index, name), restored, source, files_beside(sub.path),
-                                                     settings)
+                                                     settings, sub.student)
     except _Unreadable as exc:
         sub.verdicts[name] = _unplanned(source, exc.reason, exc.message)
         return

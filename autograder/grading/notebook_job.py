@@ -13,6 +13,7 @@ from autograder.grading import flags as flags_
 from autograder.grading import learner_text, restore, review, score, verification
 from autograder.grading.protocol import Job, Outcome, Reason, Settings, Verdict
 from convlab import i18n
+from convlab.checks.questions import PersonalQuestion
 
 
 @dataclass
@@ -39,6 +40,13 @@ class Planned:
     restored: restore.Restored
     plan: verification.CallPlan
     flags: list  # from reading the learner's code (autograder.grading.review)
+    learner: str | None = None  # whose numbers per-student questions are judged by (the grader's own word)
+
+    @property
+    def answers(self) -> dict:
+        """The source's trusted answers, each per-student question bound to this learner."""
+        return {q: a.for_learner(self.learner) if isinstance(a, PersonalQuestion) else a
+                for q, a in self.source.answers.items()}
 
 
 def _without_hidden_tests(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -51,14 +59,14 @@ def _without_hidden_tests(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def planned_job(key: tuple, restored: restore.Restored, source: Source, files: dict[str, bytes],
-                settings: Settings) -> tuple[Planned, Job]:
+                settings: Settings, learner: str | None = None) -> tuple[Planned, Job]:
     """What the grader will score a restored notebook by, and the job that runs it."""
     calls = verification.plan_calls(restored.nb, source.nb)
     calls.seconds = settings.verify_seconds
     flags = review.review_notebook(restored.nb, source.nb) + review.review_files(files)
-    planned = Planned(source, restored, calls, flags)
+    planned = Planned(source, restored, calls, flags, learner)
     job = Job(key, nbformat.writes(_without_hidden_tests(restored.nb)), calls.as_job(), files,
-              float(settings.timeout), settings.memory_mb, settings.sandbox, source.lang, settings.gpus)
+              float(settings.timeout), settings.memory_mb, settings.sandbox, source.lang, settings.gpus, learner)
     return planned, job
 
 
@@ -92,7 +100,7 @@ def _add_feedback(verdict: Verdict, planned: Planned, outcome: Outcome) -> None:
         return
     try:
         with i18n.in_language(planned.source.lang):
-            said = score.score(planned.restored.nb, outcome, planned.source.answers, planned.plan)
+            said = score.score(planned.restored.nb, outcome, planned.answers, planned.plan)
     except Exception as exc:  # the grade stands; the learner reads the grader's words, the instructor sees why
         for result in verdict.results:
             result.review.append(f"feedback in {planned.source.lang} failed ({type(exc).__name__}): shown in "
@@ -110,7 +118,7 @@ def score_notebook(planned: Planned, outcome: Outcome | None, error: BaseExcepti
     verdict = None
     if outcome is not None:
         try:
-            verdict = score.score(restored.nb, outcome, planned.source.answers, planned.plan)
+            verdict = score.score(restored.nb, outcome, planned.answers, planned.plan)
             _add_feedback(verdict, planned, outcome)
         except Exception as exc:  # one unreadable result must not stop the run
             error = exc

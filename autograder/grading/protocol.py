@@ -84,6 +84,7 @@ class Job:
     sandbox: str  # the backend that runs it, by name (`autograder.sandbox.BACKENDS`)
     lang: str | None = None  # the lesson's language, its checks' in both runs; None: the caller's (`convlab check`)
     gpus: tuple[str, ...] = ()  # each run leases one of these GPUs (`sandbox.gpus.lease`); (): the worker's visible ones
+    learner: str | None = None  # the student id per-student questions draw from (`convlab.learner`)
 
 
 @dataclass
@@ -145,6 +146,7 @@ class CellResult:
     review: list = field(default_factory=list)  # why a person should look (autograder.grading.flags); score unchanged
     mistake: str | None = None  # what the grader's calls found wrong: the likely mistake, else the problem's kind
     feedback: str | None = None  # `message` in the learner's language, where the lesson is not in English
+    fingerprint: str | None = None  # the grader's digest of the wrong output (same seeds for the whole run)
 
     def as_dict(self) -> dict:
         return {**asdict(self), "reason": str(self.reason)}

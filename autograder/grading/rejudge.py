@@ -9,6 +9,7 @@ its own run of the learner's code.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import time
@@ -51,6 +52,7 @@ class Judgement:
     cases: int | None = None
     review: str | None = None  # why a person should look: what no honest answer does
     what: str | None = None  # what went wrong, for the class's tally: the likely mistake, else the problem's kind
+    fingerprint: str | None = None  # the wrong output on the run's shared cases (`output_fingerprint`)
 
 
 #: Review reasons a judgement can carry (autograder.grading.flags puts them in the gradebook).
@@ -236,7 +238,8 @@ def _verify_one(document: dict, arrays: dict) -> Judgement:
         if problem is not None:
             review = CALLED_KERNEL if problem.kind is Kind.BANNED_KERNEL else None
             return Judgement(check, False, exercise.header(index, len(drawn), case, device) + "\n" + problem.text,
-                             seed, cases, review, problem.mistake or problem.kind.value)
+                             seed, cases, review, problem.mistake or problem.kind.value,
+                             output_fingerprint(index, device, run))
         if device == "cpu":
             seen_cpu.add(index)
     missing = [i + 1 for i in range(len(drawn)) if i not in seen_cpu]
@@ -244,6 +247,30 @@ def _verify_one(document: dict, arrays: dict) -> Judgement:
         return Judgement(check, False, _("{name}: incomplete record, case {case} was not run on the cpu").format(
             name=check, case=missing[0]), seed, cases)
     return Judgement(check, True, _("{name}: all {cases} cases right").format(name=check, cases=len(drawn)), seed, cases)
+
+
+def output_fingerprint(index: int, device: str, run: Run) -> str | None:
+    """What a wrong run gave, as a short digest: the case, the device, and the output's values rounded
+    to 4 significant digits. Two learners graded with the same seeds whose outputs share it made the
+    same mistake, whatever their code looks like. None where the run gave no output to compare (it
+    raised, was not answered, or called what it may not)."""
+    parts = _flat_tensors(run.output)
+    if run.exception is not None or run.banned or not parts:
+        return None
+    digest = hashlib.sha256(f"{index}|{device}|".encode())
+    for part in parts:
+        values = part.detach().to("cpu", torch.float64).numpy() if isinstance(part, _Tensor) else np.asarray(part)
+        digest.update(str(values.shape).encode())
+        if values.size and values.dtype.kind in "fciub":
+            digest.update(np.array2string(values.astype(np.float64).ravel(), precision=4, threshold=10**9,
+                                          floatmode="maxprec", separator=",").encode())
+    return digest.hexdigest()[:16]
+
+
+def _flat_tensors(value) -> list:
+    if isinstance(value, (tuple, list)):
+        return [t for item in value for t in _flat_tensors(item)]
+    return [value] if isinstance(value, (_Tensor, int, float, np.ndarray)) else []
 
 
 def _verify_answer(document: dict, answers: dict | None) -> Judgement:

@@ -265,6 +265,31 @@ def _failures(tally: _Tally, submissions: list[dict]) -> list[str]:
     return lines
 
 
+def _integrity_section(course: CourseDir, submissions: list[dict]) -> list[str]:
+    """Pairs of students whose answers, or wrong outputs, are the same, and answers that are the
+    course's code (`integrity`); also in `DIR/integrity.csv`. Common groups are counted, not listed."""
+    from autograder.grading import integrity
+
+    found, commons = integrity.signals(course, submissions)
+    integrity.write_csv(course, found)
+    if not found and not commons:
+        return []
+    lines = ["## Integrity signals", "", "Never a change of points: a person decides. One row per signal "
+             "(also in `integrity.csv`); what many share is counted below, not listed.", ""]
+    if found:
+        lines += ["| assignment | exercise | signal | students | evidence |", "|---|---|---|---|---|"]
+        lines += [f"| {_cell_text(s.assignment)} | {_cell_text(s.exercise)} | {s.kind} | "
+                  f"{_cell_text(', '.join(s.students))} | {_cell_text(s.evidence)} |" for s in found]
+        lines.append("")
+    if commons:
+        lines += ["Shared by many (no signal):", "", "| assignment | exercise | shared | students | what |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| {_cell_text(c.assignment)} | {_cell_text(c.exercise)} | {c.kind} | {c.count} | "
+                  f"{_cell_text(c.evidence)} |" for c in commons]
+        lines.append("")
+    return lines
+
+
 def _late_section(submissions: list[dict]) -> list[str]:
     """Every late submission: how late against which due date (extension included), what the
     course's late rule deducted per notebook, and the rule."""
@@ -292,6 +317,7 @@ def instructor_report(course: CourseDir, submissions: list[dict]) -> tuple[str, 
     png = _score_figure(course, tally)
     lines = ["# Grading report", "", *_unsandboxed_banner(submissions), f"{len(submissions)} submissions graded.", ""]
     lines += _review_section(submissions)
+    lines += _integrity_section(course, submissions)
     lines += _late_section(submissions)
     lines += [f"![pass rate and mistakes per exercise]({os.path.basename(png)})", ""]
     lines += _pass_rates("Pass rate per exercise", "exercise", tally.per_exercise,

@@ -142,7 +142,9 @@ def review_notebook(nb: NotebookNode, source: NotebookNode) -> list[Flag]:
 
 
 def _answer_key(source: str) -> list[tuple[int, str]]:
-    """(line, reason) for each function of the cell that is the course's own code renamed."""
+    """(line, reason) for each function of the cell that is one of the course's reference kernels
+    renamed (a match with the instructor's solution is an integrity signal, not a flag:
+    `integrity.course_code`)."""
     tree = _parse(source)
     if tree is None:
         return []

@@ -2,13 +2,15 @@
 
 After a submission's notebook has run, the grader calls the learner's functions itself, in a
 fresh sandbox that runs only the learner's cells (`autograder.inside.verify_run`), on cases drawn from
-seeds chosen here, now, and sent nowhere but that sandbox. The outputs come back as records;
+seeds chosen here, now (once per run, the same for every submission of it), and sent nowhere but
+that sandbox. The outputs come back as records;
 this trusted process recomputes torch's answers for the same seeds and judges each output.
 Nothing the notebook run wrote (records, status, the executed notebook) can earn a point.
 """
 from __future__ import annotations
 
 import ast
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -19,6 +21,16 @@ from autograder import cell_meta
 from autograder.grading.review import learner_cells
 from convlab.checks import registry
 from convlab.checks.record import answer_check, question_of
+
+#: Drawn once per grading process: every submission of a run is checked on the same fresh cases,
+#: which no notebook holds, so wrong outputs can be compared across the class (`integrity`).
+_RUN_SECRET = secrets.token_bytes(16)
+
+
+def run_seed(check: str, cell_id: str) -> int:
+    """The seed of a check call in this run: fresh for every run, the same for every submission of it."""
+    digest = hashlib.blake2b(f"{check}|{cell_id}".encode(), key=_RUN_SECRET, digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 2  # 62 bits, as the checks take
 
 _UNKNOWN = object()
 
@@ -131,7 +143,7 @@ def plan_calls(restored: NotebookNode, source: NotebookNode) -> CallPlan:
                 result.answers.append({"question": question_of(call.check), "expression": call.argument,
                                        "cell_id": cell_id})
             else:
-                result.calls.append({"check": call.check, "object": call.argument, "seed": secrets.randbits(62),
+                result.calls.append({"check": call.check, "object": call.argument, "seed": run_seed(call.check, cell_id),
                                      "cases": call.cases, "cell_id": cell_id})
     return result
 
@@ -143,6 +155,7 @@ class CellVerdict:
     passed: bool
     message: str  # the first failing judgement's message ("" when a call left none)
     what: str | None = None  # that judgement's likely mistake or problem kind
+    fingerprint: str | None = None  # that judgement's wrong output (`rejudge.output_fingerprint`)
     reviews: list[str] = field(default_factory=list)  # review reasons its calls' judgements carry
 
 
@@ -157,7 +170,7 @@ def cell_verdict(plan: CallPlan, cell_id: str, verdicts: list) -> CellVerdict:
         reviews |= {v.review for v in mine if v.review}
         failed = [v for v in mine if not v.passed]
         if result.passed and failed:
-            result = CellVerdict(False, failed[0].message, failed[0].what)
+            result = CellVerdict(False, failed[0].message, failed[0].what, failed[0].fingerprint)
         elif result.passed and not mine:
             result = CellVerdict(False, "")
         if failed and failed[0].message not in missed:

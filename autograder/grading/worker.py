@@ -22,6 +22,7 @@ from autograder.grading.protocol import Ended, Job, NotebookRun, Outcome, Verifi
 from autograder.grading.review import NATIVE_SUFFIXES
 from autograder.inside import files
 from autograder.sandbox import gpus
+from convlab import learner
 
 MAX_NOTEBOOK_BYTES = defaults.EXECUTED_BYTES
 MAX_STATUS_BYTES = defaults.STATUS_BYTES
@@ -129,7 +130,13 @@ def _sandboxed(module: str, workdir: str, job: Job) -> sandbox.Result:
     # decide what the runner imports, so no file beside a notebook stands in for a module of its own.
     with gpus.lease(job.gpus) as gpu:
         return backend.run([python, "-I", "-B", "-m", module], workdir, limits=limits,
-                           env={**sandbox_env(backend.home(workdir), job.lang), **gpu})
+                           env={**sandbox_env(backend.home(workdir), job.lang), **gpu, **_learner(job)})
+
+
+def _learner(job: Job) -> dict[str, str]:
+    """The learner's id for per-student questions; an empty one where the job has none, so a
+    grader's own `JUPYTERHUB_USER` never stands in for the student."""
+    return {learner.ENV: job.learner or ""}
 
 
 @contextlib.contextmanager

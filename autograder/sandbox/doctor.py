@@ -19,8 +19,8 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-from autograder import sandbox
-from autograder.sandbox import bubblewrap, cgroup, container, host
+from autograder import defaults, sandbox
+from autograder.sandbox import bubblewrap, cgroup, container, gpus, host
 
 # Run inside the sandbox; prints one JSON object.
 PROBE = r"""
@@ -128,6 +128,7 @@ def rows() -> tuple[list[tuple[str, str, bool]], bool]:
                                     f"cudnn={inside['tf32']['cudnn']}", True))
     else:
         table.append(("GPU inside", "none" if inside.get("cuda") is False else str(inside.get("cuda")), True))
+    table.append(("GPUs for grading", gpus.plan((), defaults.workers()), True))
     for package in ("torch", "nbgrader", "nbclient", "jupyterlab", "dask", "distributed"):
         table.append((package, _version(package), True))
     return table, ok

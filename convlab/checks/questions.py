@@ -13,7 +13,9 @@ recorded) give the same verdict through ``Question.verdict``.
 """
 from __future__ import annotations
 
+import hashlib
 import os
+import random
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from convlab.checks.core import CheckFailed
 from convlab.checks.diagnose import normalise_answer
 from convlab.checks.record import write_answer_record
 from convlab.i18n import _
+from convlab.learner import learner_id
 
 
 @dataclass(eq=False)
@@ -32,6 +35,7 @@ class Question:
     expected: Callable[[], object]
     slips: tuple[tuple[str, Callable[[], object]], ...] = ()
     module: str = field(default="", repr=False)  # where it is bound; from the caller when not given
+    bound_name: str = field(default="", repr=False)  # its name where it is bound nowhere (`for_learner`'s)
 
     def __post_init__(self):
         if not self.module:
@@ -40,6 +44,8 @@ class Question:
     @property
     def name(self) -> str:
         """'lessonNN.attribute', from where the question is bound (as an Exercise's name)."""
+        if self.bound_name:
+            return self.bound_name
         for attribute, value in vars(sys.modules.get(self.module) or object()).items():
             if value is self:
                 return f"{self.module.rsplit('.', 1)[-1]}.{attribute}"
@@ -74,3 +80,44 @@ class Question:
         if problem is not None:
             raise CheckFailed(_("{name}: {problem}.").format(name=self.short, problem=problem)) from None
         print(_("{name}: right").format(name=self.short))
+
+
+@dataclass(eq=False)
+class PersonalQuestion(Question):
+    """A question whose numbers are the learner's own: drawn from their id, so two students of a
+    class see different sizes, strides and dilations, and each is judged against their own.
+
+    ``draw(rng)`` returns the numbers (a dict) from a generator seeded by the question and the
+    learner's id; ``lesson`` holds the lesson's numbers, which a learner without an id gets;
+    ``text`` says the question with them (``{name}`` fields, translated); ``expected`` and each
+    slip take the numbers. In the notebook ``show()`` prints the learner's question and
+    ``numbers()`` gives the numbers to compute with; the grader binds the student it grades
+    (``for_learner``), so its verdict never depends on what a notebook says its learner is.
+    """
+
+    expected: Callable[[dict], object] = None
+    draw: Callable[[random.Random], dict] = None
+    lesson: dict = field(default_factory=dict)
+    text: str = ""
+
+    def numbers(self, learner: str | None = None) -> dict:
+        """The numbers of `learner` (default: this notebook's learner, `convlab.learner`)."""
+        learner = learner if learner is not None else learner_id()
+        if not learner:
+            return dict(self.lesson)
+        seed = hashlib.sha256(f"{self.name}|{learner}".encode()).digest()
+        return self.draw(random.Random(int.from_bytes(seed[:8], "big")))
+
+    def show(self) -> None:
+        """Print the question with this learner's numbers."""
+        print(_(self.text).format(**self.numbers()))
+
+    def for_learner(self, learner: str | None) -> Question:
+        """The plain question `learner` answers: their numbers, bound."""
+        numbers = self.numbers(learner or "")
+        return Question(lambda: self.expected(numbers),
+                        tuple((slip, (lambda gives=gives: gives(numbers))) for slip, gives in self.slips),
+                        module=self.module, bound_name=self.name)
+
+    def verdict(self, value) -> tuple[str | None, str | None]:
+        return self.for_learner(learner_id()).verdict(value)
