@@ -63,24 +63,6 @@ def shorten(text: str) -> str:
     return short + (" …" if short != text.strip() else "")
 
 
-def _calls_missed(message: str) -> list[str]:
-    """A test cell's message, one entry per call it missed (a check's message opens with its name,
-    "lessonNN.name, case ..." or "name: ...", on a line of its own)."""
-    entries: list[str] = []
-    for line in message.splitlines():
-        if entries and not _opens_a_call(line):
-            entries[-1] += "\n" + line
-        else:
-            entries.append(line)
-    return entries
-
-
-def _opens_a_call(line: str) -> bool:
-    head = line.split(" ", 1)[0].rstrip(",:")
-    return bool(head) and head.replace(".", "").replace("_", "").isalnum() and head[0].isalpha() and (
-        line.startswith(f"{head},") or line.startswith(f"{head}:"))
-
-
 def by_exercise(nb: NotebookNode, verdict: Verdict) -> list[ExerciseResult]:
     """Points and feedback per exercise from the grader's verdict on `nb` (hidden tests removed)."""
     results = {r.grade_id: r for r in verdict.results}
@@ -96,7 +78,7 @@ def by_exercise(nb: NotebookNode, verdict: Verdict) -> list[ExerciseResult]:
                 continue
             possible += result.max_points
             earned += result.points
-            misses += [] if result.passed else [shorten(miss) for miss in _calls_missed(result.message)]
+            misses += [] if result.passed else [shorten(miss) for miss in result.misses or [result.message]]
         feedback = "\n".join(dict.fromkeys(miss for miss in misses if miss))  # every miss, each once
         if exercise.answer is not None and feedback:
             # The answer cell's own error (NotImplementedError when left blank) is the root cause.

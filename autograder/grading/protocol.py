@@ -147,6 +147,7 @@ class CellResult:
     mistake: str | None = None  # what the grader's calls found wrong: the likely mistake, else the problem's kind
     feedback: str | None = None  # `message` in the learner's language, where the lesson is not in English
     fingerprint: str | None = None  # the grader's digest of the wrong output (same seeds for the whole run)
+    misses: list = field(default_factory=list)  # each call it missed, apart (`message` joins them)
 
     def as_dict(self) -> dict:
         return {**asdict(self), "reason": str(self.reason)}

@@ -234,7 +234,7 @@ def _ran(gid: str, cell: NotebookNode, pts: float, errored: bool, plan: CallPlan
     if not verdict.passed:
         message = verdict.message or _no_result(plan, gid, verification, hidden)
         return CellResult(gid, 0.0, pts, False, _short(message), Reason.FAILED, verdict.reviews, verdict.what,
-                          fingerprint=verdict.fingerprint)
+                          fingerprint=verdict.fingerprint, misses=verdict.misses)
     if error is not None:
         return CellResult(gid, 0.0, pts, False, _short(error), Reason.ERROR, [QUOTED_HIDDEN] if quoted else [])
     return CellResult(gid, pts, pts, True, _("passed"), Reason.PASSED)

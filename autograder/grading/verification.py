@@ -156,6 +156,7 @@ class CellVerdict:
     message: str  # the first failing judgement's message ("" when a call left none)
     what: str | None = None  # that judgement's likely mistake or problem kind
     fingerprint: str | None = None  # that judgement's wrong output (`rejudge.output_fingerprint`)
+    misses: list[str] = field(default_factory=list)  # each failing call's message, once, in order
     reviews: list[str] = field(default_factory=list)  # review reasons its calls' judgements carry
 
 
@@ -177,5 +178,6 @@ def cell_verdict(plan: CallPlan, cell_id: str, verdicts: list) -> CellVerdict:
             missed.append(failed[0].message)
     if missed and result.message:  # every call the cell missed, not only its first: a learner fixes them all at
         result.message = "\n".join(missed)  # once (a call that left no result keeps its reason, said by score)
+        result.misses = missed
     result.reviews = sorted(reviews)
     return result

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from autograder.sandbox import process
 from autograder.sandbox.bubblewrap import BUBBLEWRAP
 from autograder.sandbox.container import DOCKER, PODMAN, nesting_hint
 from autograder.sandbox.limits import Limits, Result, SandboxUnavailable
 from autograder.sandbox.unsandboxed import UNSANDBOXED
 
 __all__ = ["BACKENDS", "Backend", "Limits", "Result", "SandboxUnavailable", "by_name", "choose", "kill_all",
-           "names", "processes_of_run", "safest", "safest_or_none", "why_none"]
+           "names", "safest", "safest_or_none", "why_none"]
 
 
 class Backend(Protocol):
@@ -102,4 +101,3 @@ def kill_all() -> None:
         backend.kill_all()
 
 
-processes_of_run = process.processes_of_run

@@ -323,15 +323,25 @@ def test_a_test_cell_names_every_call_it_missed_not_only_the_first():
                 Judgement(answer_check("q2"), False, "q2: not right yet — try again.")]
     verdict = cell_verdict(plan, "t", verdicts)
     assert not verdict.passed and verdict.message.splitlines() == ["q1: not answered yet.", "q2: not right yet — try again."]
+    assert verdict.misses == ["q1: not answered yet.", "q2: not right yet — try again."]  # apart, for `convlab check`
 
 
-def test_convlab_check_splits_a_cells_message_into_the_calls_it_missed():
-    from autograder.grading.check import _calls_missed
+def test_convlab_check_lists_each_call_a_cell_missed_once_per_exercise():
+    import nbformat
 
-    message = ("lesson02.corr2d, case 1 of 5 (X (10, 11)):\nnot answered yet: replace it.\n"
-               "strided_shape: not answered yet.\nfloor_size: not right yet — try again.")
-    assert _calls_missed(message) == ["lesson02.corr2d, case 1 of 5 (X (10, 11)):\nnot answered yet: replace it.",
-                                      "strided_shape: not answered yet.", "floor_size: not right yet — try again."]
+    from autograder.grading.check import by_exercise
+    from autograder.grading.protocol import CellResult, Reason, Verdict
+
+    nb = nbformat.v4.new_notebook()
+    answer = nbformat.v4.new_code_cell("def f(): pass", metadata={"nbgrader": {
+        "grade_id": "f", "solution": True, "grade": False, "locked": False, "schema_version": 3}})
+    test = nbformat.v4.new_code_cell("check.f(f)", metadata={"nbgrader": {
+        "grade_id": "t", "solution": False, "grade": True, "points": 2, "locked": True, "schema_version": 3}})
+    nb.cells = [answer, test]
+    misses = ["lesson02.corr2d, case 1 of 5 (X (10, 11)):\nwrong values.", "strided_shape: not answered yet."]
+    verdict = Verdict([CellResult("t", 0.0, 2.0, False, "\n".join(misses), Reason.FAILED, misses=misses)], nb)
+    [result] = by_exercise(nb, verdict)
+    assert result.feedback == "\n".join(misses) and (result.earned, result.possible) == (0.0, 2.0)
 
 
 def test_a_check_whose_notebook_run_fails_does_not_wait_for_its_grader_run(monkeypatch):
