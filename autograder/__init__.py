@@ -14,5 +14,7 @@ Four zones, one folder each, and a few shared modules here:
 
 Shared: `cli` (the `convlab` command), `config` and `offline_math` (named by courses'
 `nbgrader_config.py`, so their import paths stay), `cell_meta` (nbgrader's cell metadata, read
-alike on both sides of the wall), `coursedir` (a course directory's layout) and `defaults`.
+alike on both sides of the wall), `coursedir` (a course directory's layout and its nbgrader
+settings), `mutants` (which wrong answers a lesson's tests catch: `convlab audit`, `convlab build`
+and the instructor report) and `defaults`.
 """

@@ -61,6 +61,31 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    import time
+
+    from rich.console import Console
+
+    from autograder.authoring.audit import audit_lessons, lesson_names, print_audit
+    from autograder.mutants import AuditError
+
+    root = _project_root(args.root)
+    try:
+        names = lesson_names(root / "solutions", args.lessons)
+    except ValueError as error:
+        raise UsageError(str(error)) from error
+    start = time.perf_counter()
+    try:
+        audits = audit_lessons(root / "solutions", names)
+    except AuditError as error:
+        raise CommandError(str(error)) from error
+    problems = print_audit(audits, Console(width=max(Console().width, 100)))
+    exercises = sum(len(audit.exercises) for audit in audits)
+    print(f"{exercises} exercise(s) of {len(names)} lesson(s) audited in {time.perf_counter() - start:.1f} s; "
+          f"{len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
 def _cmd_translations(args: argparse.Namespace) -> int:
     from autograder.authoring import catalog, translations
     from autograder.authoring.build import assignment_names
@@ -214,11 +239,14 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     for name in args.assignment or ():
         if not CourseDir(course).source(name).is_dir():
             raise UsageError(f"--assignment: no source/{name}/ in {str(course)!r}, got --assignment {name!r}")
-    try:
-        chosen_gpus = gpus.parse(args.gpus) if args.gpus else ()
-    except ValueError as error:
-        raise UsageError(f"--gpus: {error}") from None
-    return grade(course, force=args.force, assignments=tuple(args.assignment or ()), gpus=chosen_gpus, **options)
+    if args.assignment:
+        options["assignments"] = tuple(args.assignment)
+    if args.gpus:
+        try:
+            options["gpus"] = gpus.parse(args.gpus)
+        except ValueError as error:
+            raise UsageError(f"--gpus: {error}") from None
+    return grade(course, force=args.force, **options)
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -288,6 +316,19 @@ def _authoring_commands(sub) -> None:
     build.add_argument("--root", help="project checkout holding solutions/ and lessons/ "
                        "(default: the current directory)")
     build.set_defaults(run=_cmd_build)
+
+    audit = sub.add_parser(
+        "audit", help="which wrong answers each test cell catches, visible and hidden",
+        description="Run every test cell's check calls of each LESSON (default: all), visible and hidden, with their "
+        "seeds and case counts as written, against mutants of each exercise's answer: its named mistakes, and the "
+        "right answer with its last row dropped, its last two axes swapped, zeros, + 1e-2, or ints off by one. "
+        "Prints per lesson which mutants each test cell catches (✓) and lets slip (✗). Exits 1 when an exercise's "
+        "hidden tests catch fewer mutants than its visible ones, or a check fails the right answer.",
+    )
+    audit.add_argument("lessons", nargs="*", metavar="LESSON",
+                       help="lesson folder names or numbers, e.g. 01_single_channel or 01")
+    audit.add_argument("--root", help="project checkout holding solutions/ (default: the current directory)")
+    audit.set_defaults(run=_cmd_audit)
 
     translate = sub.add_parser(
         "translations", help="add the cells a lesson's translation lacks or has stale, for translating",

@@ -125,14 +125,30 @@ def edition_sources(solutions: Path, dest: Path, lang: str) -> None:
         raise BuildError(f"the {translations.LANGUAGES[lang]} edition ({lang}):\n" + "\n".join(problems))
 
 
+def weak_tests(solutions: Path) -> list[str]:
+    """One line per exercise of `solutions` whose hidden tests catch fewer mutants of its answer than its
+    visible ones, or whose check fails the right answer (`autograder.authoring.audit`)."""
+    from autograder.authoring import audit
+    from autograder.mutants import AuditError
+
+    try:
+        return audit.problems(solutions)
+    except AuditError as error:
+        raise BuildError(f"the audit of the tests could not run: {error}") from error
+
+
 def generate(solutions: Path, dest: Path) -> list[str]:
     """Write the released lessons (one folder per assignment) into the empty folder `dest`, and each
-    translated edition into `dest/<lang>/`; refuses (BuildError) a test cell the grader could not run."""
+    translated edition into `dest/<lang>/`; refuses (BuildError) a test cell the grader could not run,
+    and an exercise whose hidden tests catch less than its visible ones."""
     from autograder.authoring import translations
 
     problems = ungradable_tests(solutions)
     if problems:
         raise BuildError("\n".join(problems))
+    problems = weak_tests(solutions)
+    if problems:
+        raise BuildError("\n".join(problems) + "\n(`convlab audit LESSON` shows what each test cell catches)")
     names = _release_into(solutions, dest)
     for lang in translations.LANGUAGES:
         with tempfile.TemporaryDirectory(prefix=f"convlab-{lang}-") as tmp:

@@ -311,6 +311,55 @@ def _late_section(submissions: list[dict]) -> list[str]:
             "|---|---|---|---|---|---|", *rows, ""]
 
 
+def _audit_mark(audit, cell: str, label: str) -> str:
+    """'✓ / ✗': whether the visible and the hidden part of test cell `cell` catch the mutant `label`
+    ('–' for a part the cell lacks); '' where the cell does not test the exercise."""
+    parts = {test.hidden: test for test in audit.tests if test.cell == cell}
+    if not parts:
+        return ""
+    return " / ".join(("✓" if label in audit.caught[parts[hidden]] else "✗") if hidden in parts else "–"
+                      for hidden in (False, True))
+
+
+def _audit_table(assignment: str, path) -> list[str]:
+    """One notebook's audit as a markdown table: mutants as rows, test cells as columns."""
+    from autograder.mutants import audit_notebook, short
+
+    title = f"### {_cell_text(assignment)}" + (f" ({_cell_text(path.name)})" if path.stem != assignment else "")
+    try:
+        audits = audit_notebook(nbformat.read(str(path), as_version=4))
+    except Exception as error:  # a broken check must not cost the grades their report
+        return [title, "", f"The audit could not run: {_cell_text(f'{type(error).__name__}: {error}')}", ""]
+    cells = list(dict.fromkeys(test.cell for audit in audits for test in audit.tests))
+    if not cells:
+        return []
+    points = {test.cell: test.points for audit in audits for test in audit.tests}
+    heads = [f"{_cell_text(c)} ({points[c]:g} point{'' if points[c] == 1 else 's'})" for c in cells]
+    lines = [title, "", f"| exercise | mutant | {' | '.join(heads)} |", "|---|---|" + "---|" * len(cells)]
+    for audit in audits:
+        exercise = _cell_text(audit.exercise.split(".", 1)[-1])
+        lines += [f"| {exercise if i == 0 else ''} | {_cell_text(short(label))} | "
+                  + " | ".join(_audit_mark(audit, c, label) for c in cells) + " |"
+                  for i, label in enumerate(audit.mutants)]
+    problems = [line for audit in audits for line in audit.problems()]
+    return [*lines, "", *(f"- **{_cell_text(line)}**" for line in problems), *([""] if problems else [])]
+
+
+def _audit_section(course: CourseDir, submissions: list[dict]) -> list[str]:
+    """Per assignment graded, which mutants of each exercise's answer its test cells catch
+    (`autograder.mutants`), from the course's source notebooks, whose hidden tests the grader ran."""
+    assignments = sorted({sub["assignment"] for sub in submissions})
+    tables = [line for assignment in assignments for path in sorted(course.source(assignment).glob("*.ipynb"))
+              for line in _audit_table(assignment, path)]
+    if not tables:
+        return []
+    return ["## What the tests catch", "", "Each exercise's answer mutated (its named mistakes; the right answer "
+            "with its last row dropped, its last two axes swapped, zeros, + 1e-2; ints off by one) and run through "
+            "its test cells' check calls with their seeds and cases as written (the grader's own calls draw fresh "
+            "seeds, as many cases). Each cell: visible / hidden part, ✓ caught, ✗ slipped through, – no such part.",
+            "", *tables]
+
+
 def instructor_report(course: CourseDir, submissions: list[dict]) -> tuple[str, str]:
     """`DIR/grading-report.md` and `DIR/grading-scores.png` from every stored submission."""
     tally = _tally(submissions)
@@ -324,6 +373,7 @@ def instructor_report(course: CourseDir, submissions: list[dict]) -> tuple[str, 
                          "(an exercise passes when all its tests pass)")
     lines += _what_went_wrong(tally)
     lines += _pass_rates("Pass rate per test", "test", tally.per_test)
+    lines += _audit_section(course, submissions)
     lines += ["## Scores", "", "| assignment | mean | min | max | out of |", "|---|---|---|---|---|"]
     for assignment, scores in sorted(tally.totals.items()):
         lines.append(f"| {_cell_text(assignment)} | {sum(scores) / len(scores):.2f} | {min(scores):g} | "

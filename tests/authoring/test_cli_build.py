@@ -192,12 +192,24 @@ def recorded_grade(monkeypatch):
 def test_grade_passes_every_option_through(recorded_grade, tmp_path):
     from autograder.cli import main
 
+    (tmp_path / "source" / "ps1").mkdir(parents=True)
+    (tmp_path / "source" / "ps2").mkdir()
     status = main(["grade", str(tmp_path), "--workers", "3", "--scheduler", "tcp://10.0.0.1:8786",
-                   "--timeout", "60", "--memory-mb", "512", "--force", "--no-sandbox"])
+                   "--timeout", "60", "--memory-mb", "512", "--force", "--no-sandbox",
+                   "--assignment", "ps1", "--assignment", "ps2", "--gpus", "0,1"])
     assert status == 7
     assert recorded_grade == [(tmp_path, {"workers": 3, "scheduler": "tcp://10.0.0.1:8786",
                                           "timeout": 60.0, "memory_mb": 512, "force": True,
-                                          "sandbox": "none"})]
+                                          "sandbox": "none", "assignments": ("ps1", "ps2"), "gpus": ("0", "1")})]
+
+
+@pytest.mark.parametrize("args, said", [(["--assignment", "ps9"], "--assignment: no source/ps9/"),
+                                        (["--gpus", "0;1"], "--gpus: gpus must be")])
+def test_grade_refuses_an_unknown_assignment_or_a_bad_gpu_list(recorded_grade, tmp_path, capsys, args, said):
+    from autograder.cli import main
+
+    assert main(["grade", str(tmp_path), *args]) == 2
+    assert said in capsys.readouterr().err and recorded_grade == []
 
 
 @pytest.mark.parametrize("argv,chosen", [(["--sandbox", "bubblewrap"], "bubblewrap"), (["--sandbox", "none"], "none"),
