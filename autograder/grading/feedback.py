@@ -16,7 +16,9 @@ every `.html` there as a feedback page).
 """
 from __future__ import annotations
 
+import html
 import os
+import re
 from dataclasses import dataclass, field
 
 import bleach
@@ -58,12 +60,39 @@ def needed(course: CourseDir, student: str, assignment: str) -> bool | None:
     return pages is not None
 
 
+# What a sanitised page's pictures may be: the image itself, inline (a Markdown cell's attachment, a
+# described figure), never a URL the page would fetch when the learner opens it.
+INLINE_PICTURE = re.compile(r"data:image/(png|jpeg|gif|webp|svg\+xml);base64,")
+EVERYWHERE = ("class", "id", "style")
+
+
+def _uri(value: str) -> str:
+    """A URL as a browser reads it (entities decoded, blanks and control characters dropped, lower case),
+    the form bleach checks protocols on."""
+    return re.sub(r"[`\x00-\x20\x7f-\xa0\s]+", "", html.unescape(value)).lower()
+
+
+def _attribute(tag: str, name: str, value: str) -> bool:
+    """bleach's attribute filter: nbconvert's, plus an image's inline source, alt text and size;
+    `data:` (allowed as a protocol for images only) is refused in a link."""
+    if name in EVERYWHERE:
+        return True
+    if tag == "img":
+        if name == "src":
+            return bool(INLINE_PICTURE.match(_uri(value)))
+        return name in ("alt", "title", "width", "height")
+    if tag == "a" and name == "href":
+        return not _uri(value).startswith("data:")
+    return name in bleach.ALLOWED_ATTRIBUTES.get(tag, ())
+
+
 def clean_html(element) -> str:
     """nbconvert's `clean_html` filter, also keeping the `style` attributes that set only VERDICT_CSS,
-    so that a sanitised page still draws the grader's verdict as it was written."""
+    so that a sanitised page still draws the grader's verdict as it was written, and pictures held in
+    the page (an instructor's Markdown figure) with their alt text, which a screen reader reads."""
     text = element.decode() if isinstance(element, bytes) else str(element)
-    return bleach.clean(text, tags=[*bleach.ALLOWED_TAGS, "div", "pre", "code", "span", "table", "tr", "td"],
-                        attributes={**bleach.ALLOWED_ATTRIBUTES, "*": ["class", "id", "style"]},
+    return bleach.clean(text, tags=[*bleach.ALLOWED_TAGS, "div", "pre", "code", "span", "table", "tr", "td", "img"],
+                        attributes=_attribute, protocols={*bleach.ALLOWED_PROTOCOLS, "data"},
                         css_sanitizer=CSSSanitizer(allowed_css_properties=VERDICT_CSS))
 
 

@@ -108,15 +108,23 @@ def _data(data) -> dict[str, str]:
     return kept
 
 
+#: The longest image description kept (a figure's says what it shows in a sentence or three).
+MAX_ALT = 600
+
+
 def _sizes(metadata, data: dict) -> dict:
-    """An image's width and height, when they are numbers: the page writes them unquoted into its tag."""
+    """An image's width and height, when they are numbers (the page writes them unquoted into its
+    tag), and its description (`alt`, plain text the page escapes) for a screen reader."""
     sizes = {}
     for mime in IMAGES:
         given = metadata.get(mime) if isinstance(metadata, dict) and mime in data else None
-        numbers = {key: value for key, value in (given.items() if isinstance(given, dict) else ())
-                   if key in ("width", "height") and type(value) in (int, float) and value > 0}
-        if numbers:
-            sizes[mime] = numbers
+        given = given if isinstance(given, dict) else {}
+        kept = {key: value for key, value in given.items()
+                if key in ("width", "height") and type(value) in (int, float) and value > 0}
+        if isinstance(given.get("alt"), str):
+            kept["alt"] = "".join(c for c in given["alt"] if c.isprintable())[:MAX_ALT]
+        if kept:
+            sizes[mime] = kept
     return sizes
 
 

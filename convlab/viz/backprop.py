@@ -3,6 +3,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from convlab.i18n import _
+from convlab.viz.describe import describe, shape
 from convlab.viz.grid import draw_grid, figure, outline
 
 
@@ -33,7 +34,10 @@ def one_output_figure(input_size=6, kernel_size=3, stride=1, row=0, col=0):
               vmin=-3, vmax=3)
     outline(axes[2], top, left, kernel_size, kernel_size)
     draw_grid(axes[3], gw, title=_("∂ out[{row},{col}] / ∂ w\n= the window of x").format(row=row, col=col), cmap="coolwarm", vmin=-4, vmax=4)
-    return fig
+    return describe(fig, _("Input x {input} with the window of output [{row}, {col}] outlined (stride {stride}), "
+                           "kernel w {kernel}, then the gradient of that output with respect to x, which is w pasted "
+                           "on the window and zero elsewhere, and with respect to w, which is the window of x.").format(
+        input=shape(x.shape), row=row, col=col, stride=stride, kernel=shape(w.shape)))
 
 
 def gradient_explorer(input_size=6, kernel_size=3):
@@ -76,7 +80,16 @@ def pool_backward_figure(x, kernel_size=2, stride=2):
     draw_grid(axes[1], to_max, title=_("max pool's input gradient\n(1 per window it tops)"), cmap="Reds", vmin=0)
     draw_grid(axes[2], xg.grad[0, 0], title=_("average pool's input gradient\n(1/{area} per window)").format(area=kernel_size ** 2),
               cmap="Blues", vmin=0)
-    return fig
+    said = dict(input=shape(x.shape), k=kernel_size, stride=stride, most=f"{float(to_max.max()):g}",
+                area=kernel_size ** 2)
+    if float(to_max.max()) > 1:
+        return describe(fig, _("Input {input} (kernel {k}, stride {stride}) with each window's maximum outlined; "
+                               "max pooling's input gradient, 1 from each window to its maximum, up to {most} where "
+                               "windows share one; average pooling's, 1/{area} from each window to each of its "
+                               "inputs.").format(**said))
+    return describe(fig, _("Input {input} (kernel {k}, stride {stride}) with each window's maximum outlined; max "
+                           "pooling's input gradient, 1 from each window to its maximum; average pooling's, 1/{area} "
+                           "from each window to each of its inputs.").format(**said))
 
 
 def learning_figure(kernels, losses, target):
@@ -94,4 +107,7 @@ def learning_figure(kernels, losses, target):
     ax_l.set_xlabel(_("step"))
     ax_l.set_ylabel(_("summed squared error (log)"))
     ax_l.set_title(_("loss"))
-    return fig
+    return describe(fig, _("Left: each of the {taps} kernel weights over {steps} steps of gradient descent, its "
+                           "target dotted; right: the loss, log scale, from {first} to {last}.").format(
+        taps=kernels.shape[1], steps=kernels.shape[0] - 1, first=f"{float(losses[0]):.3g}",
+        last=f"{float(losses[-1]):.3g}"))

@@ -4,6 +4,7 @@ import numpy as np
 import torch
 
 from convlab.i18n import _
+from convlab.viz.describe import describe, listed, shape
 from convlab.viz.grid import draw_grid
 
 
@@ -23,7 +24,9 @@ def show_multi_in(X, K):
         draw_grid(axes[c, 2], partials[c], title=f"X[{c}] ⋆ K[{c}]", cmap="Greens")
         axes[c, 3].axis("off")
     draw_grid(axes[channels // 2, 3], total, title=_("sum over channels\n= one output channel"), cmap="Purples")
-    return fig
+    return describe(fig, _("{channels} input channels {input}, each correlated with its own {kernel} kernel "
+                           "channel; the {channels} results ({output}) add up to one output channel.").format(
+        channels=channels, input=shape(X.shape[1:]), kernel=shape(K.shape[1:]), output=shape(total.shape)))
 
 
 def parameter_comparison(in_channels=3, out_channels=10, kernel_size=5, image_sizes=(8, 16, 32, 64, 128, 224)):
@@ -50,7 +53,11 @@ def parameter_comparison(in_channels=3, out_channels=10, kernel_size=5, image_si
     ax.set_title(_("A convolution's parameters do not grow with the image"))
     ax.legend(loc="center right")
     ax.grid(True, which="both", alpha=0.3)
-    return fig
+    return describe(fig, _("Parameters (log scale) against image size, {first} to {last} pixels a side: a dense "
+                           "layer with the same input and output sizes grows from {dense_first} to {dense_last}; "
+                           "Conv2d({c_in}, {c_out}, {k}) stays at {count}.").format(
+        first=image_sizes[0], last=image_sizes[-1], dense_first=f"{dense[0]:,}", dense_last=f"{dense[-1]:,}",
+        c_in=in_channels, c_out=out_channels, k=kernel_size, count=f"{conv:,}"))
 
 
 def parameter_explorer():
@@ -99,7 +106,9 @@ def show_pointwise(X, weight):
     for ax in axes:
         ax.set_xlabel(_("pixel (row-major)") if ax is not axes[0] else _("input channel"))
         ax.set_ylabel(_("channel") if ax is not axes[0] else _("output channel"))
-    return fig
+    return describe(fig, _("A 1×1 convolution as one matrix product: the weight {weight} times the input laid out "
+                           "as one column per pixel {columns} gives the output {output}, one column per pixel.").format(
+        weight=shape(W.shape), columns=shape(columns.shape), output=shape(out.shape)))
 
 
 def bottleneck_cost_figure(channels, widths, size, kernel_size=3):
@@ -128,7 +137,11 @@ def bottleneck_cost_figure(channels, widths, size, kernel_size=3):
     ax.set_title(_("bottleneck {channels}→width→{channels} on a {size}×{size} input").format(channels=channels,
                                                                                           size=size))
     ax.legend(fontsize=8)
-    return fig
+    return describe(fig, _("Parameters and multiply-adds of a bottleneck block {channels}→width→{channels} on an "
+                           "input of {size}×{size}, in % of one {k}×{k} layer at full width, for widths {widths}: "
+                           "from {p_first}% and {m_first}% to {p_last}% and {m_last}%.").format(
+        channels=channels, size=size, k=kernel_size, widths=listed(widths), p_first=f"{shares[0][0]:.0f}",
+        m_first=f"{shares[0][1]:.0f}", p_last=f"{shares[-1][0]:.0f}", m_last=f"{shares[-1][1]:.0f}"))
 
 
 def bottleneck_explorer(channels=256, height=28, width=28, kernel_size=3):
@@ -161,6 +174,11 @@ def bottleneck_explorer(channels=256, height=28, width=28, kernel_size=3):
         ax.set_title(_("input {shape}: bottleneck costs {share} of the parameters").format(
             shape=(channels, height, width), share=f"{params / direct_params:.0%}"))
         ax.legend(fontsize=8, loc="upper left")
+        describe(fig, _("Bars, log scale: one {k}×{k} layer {channels}→{channels} against a bottleneck of width "
+                        "{width}: {direct_params} against {params} parameters, {direct_macs} against {macs} "
+                        "multiply-adds.").format(
+            k=kernel_size, channels=channels, width=bottleneck, direct_params=f"{direct_params:,}",
+            params=f"{params:,}", direct_macs=f"{direct_macs:,}", macs=f"{macs:,}"))
         plt.show()  # interact would display a returned figure a second time
 
     return widgets.interact(show, bottleneck=widgets.IntSlider(value=64, min=8, max=channels, step=8,

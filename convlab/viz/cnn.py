@@ -4,6 +4,7 @@ import numpy as np
 import torch
 
 from convlab.i18n import _
+from convlab.viz.describe import describe, listed, shape
 
 
 def samples_figure(images, labels, classes, count=10):
@@ -14,7 +15,8 @@ def samples_figure(images, labels, classes, count=10):
         ax.imshow(images[i, 0].detach().cpu().numpy(), cmap="gray")
         ax.set_title(_(classes[c]), fontsize=8)
         ax.axis("off")
-    return fig
+    return describe(fig, _("The first image of each of {count} classes: {names}.").format(
+        count=count, names=listed(_(classes[c]) for c in range(count))))
 
 
 def loss_figure(losses, batches_per_epoch=None):
@@ -33,7 +35,9 @@ def loss_figure(losses, batches_per_epoch=None):
     ax.set_ylabel(_("cross-entropy"))
     ax.set_title(_("training loss"))
     ax.legend()
-    return fig
+    return describe(fig, _("Training loss (cross-entropy) over {count} batches, from {first} to {last}, with its "
+                           "running mean of {window}; chance, ln 10 ≈ 2.30, dashed.").format(
+        count=len(losses), first=f"{losses[0]:.3g}", last=f"{losses[-1]:.3g}", window=window))
 
 
 def filters_figure(weight):
@@ -47,7 +51,9 @@ def filters_figure(weight):
         ax.set_xticks([])
         ax.set_yticks([])
     fig.colorbar(image, ax=list(axes), shrink=0.8, label=_("weight"))
-    return fig
+    return describe(fig, _("The first layer's {count} kernels, {kernel} each, on one colour scale from −{limit} "
+                           "(blue) to +{limit} (red).").format(count=len(w), kernel=shape(w.shape[1:]),
+                                                               limit=f"{limit:.2g}"))
 
 
 def feature_maps_figure(image, maps, block=None, shown=None, title=None):
@@ -75,7 +81,7 @@ def feature_maps_figure(image, maps, block=None, shown=None, title=None):
         title = _("block {block} on a {shown}: {count} maps of {shape}").format(
             block=block, shown=_(shown), count=count, shape=shape)
     fig.suptitle(title)
-    return fig
+    return describe(fig, _("{title}. The input image first, then one panel per feature map.").format(title=title))
 
 
 def feature_map_explorer(model, images, labels, classes):

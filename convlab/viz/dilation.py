@@ -5,6 +5,7 @@ import torch
 from matplotlib.ticker import MaxNLocator
 
 from convlab.i18n import _
+from convlab.viz.describe import describe, listed
 from convlab.viz.grid import draw_grid, figure, mark_cells, outline
 
 
@@ -22,7 +23,10 @@ def show_dilation(kernel_size=3, dilation=2, size=9):
     mark_cells(ax, taps)
     outline(ax, 0, 0, span, span, colour="tab:blue", linewidth=2.0)
     ax.set_xlabel(_("column (red: taps of the first window, blue: its span)"))
-    return fig
+    return describe(fig, _("A grid of {size}×{size} with the {taps} taps of the first window of a kernel of "
+                           "{k}×{k} with dilation {dilation} in red, {dilation} cells apart, spanning {span}×{span} "
+                           "(blue outline); the output is {out}×{out}.").format(
+        size=size, taps=len(taps), k=kernel_size, dilation=dilation, span=span, out=out))
 
 
 def influence(kernel_sizes, dilations=None, strides=None, size=None):
@@ -51,6 +55,7 @@ def influence(kernel_sizes, dilations=None, strides=None, size=None):
 def receptive_field_figure(stacks, size=None):
     """One panel per stack (a dict label -> (kernel_sizes, dilations)): how much each input pixel counts."""
     fig, axes = figure(len(stacks), width=3.8, height=4.0)
+    panels = []
     for ax, (label, (kernel_sizes, dilations)) in zip(axes, stacks.items()):
         grad, field = influence(kernel_sizes, dilations, size=size)
         seen = int((grad.abs().sum(0) > 0).sum())  # columns with any influence = width of the field
@@ -61,7 +66,10 @@ def receptive_field_figure(stacks, size=None):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         fig.colorbar(shown, ax=ax, shrink=0.7, label=_("paths to the output"))
-    return fig
+        panels.append(_("{label}: receptive field {seen}×{seen} (formula {field})").format(
+            label=label, seen=seen, field=field))
+    return describe(fig, _("How much each input pixel counts towards the centre output (brighter: more paths), one "
+                           "panel per stack: {panels}.").format(panels=listed(panels)))
 
 
 def stack_versus_single_figure(channels=(16, 32, 64, 128, 256)):
@@ -87,7 +95,9 @@ def stack_versus_single_figure(channels=(16, 32, 64, 128, 256)):
     ax.set_title(_("the same receptive field for 27/49 of the weights"))
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
-    return fig
+    return describe(fig, _("Weights (log scale) of three 3×3 layers against one 7×7 layer, C → C, for C = {channels}: "
+                           "the same 7×7 receptive field for 27/49 ≈ 0.55 of the weights.").format(
+        channels=listed(channels)))
 
 
 def receptive_field_explorer():

@@ -4,6 +4,7 @@ import numpy as np
 import torch
 
 from convlab.i18n import _
+from convlab.viz.describe import describe
 from convlab.viz.grid import outline
 
 
@@ -29,7 +30,9 @@ def signal_figure(signal, kernel, at=5):
     ax_y.set_xlim(-0.5, len(x) - 0.5)
     for ax in (ax_x, ax_k, ax_y):
         ax.set_xticks(range(0, len(x), 2))
-    return fig
+    return describe(fig, _("A signal of length {length} with the window of output {at} shaded, the {taps}-tap "
+                           "kernel, and the output of length {out}, in which output {at} is {value}.").format(
+        length=len(x), at=at, taps=len(k), out=len(y), value=f"{float(y[at]):.3g}"))
 
 
 def clip_figure(clip, kernel_size=3, frame=2, row=1, col=1):
@@ -48,4 +51,7 @@ def clip_figure(clip, kernel_size=3, frame=2, row=1, col=1):
         ax.set_yticks([])
     fig.suptitle(_("one output of a {k}×{k}×{k} kernel reads {k} frames ({first}–{last})").format(
         k=kernel_size, first=frame, last=frame + kernel_size - 1), fontsize=10)
-    return fig
+    return describe(fig, _("The {depth} frames of a clip of {h}×{w}, side by side; one output of a {k}×{k}×{k} kernel "
+                           "reads frames {first}–{last}, in each a {k}×{k} window at row {row}, column {col}, outlined "
+                           "in red.").format(depth=depth, h=clip.shape[1], w=clip.shape[2], k=kernel_size, first=frame,
+                                            last=frame + kernel_size - 1, row=row, col=col))

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from convlab.i18n import _
+from convlab.viz.describe import describe, listed, shape
 from convlab.viz.grid import draw_grid, figure
 
 
@@ -19,8 +20,10 @@ def connectivity(in_channels, out_channels, groups):
 
 
 def connectivity_figure(in_channels, out_channels, groups, ax=None):
-    """The connectivity matrix as a grid: block diagonal, one block per group."""
-    if ax is None:
+    """The connectivity matrix as a grid: block diagonal, one block per group (drawn on the caller's
+    `ax`, the figure is the caller's to describe)."""
+    own = ax is None
+    if own:
         fig, ax = plt.subplots(figsize=(0.45 * in_channels + 2, 0.45 * out_channels + 1.4), constrained_layout=True)
     else:
         fig = ax.figure
@@ -30,7 +33,12 @@ def connectivity_figure(in_channels, out_channels, groups, ax=None):
                   groups=groups, connected=int(C.sum()), total=C.numel()))
     ax.set_xlabel(_("input channel"))
     ax.set_ylabel(_("output channel"))
-    return fig
+    if not own:
+        return fig
+    return describe(fig, _("Which input channels (columns) each output channel (rows) reads with groups={groups}: "
+                           "{groups} diagonal blocks of {block}, {connected} of {total} pairs connected.").format(
+        groups=groups, block=shape((out_channels // groups, in_channels // groups)), connected=int(C.sum()),
+        total=C.numel()))
 
 
 def shuffle_order(channels, groups):
@@ -66,7 +74,10 @@ def shuffle_figure(channels=6, groups=2):
     ax_s.axis("off")
     ax_s.set_title(_("channel shuffle, {channels} channels in {groups} groups (colour: group before)").format(
         channels=channels, groups=groups), fontsize=9)
-    return fig
+    return describe(fig, _("Left: two layers with groups={groups} in a row, no shuffle: each output sees only the "
+                           "{per} inputs of its own group. Right: a channel shuffle of {channels} channels in {groups} "
+                           "groups; the new order is {order}.").format(
+        groups=groups, per=channels // groups, channels=channels, order=listed(order.tolist())))
 
 
 def _padded(text: str, width: int, right: bool = False) -> str:
@@ -93,21 +104,34 @@ def separable_figure(kernel, column, row):
     for ax, (values, title) in zip(axes, panels):
         limit = float(torch.as_tensor(values).abs().max()) or 1.0
         draw_grid(ax, values, title=title, cmap="coolwarm", vmin=-limit, vmax=limit)
-    return fig
+    sizes = dict(kernel=shape(kernel.shape), column=shape(column.shape), row=shape(row.shape))
+    error = float((torch.as_tensor(column @ row, dtype=torch.float64)
+                   - torch.as_tensor(kernel, dtype=torch.float64)).abs().max())
+    if error <= 1e-6 * max(1.0, float(torch.as_tensor(kernel).abs().max())):
+        return describe(fig, _("A {kernel} kernel, its column factor {column}, its row factor {row}, and column @ "
+                               "row, which equals the kernel.").format(**sizes))
+    return describe(fig, _("A {kernel} kernel, its column factor {column}, its row factor {row}, and column @ row, "
+                           "which differs from the kernel by up to {error}.").format(error=f"{error:.2g}", **sizes))
 
 
 def singular_values_figure(kernels):
     """Singular values of each named kernel: one non-zero value means rank 1, i.e. separable."""
     fig, ax = plt.subplots(figsize=(5, 3), constrained_layout=True)
     width = 0.8 / len(kernels)
+    said = []
     for i, (name, K) in enumerate(kernels.items()):
         s = torch.linalg.svdvals(torch.as_tensor(K, dtype=torch.float64)).numpy()
         ax.bar(np.arange(len(s)) + i * width, s, width, label=name)
+        zero = s <= 1e-10 * s.max()  # rounding's leftovers of a rank-deficient kernel
+        said.append(_("{name}: {values}").format(name=name, values=listed(
+            "0" if z else f"{v:.2g}" for v, z in zip(s, zero))))
     ax.set_xticks(np.arange(len(s)) + width * (len(kernels) - 1) / 2, [f"σ{i + 1}" for i in range(len(s))])
     ax.set_ylabel(_("singular value"))
     ax.set_title(_("singular values: how many rank-1 pieces a kernel needs"))
     ax.legend()
-    return fig
+    # TRANSLATORS: between the kernels of a list whose items hold commas themselves
+    return describe(fig, _("Bars of each kernel's singular values, σ1 first; as many non-zero ones as rank-1 "
+                           "pieces the kernel needs: {kernels}.").format(kernels=_("; ").join(said)))
 
 
 def groups_explorer(in_channels=8, out_channels=8, kernel_size=3):

@@ -5,6 +5,7 @@ import torch
 
 from convlab.i18n import _
 from convlab.matrices import conv_matrix, im2col
+from convlab.viz.describe import describe, listed, shape
 from convlab.viz.grid import as_array, draw_grid, figure, outline
 
 
@@ -32,17 +33,24 @@ def im2col_figure(X, K):
     axes[2].set_xlabel(_("output position (row-major)"))
     axes[2].set_ylabel(_("position inside the window"))
     draw_grid(axes[3], out.reshape(Ho, Wo), title=_("kernel row @ columns\n-> output {shape}").format(shape=(Ho, Wo)), cmap="Greens")
-    return fig
+    return describe(fig, _("Input {input} with its first {kernel} window outlined, the kernel flattened to a column "
+                           "of {taps}, the im2col matrix {columns} with one window per column, and the output "
+                           "{output} = kernel row @ columns.").format(
+        input=shape(X.shape), kernel=shape(K.shape), taps=K.numel(), columns=shape(cols.shape),
+        output=shape((Ho, Wo))))
 
 
 def conv_matrix_figure(K, input_size, transpose=False, ax=None):
-    """The unrolled kernel matrix as an image, kernel values written in, block boundaries in red."""
+    """The unrolled kernel matrix as an image, kernel values written in, block boundaries in red.
+
+    Drawn on the caller's `ax`, the figure is the caller's to describe."""
     K = torch.as_tensor(K, dtype=torch.float64)
     H, W = input_size
     M = conv_matrix(K, (H, W))                      # (H'*W', H*W)
     Wo = W - K.shape[1] + 1
     array = as_array(M.T if transpose else M)
-    if ax is None:
+    own = ax is None
+    if own:
         fig, ax = plt.subplots(figsize=(min(14, 0.42 * array.shape[1] + 2), min(9, 0.42 * array.shape[0] + 1.8)),
                                constrained_layout=True)
     else:
@@ -72,7 +80,17 @@ def conv_matrix_figure(K, input_size, transpose=False, ax=None):
     ax.set_xlim(-0.5, cols - 0.5)
     ax.set_ylim(rows - 0.5, -0.5)
     ax.grid(False)
-    return fig
+    if not own:
+        return fig
+    said = dict(rows=rows, cols=cols, kernel=shape(K.shape), h=H, w=W, oh=H - K.shape[0] + 1, ow=Wo,
+                nonzero=int((array != 0).sum()), size=array.size)
+    if transpose:
+        return describe(fig, _("The transposed matrix, {rows}×{cols}, of a {kernel} kernel on an image of {h}×{w}: it "
+                               "maps the {oh}×{ow} output back to {h}×{w} pixels; {nonzero} of its {size} entries "
+                               "are non-zero, zeros are white.").format(**said))
+    return describe(fig, _("The unrolled kernel matrix, {rows}×{cols}, of a {kernel} kernel on an image of "
+                           "{h}×{w}: one row per output position, {nonzero} of its {size} entries non-zero, zeros white, in a "
+                           "{oh}×{h} grid of {ow}×{w} blocks split by red lines.").format(**said))
 
 
 def conv_matrix_explorer():
@@ -107,4 +125,5 @@ def timing_figure(timings):
     for bar, s in zip(bars, seconds):
         ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {s * 1e3:.2f} ms", va="center")
     ax.invert_yaxis()
-    return fig
+    return describe(fig, _("Seconds per call of the same convolution, log scale: {timings}.").format(
+        timings=listed(f"{name} {s * 1e3:.2f} ms" for name, s in zip(names, seconds))))

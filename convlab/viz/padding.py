@@ -3,7 +3,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from convlab.i18n import _
+from convlab.i18n import _, ngettext
+from convlab.viz.describe import describe, shape
 from convlab.viz.grid import draw_grid, figure, outline
 
 MODES = ("constant", "reflect", "replicate", "circular")
@@ -32,7 +33,10 @@ def padding_modes_figure(X, padding=2):
         draw_grid(ax, padded, title=f"{title}\n{tuple(X.shape)} -> {tuple(padded.shape)}", cmap="viridis",
                   vmin=float(X.min()), vmax=float(X.max()), mask=_padding_mask(padded.shape, padding), hide_masked=False)
         outline(ax, padding, padding, X.shape[0], X.shape[1], colour="white", linewidth=2.5)
-    return fig
+    return describe(fig, _("Input {input} padded by {padding} on every side to {padded} in four modes: zeros "
+                           "(constant), reflect, replicate and circular; the input is outlined, the padding "
+                           "greyed.").format(
+        input=shape(X.shape), padding=padding, padded=shape(padded.shape)))
 
 
 def window_positions(size, kernel_size, stride, padding):
@@ -74,7 +78,14 @@ def show_windows(size=7, kernel_size=3, stride=2, padding=1):
                                            edgecolor="0.45", linewidth=0))
     ax.set_xlabel(_("column (padded input; white border = padding)\n"
                     "dots = window centres, hatched = never covered"))
-    return fig
+    text = _("Input {n}×{n} padded by {p} to {full}×{full} and swept by a kernel of {k}×{k} with stride {s}: "
+             "{out}×{out} windows, a dot at the centre of each, the first one filled, the next one outlined.").format(
+        n=size, p=padding, full=full, k=kernel_size, s=stride, out=len(starts))
+    if missed.any():
+        text += " " + ngettext("{missed} row and {missed} column are never covered (hatched).",
+                               "{missed} rows and {missed} columns are never covered (hatched).",
+                               int(missed.sum())).format(missed=int(missed.sum()))
+    return describe(fig, text)
 
 
 def stride_explorer():

@@ -3,6 +3,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from convlab.i18n import _
+from convlab.viz.describe import describe, listed, shape
 from convlab.viz.grid import draw_grid, figure, outline
 
 _COLOURS = ("tab:red", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
@@ -55,7 +56,23 @@ def show_pooling(X, kernel_size=2, stride=None, padding=0, ceil_mode=False, mode
     if chosen is not None:
         i, j = divmod(chosen, Y.shape[1])
         outline(ax_y, i, j, 1, 1, colour="tab:red")
-    return fig
+    return describe(fig, _pooling_said(X, Y, mode, kernel_size, stride, padding, ceil_mode, chosen,
+                                       overhang=right > w or bottom > h or padding > 0))
+
+
+def _pooling_said(X, Y, mode, kernel_size, stride, padding, ceil_mode, chosen, overhang) -> str:
+    """`show_pooling`'s picture in words."""
+    text = _("Input {input} with its {count} {mode} pooling windows outlined (size {k}, stride {stride}, padding "
+             "{padding}{ceil}), and the output {output}.").format(
+        input=shape(X.shape), count=Y.numel(), mode=mode, k=kernel_size, stride=stride, padding=padding,
+        ceil=_(", ceil_mode") if ceil_mode else "", output=shape(Y.shape))
+    if mode == "max":
+        text += " " + _("The maximum of each window is filled in its colour.")
+    if chosen is not None:
+        text += " " + _("Window {window} is drawn in red, the others in grey.").format(window=chosen)
+    if overhang:
+        text += " " + _("Cells outside the input (padding, or windows hanging over the edge) are hatched.")
+    return text
 
 
 def pooling_explorer(X):
@@ -89,13 +106,16 @@ def show_feature_pooling(image, sizes=(1, 2, 4, 8)):
 
     image = torch.as_tensor(image, dtype=torch.float32)
     fig, axes = figure(len(sizes), width=3.0, height=3.3)
+    panels = []
     for ax, k in zip(axes, sizes):
         pooled = max_pool2d(image[None, None], k)[0, 0] if k > 1 else image  # (H/k, W/k)
+        panels.append(_("{k}×{k} windows: {shape}").format(k=k, shape=shape(pooled.shape)))
         ax.imshow(pooled.numpy(), cmap="gray", vmin=0.0, vmax=1.0)
         ax.set_title(_("max pool {k}×{k}: {shape}").format(k=k, shape=tuple(pooled.shape)))
         ax.set_xlabel(_("column"))
         ax.set_ylabel(_("row"))
-    return fig
+    return describe(fig, _("A grey photo {input} max-pooled with growing windows: {panels}; the resolution falls, "
+                           "strong bright details survive.").format(input=shape(image.shape), panels=listed(panels)))
 
 
 def random_grid(height, width, seed=0):

@@ -5,6 +5,7 @@ import torch
 from matplotlib import cbook
 
 from convlab.i18n import _
+from convlab.viz.describe import describe, listed, shape
 from convlab.viz.grid import as_array, draw_grid, figure, outline
 
 
@@ -42,8 +43,11 @@ def show_window(X, K, row, col, Y=None):
     outline(ax_y, row, col, 1, 1)
     window = X[row:row + kh, col:col + kw]
     terms = " + ".join(f"{a:.0f}·{b:.0f}" for a, b in zip(window.reshape(-1).tolist(), K.reshape(-1).tolist()))
-    fig.suptitle(f"Y[{row}, {col}] = {terms} = {float(Y[row, col]):.0f}", fontsize=11)
-    return fig
+    written = f"Y[{row}, {col}] = {terms} = {float(Y[row, col]):.0f}"
+    fig.suptitle(written, fontsize=11)
+    return describe(fig, _("Input X {input} with the {kernel} window at row {row}, column {col} outlined, kernel K "
+                           "{kernel}, and output Y {output} filled in up to that cell: {sum}.").format(
+        input=shape(X.shape), kernel=shape(K.shape), row=row, col=col, output=shape(Y.shape), sum=written))
 
 
 def sliding_explorer(X, K):
@@ -82,7 +86,9 @@ def show_responses(image, kernels, corr=None):
     for ax in axes:
         ax.set_xlabel(_("column"))
         ax.set_ylabel(_("row"))
-    return fig
+    return describe(fig, _("A grey photo {input} and its response to each of {count} kernels ({names}): red where "
+                           "the response is positive, blue where it is negative.").format(
+        input=shape(image.shape), count=len(kernels), names=listed(kernels)))
 
 
 def flip_figure(X, K):
@@ -95,6 +101,9 @@ def flip_figure(X, K):
     draw_grid(axes[0], K, title=_("kernel K"), cmap="Oranges")
     draw_grid(axes[1], corr2d(X, K), title=_("cross-correlation with K"), cmap="Greens")
     draw_grid(axes[2], flipped, title=_("K flipped (both axes)"), cmap="Oranges")
-    draw_grid(axes[3], corr2d(X, flipped), title=_("convolution with K\n= correlation with flipped K"),
-              cmap="Purples")
-    return fig
+    convolved = corr2d(X, flipped)
+    draw_grid(axes[3], convolved, title=_("convolution with K\n= correlation with flipped K"), cmap="Purples")
+    return describe(fig, _("Kernel K {kernel}, the input's cross-correlation with K ({output}), K flipped in both "
+                           "axes, and the convolution with K ({output}), which is the correlation with flipped "
+                           "K.").format(
+        kernel=shape(K.shape), output=shape(convolved.shape)))

@@ -5,6 +5,7 @@ import torch
 
 from convlab.i18n import _
 from convlab.naive import scatter_add
+from convlab.viz.describe import describe, shape
 from convlab.viz.grid import draw_grid, figure, outline
 
 
@@ -17,7 +18,10 @@ def scatter_figure(X, K, stride=1):
         draw_grid(ax, piece, title=f"X[{i},{j}]={float(X[i, j]):g} × K", cmap="coolwarm", vmin=-limit, vmax=limit)
         outline(ax, i * stride, j * stride, *K.shape)
     draw_grid(axes[-1], out, title=_("sum = output"), cmap="coolwarm", vmin=-limit, vmax=limit)
-    return fig
+    return describe(fig, _("A transposed convolution as scattered copies of the {kernel} kernel: one panel per input "
+                           "value X[i, j] ({count} of them), the kernel times that value placed at row i·{stride}, "
+                           "column j·{stride} of the {output} output, then their sum, the output.").format(
+        kernel=shape(K.shape), count=len(pieces), stride=stride, output=shape(out.shape)))
 
 
 def overlap(size, kernel_size, stride):
@@ -32,14 +36,20 @@ def overlap(size, kernel_size, stride):
 def checkerboard_figure(size=4, stride=2, kernel_sizes=(3, 4)):
     """Overlap counts for kernels that stride does (even pattern) and does not (checkerboard) divide."""
     fig, axes = figure(len(kernel_sizes), width=4.2, height=4.4)
+    panels = []
     for ax, k in zip(axes, kernel_sizes):
         counts = overlap(size, k, stride)
         even = k % stride == 0
         draw_grid(ax, counts, cmap="magma", vmin=0, vmax=float(counts.max()) + 1, fontsize=7,
                   title=_("kernel {k}, stride {stride}: {pattern}").format(
                       k=k, stride=stride, pattern=_("even inside") if even else _("checkerboard")))
+        panels.append(_("kernel {k}: {low} to {high} copies per pixel, {pattern}").format(
+            k=k, low=int(counts.min()), high=int(counts.max()),
+            pattern=_("even inside") if even else _("checkerboard")))
         ax.set_xlabel(_("output column (number = kernel copies summed)"))
-    return fig
+    return describe(fig, _("How many kernel copies add up on each output pixel of a transposed convolution of "
+                           "an input of {size}×{size} with stride {stride}: {panels}.").format(
+        size=size, stride=stride, panels=_("; ").join(panels)))
 
 
 def output_size_explorer():
@@ -70,6 +80,10 @@ def output_size_explorer():
         fig, ax = plt.subplots(figsize=(4.5, 4.5), constrained_layout=True)
         draw_grid(ax, counts, cmap="magma", vmin=0, vmax=counts.max() + 1, mask=mask, hide_masked=False,
                   title=_("{n}×{n} -> {size}×{size}; grey = cropped by padding").format(n=n, size=size))
+        describe(fig, _("Kernel copies summed on each cell of the {full}×{full} grid that an input of {n}×{n} "
+                        "scatters to (kernel {k}, stride {stride}); the {size}×{size} output is what padding "
+                        "{padding} leaves, the cropped cells are grey.").format(
+            full=full, n=n, k=kernel_size, stride=stride, size=size, padding=padding))
         plt.show()
 
     return widgets.interact(show, n=widgets.IntSlider(3, 1, 6), kernel_size=widgets.IntSlider(3, 1, 5),
@@ -110,4 +124,8 @@ def zero_insertion_figure(X, K, stride=2, padding=0):
         outline(axes[1], r, c, 1, 1, colour="tab:blue", linewidth=1.5)
     draw_grid(axes[2], flipped, title=_("K flipped"), cmap="Oranges")
     draw_grid(axes[3], out, title=_("correlation {shape}").format(shape=tuple(out.shape)), cmap="Greens", fontsize=7)
-    return fig
+    return describe(fig, _("Input X {input}; the {grid} grid with {between} zero(s) between its values and {around} "
+                           "around, X's cells outlined; K flipped, {kernel}; and their correlation {output}, which is "
+                           "the transposed convolution.").format(
+        input=shape(X.shape), grid=shape(grid.shape), between=stride - 1, around=K.shape[0] - 1 - padding,
+        kernel=shape(K.shape), output=shape(out.shape)))

@@ -61,6 +61,8 @@ def display(data: dict, metadata: dict | None = None, kind: str = "display_data"
     return new_output(kind, data=data, metadata=metadata or {}, **extra)
 
 
+#: A figure's description, as a screen reader reads it: kept, and escaped where the page writes it.
+ALT = 'A plot of 3 lines" onerror="window.pwned=13'
 HOSTILE_OUTPUTS = [
     display({"text/html": "<script>window.pwned=1</script><b>x</b>", "text/plain": "<IPython.core.display.HTML object>"}),
     display({"text/markdown": "<img src=x onerror='window.pwned=2'>"}),
@@ -86,7 +88,8 @@ def graded_notebook() -> nbformat.NotebookNode:
     nb = source_notebook()
     nb.cells[2].attachments = {"fig.png": {"image/svg+xml": "<svg onload='window.pwned=8'/>"}}
     nb.cells[3].source = "My answer: <img src=x onerror=alert(1)> <script>window.pwned=9</script>"
-    picture = display({"image/png": PNG, "text/plain": "<Figure>"}, {"image/png": {"width": 200, "height": 100}})
+    picture = display({"image/png": PNG, "text/plain": "<Figure>"},
+                      {"image/png": {"width": 200, "height": 100, "alt": ALT}})
     nb.cells[4].outputs = [*copy.deepcopy(HOSTILE_OUTPUTS), copy.deepcopy(picture),
                            new_output("stream", name="stdout", text="<script>window.pwned=10</script>\n")]
     notes = new_markdown_cell("Notes <img src=x onerror=alert(1)>\n<script>window.pwned=11</script>\n```mermaid\n"
@@ -112,7 +115,8 @@ def test_rich_outputs_become_text_and_pictures_stay():
     assert shown[5].output_type == "execute_result" and texts[5] == "x"
     dot, picture, stream = shown[7:]
     assert dot.data == {"image/png": PNG, "text/plain": "a dot"} and dot.metadata == {}  # its width was no number
-    assert picture.data["image/png"] == PNG and picture.metadata == {"image/png": {"width": 200, "height": 100}}
+    assert picture.data["image/png"] == PNG and picture.metadata == {"image/png": {"width": 200, "height": 100,
+                                                                                   "alt": ALT}}
     assert stream.output_type == "stream" and stream.text == "<script>window.pwned=10</script>\n"
 
 
@@ -140,6 +144,24 @@ def test_nothing_a_learner_made_runs_in_the_rendered_page():
     assert "<h1" in page and "<b>carefully</b>" in page and "<table>" in page and "\\lfloor" in page
     assert page.count(f"data:image/png;base64,{PNG}") == 3  # two outputs and the instructor's attachment
     assert 'width="200"' in page or "width=200" in page
+    assert ALT in _alts(page)  # a screen reader's text, whole, and only an attribute's value
+
+
+def _alts(page: str) -> list[str]:
+    """The alt text of every image of a page, as a browser parses it."""
+    from html.parser import HTMLParser
+
+    class Images(HTMLParser):
+        found: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "img":
+                self.found.append(dict(attrs).get("alt"))
+
+    parser = Images()
+    parser.found = []
+    parser.feed(page)
+    return parser.found
 
 
 def test_counts_and_fields_a_page_writes_unescaped_are_typed():
