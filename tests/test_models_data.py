@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from convlab.checks.guard import KERNEL_OPS, forbid_builtin_kernels
-from convlab.data import CLASSES, shapes_dataset
+from convlab.data import CLASSES, DIGIT_CLASSES, digits_split, load_digits, shapes_dataset
 from convlab.models import LeNet, lenet_layers, train
 
 pytestmark = pytest.mark.kernels
@@ -108,3 +108,19 @@ def test_training_shows_a_bar_in_a_notebook_and_nothing_elsewhere(monkeypatch, c
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")  # graded: the feedback page shows no bar
     models.train(models.LeNet(), x, y, epochs=1, batch_size=5)
     assert len(shown) == 1
+
+
+def test_the_digits_are_the_uci_set_as_scikit_learn_ships_it():
+    images, labels = load_digits()
+    assert images.shape == (1797, 1, 8, 8) and images.dtype == torch.float32 and labels.dtype == torch.int64
+    assert 0 <= float(images.min()) and float(images.max()) == 1.0  # counts 0..16 over 16
+    assert torch.bincount(labels).tolist() == [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
+    assert len(DIGIT_CLASSES) == 10
+
+
+def test_the_digits_split_holds_out_the_same_images_each_time_and_every_digit_alike():
+    train_x, train_y, test_x, test_y = digits_split()
+    assert (len(train_y), len(test_y)) == (1437, 360) and torch.bincount(test_y).tolist() == [36] * 10
+    assert torch.equal(digits_split()[3], test_y) and not torch.equal(digits_split(seed=1)[2], test_x)
+    with pytest.raises(ValueError, match="test_per_class must be between 1 and 173, got test_per_class=500"):
+        digits_split(test_per_class=500)

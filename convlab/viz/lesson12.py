@@ -8,6 +8,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from convlab.i18n import _
+from convlab.viz.describe import describe
+
 PADDINGS = ("causal", "same")
 
 
@@ -72,7 +75,15 @@ def causal_figure(kernel_size=2, dilations=(1, 2, 4, 8), t=40, length=48, paddin
     field = receptive_field([kernel_size] * depth, dilations=list(dilations))
     ax.set_title(f"k = {kernel_size},  d = {', '.join(map(str, dilations))}:   "
                  f"$y_{{{t}}}$ ← $x_{{{inputs.min()}}} … x_{{{inputs.max()}}}$,   r = {field}", fontsize=10)
-    return fig
+    said = (_("A stack of {layers} causal 1D convolutions (kernel {k}, dilations {dilations}) over {length} "
+              "positions: output {t} depends on inputs {first} to {last}, a receptive field of {field}; "
+              "nothing after {t} reaches it.") if padding == "causal" else
+            _("A stack of {layers} 1D convolutions with 'same' padding (kernel {k}, dilations {dilations}) over "
+              "{length} positions: output {t} depends on inputs {first} to {last}, a receptive field of {field}, "
+              "some of them after {t}."))
+    return describe(fig, said.format(layers=depth, k=kernel_size, dilations=", ".join(map(str, dilations)),
+                                     length=length, t=t, first=int(inputs.min()), last=int(inputs.max()),
+                                     field=field))
 
 
 def causal_explorer(length=48):
@@ -127,4 +138,10 @@ def filtered_figure(signal, outputs, kernels, threshold=None, events=(), names=N
         ax_k.set_title(name, fontsize=10)
         ax_k.set_xticks([0, len(w) - 1])
     axes[-1, 0].set_xlabel("$t$")
-    return fig
+    said = _("A signal of {length} samples and what {count} kernel(s) of {taps} taps make of it, drawn over it, "
+             "each kernel's taps beside its output.").format(length=len(signal), count=len(kernels),
+                                                            taps=", ".join(str(len(w)) for w in kernels))
+    if threshold is not None:
+        said += " " + _("The last output is compared with ±{threshold:g}; it crosses it at {events}.").format(
+            threshold=threshold, events=", ".join(map(str, events)) or "—")
+    return describe(fig, said)

@@ -60,6 +60,11 @@ def test_the_wheel_carries_every_lesson_with_its_translations_and_data(wheel):
     assert expected <= names, f"missing from the wheel: {sorted(expected - names)[:5]}"
 
 
+def test_the_wheel_carries_the_digits_and_their_licence(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"convlab/datasets/digits.csv.gz", "convlab/datasets/DIGITS_LICENSE.txt"} <= names
+
+
 def test_new_course_from_the_installed_wheel_holds_every_lesson(wheel, tmp_path):
     installed = tmp_path / "site"
     with zipfile.ZipFile(wheel) as archive:  # a pure-Python wheel installed with --no-deps is this
