@@ -78,3 +78,14 @@ def test_plain_nbgraders_execute_tells_the_kernel_the_student(monkeypatch):
     step.nb = nbformat.v4.new_notebook()
     step.preprocess(step.nb, {"nbgrader": {"student": "ana"}})
     assert captured[learner.ENV] == "ana"
+
+
+def test_the_grader_checks_every_submission_of_a_run_on_the_same_fresh_cases():
+    """Shared seeds let wrong outputs be compared across a class (`integrity`); each call of a cell
+    draws its own, and nothing in a notebook holds them."""
+    from autograder.grading.verification import run_seed
+
+    first = run_seed("lesson01.corr2d", "test_corr2d", 0)
+    assert run_seed("lesson01.corr2d", "test_corr2d", 0) == first  # every submission of this run
+    assert len({first, run_seed("lesson01.corr2d", "test_corr2d", 1), run_seed("lesson01.corr2d", "t2", 0)}) == 3
+    assert 0 <= first < 2 ** 62

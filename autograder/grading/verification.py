@@ -27,9 +27,11 @@ from convlab.checks.record import answer_check, question_of
 _RUN_SECRET = secrets.token_bytes(16)
 
 
-def run_seed(check: str, cell_id: str) -> int:
-    """The seed of a check call in this run: fresh for every run, the same for every submission of it."""
-    digest = hashlib.blake2b(f"{check}|{cell_id}".encode(), key=_RUN_SECRET, digest_size=8).digest()
+def run_seed(check: str, cell_id: str, index: int) -> int:
+    """The seed of the `index`-th call of a test cell in this run: fresh for every run, the same for
+    every submission of it, and its own for each call of a cell (a visible and a hidden call of one
+    check draw different cases)."""
+    digest = hashlib.blake2b(f"{check}|{cell_id}|{index}".encode(), key=_RUN_SECRET, digest_size=8).digest()
     return int.from_bytes(digest, "big") >> 2  # 62 bits, as the checks take
 
 _UNKNOWN = object()
@@ -138,13 +140,13 @@ def plan_calls(restored: NotebookNode, source: NotebookNode) -> CallPlan:
         if not cell_meta.is_test_cell(cell):
             continue
         cell_id = cell_meta.grade_id(cell)
-        for call in check_calls(cell.source):
+        for nth, call in enumerate(check_calls(cell.source)):
             if question_of(call.check) is not None:
                 result.answers.append({"question": question_of(call.check), "expression": call.argument,
                                        "cell_id": cell_id})
             else:
-                result.calls.append({"check": call.check, "object": call.argument, "seed": run_seed(call.check, cell_id),
-                                     "cases": call.cases, "cell_id": cell_id})
+                result.calls.append({"check": call.check, "object": call.argument, "cases": call.cases,
+                                     "seed": run_seed(call.check, cell_id, nth), "cell_id": cell_id})
     return result
 
 
