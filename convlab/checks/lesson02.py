@@ -1,4 +1,5 @@
-"""Checks for lesson 02 (padding and stride): pad, corr2d with stride and padding, conv_output_size."""
+"""Checks for lesson 02 (padding and stride): pad in two steps (constant, then the other modes),
+corr2d with stride and padding, conv_output_size."""
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -15,14 +16,18 @@ MODES = ("constant", "reflect", "replicate", "circular")
 
 
 class Pad(Exercise):
-    """pad(input, pad, mode="constant", value=None): torch's F.pad on the last one or two dims."""
+    """pad(input, pad, mode="constant", value=None): torch's F.pad on the last one or two dims, step 2: reflect, replicate, circular."""
 
     references = ref.PADDING
     banned = BANNED_ATEN_OPS  # torch's padding is the very thing to write here
+    modes = MODES[1:]  # the modes this check draws; the lesson grades constant padding first, on its own
 
     def make_case(self, draw, i):
-        mode = MODES[i % 4] if i < 8 else draw.choice(MODES)
-        dims = draw.choice((3, 4))
+        n = len(self.modes)
+        mode = self.modes[i % n] if i < 2 * n else draw.choice(self.modes)
+        # a 2-tuple pads the last dimension only; outside constant mode torch takes one for a 3D input only
+        two = i % 5 == 2
+        dims = 3 if two and mode != "constant" else draw.choice((3, 4))
         lead = (draw.int(1, 2), draw.int(1, 3)) if dims == 4 else (draw.int(1, 3),)  # (N, C) or (C,)
         h, w = draw.int(3, 7), draw.int(3, 7)
         x = draw.randn(*lead, h, w, dtype=draw.dtype(i))
@@ -31,8 +36,10 @@ class Pad(Exercise):
                  draw.int(0, min(3, limit_h)), draw.int(0, min(3, limit_h)))
         if i % 3 == 1:
             sides = (sides[0], sides[0] + 1 if sides[0] < limit_w else 0, 0, sides[3])  # uneven sides
+        if two:
+            sides = sides[:2]
         if mode != "constant" and sum(sides) == 0:
-            sides = (1, 0, 0, 1)
+            sides = (1, 0) if two else (1, 0, 0, 1)
         kwargs = {} if mode == "constant" and i % 2 == 0 else {"mode": mode}
         if mode == "constant" and i % 4 == 0:
             kwargs["value"] = round(float(draw.randn(1, dtype=torch.float64)) * 3, 2)
@@ -42,7 +49,7 @@ class Pad(Exercise):
         return F.pad(input, pad, mode=mode, value=value)
 
     def mistakes(self, input, pad, mode="constant", value=None):
-        left, right, top, bottom = pad
+        left, right, top, bottom = (*pad, 0, 0)[:4]
         order = N_("pad tuple read in the wrong order — it is (left, right, top, bottom): the last dimension first")
         for wrong in ((top, bottom, left, right), (right, left, bottom, top)):
             yield order, attempt(lambda: F.pad(input, wrong, mode=mode, value=value))
@@ -58,6 +65,12 @@ class Pad(Exercise):
                 continue
             yield (_("looks like '{other}' padding, not '{mode}'").format(other=other, mode=mode),
                    attempt(lambda: F.pad(input, pad, mode=other)))
+
+
+class PadConstant(Pad):
+    """pad(input, pad, mode="constant", value=None): torch's F.pad on the last one or two dims, step 1: constant mode only."""
+
+    modes = MODES[:1]
 
 
 class Corr2d(Exercise):
@@ -134,6 +147,7 @@ class ConvOutputSize(Exercise):
         yield N_("divided before subtracting — it is floor((n + 2p - k) / s) + 1"), (n + 2 * p) // s - k + 1
 
 
+pad_constant = PadConstant()
 pad = Pad()
 corr2d = Corr2d()
 conv_output_size = ConvOutputSize()

@@ -1,4 +1,5 @@
-"""Checks for lesson 06 (pooling): max_pool2d with indices and ceil_mode, avg_pool2d with its divisors."""
+"""Checks for lesson 06 (pooling): max_pool2d in three steps (windows, then padding and ceil_mode, then indices),
+avg_pool2d with its divisors."""
 import torch
 import torch.nn.functional as F
 
@@ -15,8 +16,9 @@ CEIL_ALWAYS = N_("rounded up — without ceil_mode the output size rounds down")
 PADDING_IGNORED = N_("padding ignored — pad each side before pooling")
 
 
-def _pool_case(draw, i, extra):
-    """A pooling case: (input, kernel_size) and keyword arguments covering stride, padding, ceil_mode."""
+def _pool_case(draw, i, extra, edges=True):
+    """A pooling case: (input, kernel_size) and keyword arguments covering stride, padding, ceil_mode
+    (without `edges`: stride alone, no padding and the default floor)."""
     batch, channels = draw.int(1, 3), draw.int(1, 3)
     kernel = (draw.int(1, 3), draw.int(2, 4)) if i % 3 == 1 else draw.int(2, 3)
     kh, kw = pair(kernel)
@@ -28,18 +30,18 @@ def _pool_case(draw, i, extra):
         kwargs["stride"] = (draw.int(1, 3), draw.int(1, 3))
     else:
         kwargs["stride"] = draw.int(1, 3)
-    if choice in (1, 2) or draw.bool():
+    if edges and (choice in (1, 2) or draw.bool()):
         if choice == 1:
             kwargs["padding"] = (draw.int(0, kh // 2), draw.int(0, kw // 2))
         else:
             kwargs["padding"] = draw.int(0, min(kh, kw) // 2)
-    if choice in (0, 2) or draw.bool():
+    if edges and (choice in (0, 2) or draw.bool()):
         kwargs["ceil_mode"] = choice != 3
     kwargs.update(extra)
     dh, dw = pair(extra.get("dilation", 1))
     h, w = dh * (kh - 1) + 1 + draw.int(0, 8), dw * (kw - 1) + 1 + draw.int(0, 8)
-    if i == 0:
-        h, w, kernel, kwargs = 7, 5, 2, {"stride": None, "ceil_mode": True, **extra}  # odd sizes, partial windows
+    if i == 0:  # odd sizes: a partial window, dropped or (ceil_mode) kept
+        h, w, kernel, kwargs = 7, 5, 2, {"stride": None, **({"ceil_mode": True} if edges else {}), **extra}
     if kwargs.get("stride", 0) is None and draw.bool():
         del kwargs["stride"]  # the default
     return Case((draw.randn(batch, channels, h, w, dtype=draw.dtype(i)), kernel), kwargs)
@@ -60,15 +62,15 @@ def _pool_mistakes(pool, input, kernel_size, stride=None, padding=0, ceil_mode=F
 
 
 class MaxPool2d(Exercise):
-    """max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False)."""
+    """max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False): step 3, the whole function, return_indices=True in every case."""
 
     references = ref.POOLING
     default_cases = 6
 
     def make_case(self, draw, i):
-        extra = {}
-        if i % 2 == 1:
-            extra["return_indices"] = True
+        """The whole function, return_indices=True in every case (max_pool2d_windows and
+        max_pool2d_edges, the lesson's first two steps, check the values alone)."""
+        extra = {"return_indices": True}
         if i % 5 == 4:
             extra["dilation"] = 2
         return _pool_case(draw, i, extra)
@@ -97,6 +99,30 @@ class MaxPool2d(Exercise):
             plane = torch.arange(input.shape[0] * input.shape[1]).reshape(input.shape[:2])[..., None, None]
             yield (N_("indices count over the whole tensor — they index the flattened H x W plane of each channel"),
                    (out, idx + plane * h * w))
+
+
+class MaxPool2dWindows(MaxPool2d):
+    """max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False): step 1, the windows: no padding, no ceil_mode, no indices."""
+
+    def make_case(self, draw, i):
+        """Step 1: kernel_size, stride (None: the window) and dilation; no padding, the floor, no indices."""
+        extra = {}
+        if i % 5 == 4:
+            extra["dilation"] = 2
+        elif i % 5 == 2:
+            extra["dilation"] = (draw.int(1, 2), draw.int(1, 3))
+        return _pool_case(draw, i, extra, edges=False)
+
+
+class MaxPool2dEdges(MaxPool2d):
+    """max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False): step 2, padding (never the max) and ceil_mode, no indices."""
+
+    def make_case(self, draw, i):
+        """Step 2: every case pads (with -inf) or rounds up (ceil_mode), or both; no indices."""
+        case = _pool_case(draw, i, {"dilation": 2} if i % 5 == 4 else {})
+        if pair(case.kwargs.get("padding", 0)) == (0, 0) and not case.kwargs.get("ceil_mode"):
+            case.kwargs["ceil_mode"] = True
+        return case
 
 
 class AvgPool2d(Exercise):
@@ -135,6 +161,8 @@ class AvgPool2d(Exercise):
                    F.avg_pool2d(input, kernel_size, **{**kwargs, "divisor_override": None}))
 
 
+max_pool2d_windows = MaxPool2dWindows()
+max_pool2d_edges = MaxPool2dEdges()
 max_pool2d = MaxPool2d()
 avg_pool2d = AvgPool2d()
 

@@ -178,6 +178,20 @@ def _one_sided_corr2d(X, K, stride=1, padding=0):
     return corr2d(_zero_pad(X, 0, 0, 0.0, ph, pw), K, stride=stride)
 
 
+def _pad_reflect_repeating_the_edge(input, p, mode="constant", value=None):
+    """'reflect' done as numpy's 'symmetric': the mirror repeats the edge pixel."""
+    if mode != "reflect":
+        return pad(input, p, mode, value)
+    left, right, top, bottom = (tuple(p) + (0, 0))[:4]
+
+    def index(n, before, after):
+        i = torch.arange(-before, n + after, device=input.device)
+        return torch.where(i < 0, -i - 1, torch.where(i >= n, 2 * n - 1 - i, i))
+
+    h, w = input.shape[-2:]
+    return input.index_select(-2, index(h, top, bottom)).index_select(-1, index(w, left, right))
+
+
 def _max_pool_zero_padded(input, kernel_size, stride=None, padding=0, **kw):
     ph, pw = _pair(padding)
     return max_pool2d(_zero_pad(input, ph, pw), kernel_size, stride=kernel_size if stride is None else stride, **kw)
@@ -424,6 +438,7 @@ def _without_biases(channels, width, size):
 
 RIGHT = {
     "lesson01.corr2d": lambda X, K: corr2d(X, K),
+    "lesson02.pad_constant": pad,
     "lesson02.pad": pad,
     "lesson02.corr2d": corr2d,
     "lesson02.conv_output_size": conv_output_size,
@@ -435,6 +450,8 @@ RIGHT = {
     "lesson04.bottleneck_cost": bottleneck_cost,
     "lesson05.conv2d": conv2d,
     "lesson05.receptive_field": receptive_field,
+    "lesson06.max_pool2d_windows": max_pool2d,
+    "lesson06.max_pool2d_edges": max_pool2d,
     "lesson06.max_pool2d": max_pool2d,
     "lesson06.avg_pool2d": avg_pool2d,
     "lesson07.unfold": CF.unfold,
@@ -489,9 +506,14 @@ MISTAKES = {
                         (lambda X, K, stride=1, padding=0: corr2d(X, K, stride, 0), "padding ignored"),
                         (_one_sided_corr2d, "padding on one side only"),
                         (lambda X, K, stride=1, padding=0: corr2d(X, _flip(K), stride, padding), "kernel flipped")],
-    "lesson02.pad": [(lambda input, p, mode="constant", value=None: pad(input, (p[2], p[3], p[0], p[1]), mode, value),
-                      "wrong order"),
-                     (lambda input, p, mode="constant", value=None: pad(input, p, mode), "value ignored")],
+    "lesson02.pad_constant": [
+        (lambda input, p, mode="constant", value=None: pad(input, (*p[2:4], *p[:2]) if len(p) == 4 else (0, 0, *p),
+                                                            mode, value), "wrong order"),
+        (lambda input, p, mode="constant", value=None: pad(input, p, mode), "value ignored")],
+    "lesson02.pad": [
+        (_pad_reflect_repeating_the_edge, "edge repeated"),
+        (lambda input, p, mode="constant", value=None: pad(input, p, "replicate" if mode == "circular" else mode, value),
+         "looks like 'replicate' padding, not 'circular'")],
     "lesson02.conv_output_size": [
         (lambda n, k, stride=1, padding=0: (n + 2 * padding - k) // stride, "+ 1"),
         (lambda n, k, stride=1, padding=0: (n + padding - k) // stride + 1, "padding counted once"),
@@ -517,6 +539,15 @@ MISTAKES = {
     "lesson05.receptive_field": [
         (lambda ks, strides=None, dilations=None: receptive_field(ks, None, dilations), "strides ignored"),
         (lambda ks, strides=None, dilations=None: receptive_field(ks, strides, None), "dilation ignored")],
+    "lesson06.max_pool2d_windows": [
+        (lambda input, kernel_size, stride=None, **kw: max_pool2d(input, kernel_size, 1 if stride is None else stride,
+                                                                  **kw), "stride defaults to kernel_size"),
+        (lambda input, kernel_size, stride=None, padding=0, dilation=1, **kw:
+            max_pool2d(input, kernel_size, stride, padding, 1, **kw), "dilation ignored")],
+    "lesson06.max_pool2d_edges": [
+        (_max_pool_zero_padded, "padded with zeros"),
+        (lambda input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, **kw:
+            max_pool2d(input, kernel_size, stride, padding, dilation, False, **kw), "ceil_mode ignored")],
     "lesson06.max_pool2d": [
         (lambda input, kernel_size, stride=None, **kw: max_pool2d(input, kernel_size, 1 if stride is None else stride,
                                                                   **kw), "stride defaults to kernel_size"),
@@ -588,6 +619,7 @@ BANNED = {
     "lesson10.max_pool2d_backward": _max_pool2d_backward_by_autograd,
     "lesson10.avg_pool2d_backward": _avg_pool2d_backward_by_reference,
     "lesson01.corr2d": functional.corr2d,
+    "lesson02.pad_constant": functional.pad,
     "lesson02.pad": functional.pad,
     "lesson02.corr2d": lambda X, K, stride=1, padding=0:
         functional.conv2d(X[None, None], K[None, None], stride=stride, padding=padding)[0, 0],
@@ -599,6 +631,8 @@ BANNED = {
     "lesson04.conv1x1_as_matmul": functional.conv2d,
     "lesson05.conv2d": functional.conv2d,
     "lesson05.receptive_field": shapes.receptive_field,
+    "lesson06.max_pool2d_windows": functional.max_pool2d,
+    "lesson06.max_pool2d_edges": naive.max_pool2d,
     "lesson06.max_pool2d": functional.max_pool2d,
     "lesson06.avg_pool2d": naive.avg_pool2d,
     "lesson07.unfold": CF.unfold,
@@ -618,10 +652,13 @@ BANNED = {
 #: The course's own kernels, written independently of the checks: each must pass the check it answers.
 COURSE_KERNELS = [
     ("lesson01.corr2d", functional.corr2d),
+    ("lesson02.pad_constant", functional.pad),
     ("lesson02.pad", functional.pad),
     ("lesson02.corr2d", BANNED["lesson02.corr2d"]),
     ("lesson03.conv2d", functional.conv2d),
     ("lesson05.conv2d", functional.conv2d),
+    ("lesson06.max_pool2d_windows", functional.max_pool2d),
+    ("lesson06.max_pool2d_edges", functional.max_pool2d),
     ("lesson06.max_pool2d", functional.max_pool2d),
     ("lesson06.avg_pool2d", functional.avg_pool2d),
     ("lesson01.corr2d", naive.corr2d),
