@@ -8,7 +8,7 @@ from convlab import shapes
 from convlab.checks import references as ref
 from convlab.checks.core import Case, Exercise
 from convlab.checks.guard import BANNED_ATEN_OPS
-from convlab.checks.questions import Question
+from convlab.checks.questions import PersonalQuestion, Question
 from convlab.checks.variants import attempt, conv2d_mistakes
 from convlab.i18n import N_, _
 
@@ -154,16 +154,37 @@ conv_output_size = ConvOutputSize()
 
 
 # -- check your understanding ----------------------------------------------------------------
-strided_shape = Question(
-    lambda: (1, 8, *shapes.conv_output_shape((32, 32), 5, stride=2, padding=2)),
-    slips=((N_("padding ignored: 2 zeros on each side make the input 36 wide"),
-            lambda: (1, 8, *shapes.conv_output_shape((32, 32), 5, stride=2))),
+def _strided(q, *, n=None, stride=True, padding=True, channels=None):
+    """(1, C, H, W) of the strided question's numbers `q`, with what a slip leaves out."""
+    side = q["n"] if n is None else n
+    size = shapes.conv_output_shape((side, side), q["k"], stride=q["s"] if stride else 1,
+                                    padding=q["p"] if padding else 0)
+    return (1, q["c_out"] if channels is None else channels, *size)
+
+
+def _strided_numbers(rng) -> dict:
+    """A learner's numbers for `strided_shape`: padding at least the stride, so that no slip gives the
+    answer (ignoring p, or counting it once, changes the size only when 2p >= s and p >= s)."""
+    stride = rng.choice((2, 3))
+    return {"n": rng.randrange(24, 66, 2), "k": rng.choice((3, 5, 7)), "s": stride,
+            "p": rng.choice((stride, stride + 1)), "c_out": rng.choice((4, 6, 8, 12, 16))}
+
+
+#: Each learner's own: a batch of side n, c_out kernels of k x k, stride s, padding p (`PersonalQuestion`).
+strided_shape = PersonalQuestion(
+    expected=_strided,
+    slips=((N_("padding ignored: p zeros on each side make the input n + 2p wide"),
+            lambda q: _strided(q, padding=False)),
            (N_("padding counted once: p is added on both sides, n + 2p"),
-            lambda: (1, 8, *shapes.conv_output_shape((33, 33), 5, stride=2))),
-           (N_("stride ignored: stride 2 keeps every second window"),
-            lambda: (1, 8, *shapes.conv_output_shape((32, 32), 5, padding=2))),
+            lambda q: _strided(q, n=q["n"] - q["p"])),
+           (N_("stride ignored: a stride of s keeps one window in s along each axis"),
+            lambda q: _strided(q, stride=False)),
            (N_("the input's 3 channels kept: the output has one channel per filter"),
-            lambda: (1, 3, *shapes.conv_output_shape((32, 32), 5, stride=2, padding=2)))))
+            lambda q: _strided(q, channels=3))),
+    draw=lambda rng: _strided_numbers(rng),
+    lesson={"n": 32, "k": 5, "s": 2, "p": 2, "c_out": 8},
+    text=N_("strided_shape: a (1, 3, {n}, {n}) batch goes through a convolution with {c_out} output channels, "
+            "a {k}×{k} kernel, stride {s} and padding {p}. What is the output's shape?"))
 same_padding_7 = Question(
     lambda: shapes.same_padding(7)[0],
     slips=((N_("that is the total padding: it is split over the two sides"), lambda: 7 - 1),
