@@ -521,7 +521,8 @@ def passed_line(name: str, cases: int, runs: list) -> str:
     """'lesson01.corr2d: 5 cases passed — values on the CPU; shapes and dtypes without computing
     (meta)': a learner sees that the check ran, and what it checked where."""
     devices = list(dict.fromkeys(run.device for run in runs))
-    where = f" — {'; '.join(_(CHECKED_ON.get(d, d)) for d in devices)}" if devices else ""
+    # TRANSLATORS: between the devices a pass line names ("values on the CPU; shapes ... (meta)")
+    where = f" — {_('; ').join(_(CHECKED_ON.get(d, d)) for d in devices)}" if devices else ""
     return ngettext("{name}: {cases} case passed", "{name}: {cases} cases passed", cases).format(
         name=name, cases=cases) + where
 

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from convlab.i18n import _
-from convlab.viz.describe import describe
+from convlab.viz.describe import describe, listed
 
 PADDINGS = ("causal", "same")
 
@@ -81,7 +81,7 @@ def causal_figure(kernel_size=2, dilations=(1, 2, 4, 8), t=40, length=48, paddin
             _("A stack of {layers} 1D convolutions with 'same' padding (kernel {k}, dilations {dilations}) over "
               "{length} positions: output {t} depends on inputs {first} to {last}, a receptive field of {field}, "
               "some of them after {t}."))
-    return describe(fig, said.format(layers=depth, k=kernel_size, dilations=", ".join(map(str, dilations)),
+    return describe(fig, said.format(layers=depth, k=kernel_size, dilations=listed(dilations),
                                      length=length, t=t, first=int(inputs.min()), last=int(inputs.max()),
                                      field=field))
 
@@ -140,8 +140,8 @@ def filtered_figure(signal, outputs, kernels, threshold=None, events=(), names=N
     axes[-1, 0].set_xlabel("$t$")
     said = _("A signal of {length} samples and what {count} kernel(s) of {taps} taps make of it, drawn over it, "
              "each kernel's taps beside its output.").format(length=len(signal), count=len(kernels),
-                                                            taps=", ".join(str(len(w)) for w in kernels))
+                                                            taps=listed(len(w) for w in kernels))
     if threshold is not None:
         said += " " + _("The last output is compared with ±{threshold:g}; it crosses it at {events}.").format(
-            threshold=threshold, events=", ".join(map(str, events)) or "—")
+            threshold=threshold, events=listed(events) or "—")
     return describe(fig, said)
