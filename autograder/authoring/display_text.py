@@ -39,12 +39,15 @@ def _tokens(source: str) -> list[tokenize.TokenInfo] | None:
 
 
 def _printed(source: str) -> set[tuple[int, int]]:
-    """Where the string literals passed straight to `print` start (row, col)."""
+    """Where the string literals passed straight to `print` start (row, col), in characters as the
+    tokenizer counts them (`ast` counts a line's UTF-8 bytes)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return set()
-    return {(arg.lineno, arg.col_offset) for node in ast.walk(tree)
+    lines = source.split("\n")
+    return {(arg.lineno, len(lines[arg.lineno - 1].encode()[:arg.col_offset].decode(errors="ignore")))
+            for node in ast.walk(tree)
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print"
             for arg in node.args if isinstance(arg, (ast.Constant, ast.JoinedStr))}
 
@@ -56,8 +59,14 @@ def _body(literal: str) -> str:
     return rest[len(quote):len(rest) - len(quote)]
 
 
+_CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
+
 def is_display(token: tokenize.TokenInfo, printed: set[tuple[int, int]]) -> bool:
-    return token.type == tokenize.STRING and (" " in _body(token.string) or token.start in printed)
+    """A string a reader reads: with a space (a phrase), printed, or already translated (Chinese
+    needs no spaces)."""
+    body = _body(token.string) if token.type == tokenize.STRING else ""
+    return token.type == tokenize.STRING and (" " in body or token.start in printed or bool(_CJK.search(body)))
 
 
 def display_strings(source: str) -> list[str] | None:
@@ -116,7 +125,8 @@ _RUN = re.compile(r"(?:\b[A-Za-z][A-Za-z'’-]+\b[ ,;:]*){4,}")
 
 def english_in_markdown(text: str) -> list[str]:
     """Runs of four or more English words a translated Markdown cell still shows, outside what is
-    not prose (`_NOT_PROSE`)."""
+    not prose (`_NOT_PROSE`; bold marks dropped first, so an *italic title* after **bold** is one)."""
+    text = text.replace("**", " ")
     for pattern in _NOT_PROSE:
         text = pattern.sub(" ", text)
     runs = [m.group(0).strip(" ,;:") for m in _RUN.finditer(text)]

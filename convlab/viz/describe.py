@@ -54,7 +54,12 @@ def listed(items) -> str:
         return "".join(items)
     # TRANSLATORS: between the items of a list, but the last two ("a, b and c")
     between = _(", ")
-    return _("{items} and {last}").format(items=between.join(items[:-1]), last=items[-1])
+    said = _("{items} and {last}").format(items=between.join(items[:-1]), last=items[-1])
+    return _SPACED.sub(" ", said)
+
+
+#: Where a Chinese word meets a number or a Latin word: typeset with a space between them ("2 和 5").
+_SPACED = re.compile(r"(?<=[0-9A-Za-z])(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])(?=[0-9A-Za-z])")
 
 
 def _shell():
