@@ -69,12 +69,14 @@ def _code(source: str) -> list[tuple] | None:
 
 
 def needs_translation(cell) -> bool:
-    """Markdown with words, or code with a comment in words that is no nbgrader marker."""
+    """Markdown with words, or code with a comment in words that is no nbgrader marker, or with a
+    display string in English (what it prints, the titles of its figures: `display_text`)."""
     if cell.cell_type == "markdown":
         return bool(_WORDS.search(cell.source))
     if cell.cell_type != "code":
         return False
-    return any(_WORDS.search(c) and not _MARKER.search(c) for c in _comments(cell.source) or [])
+    return any(_WORDS.search(c) and not _MARKER.search(c) for c in _comments(cell.source) or []) \
+        or bool(display_text.english_in_code(cell.source))
 
 
 def load(path: Path) -> dict[str, dict]:
@@ -101,10 +103,14 @@ def _refusal(cell, entry) -> str | None:
     if _MARKER.findall(text) != _MARKER.findall(cell.source):
         return "changes nbgrader's markers"
     if cell.cell_type == "markdown":
-        return None if _CJK.search(text) else "is still in English"
+        if not _CJK.search(text):
+            return "is still in English"
+        left = display_text.english_in_markdown(text)
+        return f"keeps English prose: {left[0]!r}" if left else None
     if _code(text) is None or _code(text) != _code(cell.source):
         return "changes code, not only comments and display strings"
-    return None
+    left = display_text.english_in_code(text)
+    return f"prints or draws English: {', '.join(left[:6])}" if left else None
 
 
 def translate(nb, entries: dict[str, dict], lang: str, where: str) -> tuple[object, list[str]]:

@@ -1,6 +1,7 @@
 """Second editions: a translation replaces words only, is keyed to the English it was made from, and
 `convlab build` refuses one that is missing, stale or changes code, naming the cell."""
 import io
+import re
 import shutil
 import tokenize
 from pathlib import Path
@@ -19,20 +20,34 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def comments_in_chinese(source: str) -> str:
-    """`source` with each comment that is no nbgrader marker replaced by a Chinese one."""
+    """`source` with each comment that is no nbgrader marker replaced by a Chinese one, and each display
+    string (what it prints, a title) by a Chinese one keeping its prefix and f-string fields."""
+    from autograder.authoring import display_text
+
     lines = source.split("\n")
-    tokens = [t for t in tokenize.generate_tokens(io.StringIO(source).readline) if t.type == tokenize.COMMENT]
+    tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    printed = display_text._printed(source)
     for token in reversed(tokens):
-        if translations._MARKER.search(token.string):
+        if token.type == tokenize.COMMENT and not translations._MARKER.search(token.string):
+            replacement = "# 中文注释"
+        elif token.type == tokenize.STRING and display_text.is_display(token, printed) and token.start[0] == token.end[0]:
+            prefix = display_text._PREFIX.match(token.string).group(1)
+            fields = "".join(f"{{{f}}}" for f in display_text._FIELD.findall(display_text._body(token.string)))
+            replacement = f"{prefix}'中文{fields}'"
+        else:
             continue
         row, col = token.start
         line = lines[row - 1]
-        lines[row - 1] = line[:col] + "# 中文注释" + line[col + len(token.string):]
+        lines[row - 1] = line[:col] + replacement + line[token.end[1]:]
     return "\n".join(lines)
 
 
 def chinese(cell) -> str:
-    return "中文：" + cell.source if cell.cell_type == "markdown" else comments_in_chinese(cell.source)
+    """A stand-in translation: Markdown's English words become 词 (code spans and math kept), code
+    cells' comments and display strings Chinese."""
+    if cell.cell_type != "markdown":
+        return comments_in_chinese(cell.source)
+    return "中文：" + re.sub(r"(`[^`]*`|\$[^$]*\$)|[A-Za-z]{2,}", lambda m: m.group(1) or "词", cell.source)
 
 
 def complete(nb) -> dict:
@@ -59,8 +74,8 @@ def lesson():
 def test_a_complete_translation_changes_words_only(lesson):
     out, problems = translations.translate(lesson, complete(lesson), "zh", "t.zh.yml")
     assert problems == []
-    assert out.cells[0].source == "中文：# Slide, multiply, sum"
-    assert out.cells[1].source == "x = torch.ones(3)  # 中文注释\nprint('shape', x.shape)"
+    assert out.cells[0].source == "中文：# 词, 词, 词"
+    assert out.cells[1].source == "x = torch.ones(3)  # 中文注释\nprint('中文', x.shape)"
     assert out.cells[2].source == "y = x + 1"  # nothing to translate: the English as it is
     assert "### BEGIN SOLUTION" in out.cells[3].source and "# 中文注释" in out.cells[3].source
     assert [c.metadata for c in out.cells] == [c.metadata for c in lesson.cells]
@@ -111,6 +126,24 @@ def test_english_left_in_an_edition_is_found_by_words():
         "slides the kernel over the input"]
 
 
+@pytest.mark.parametrize("spoil, reason", [
+    (lambda e, nb: e[nb.cells[1].id].update(text="x = torch.ones(3)  # 三个一\nprint('all ones', x.shape)"),
+     "prints or draws English: all"),  # "ones" is a name the code uses (torch.ones)
+    (lambda e, nb: e[nb.cells[0].id].update(text="# 滑动、相乘、求和：slide the kernel over the whole input"),
+     "keeps English prose: 'slide the kernel over the whole input'"),
+], ids=["printed", "prose"])
+def test_an_edition_that_still_shows_english_is_refused(lesson, spoil, reason):
+    entries = complete(lesson)
+    spoil(entries, lesson)
+    _, problems = translations.translate(lesson, entries, "zh", "t.zh.yml")
+    assert len(problems) == 1 and reason in problems[0], problems
+
+
+def test_a_cell_that_only_prints_english_needs_a_translation():
+    assert translations.needs_translation(cell("code", "print(f'max |difference| {err:.1e}')"))
+    assert not translations.needs_translation(cell("code", "y = F.pad(x, (1, 1), mode='reflect')"))
+
+
 def test_skeleton_adds_what_is_missing_or_stale_and_keeps_the_rest(tmp_path, lesson):
     path = tmp_path / "t.ipynb"
     nbformat.write(lesson, str(path))
@@ -152,7 +185,8 @@ def test_build_makes_the_chinese_edition_beside_the_english_one(project):
     assert zh.metadata["convlab"]["lang"] == "zh" and zh.cells[0].source.startswith("中文：")
     assert [unsummed(c.metadata) for c in zh.cells] == [unsummed(c.metadata) for c in english.cells]
     code = [(e.source, z.source) for e, z in zip(english.cells, zh.cells) if e.cell_type == "code"]
-    assert all(e == z for e, z in code)  # the fixture's code has no comments but nbgrader's markers
+    assert all(translations._code(e) == translations._code(z) for e, z in code)  # only words differ
+    assert any(e != z for e, z in code)  # its docstrings and prints are in Chinese
     assert cell_meta.total_points(zh) == cell_meta.total_points(english)
     assert convlab("build", "--check", cwd=project).returncode == 0
 
