@@ -26,6 +26,8 @@ from nbformat import NotebookNode
 
 from autograder.cell_meta import defined_name, grade_id, is_answer_cell
 from autograder.grading import answer_key
+from convlab.checks import registry
+from convlab.checks.questions import PersonalQuestion
 
 ALLOWED_MODULES = (
     "torch", "numpy", "math", "cmath", "itertools", "functools", "operator", "collections", "typing",
@@ -360,6 +362,18 @@ def _modules(tree: ast.AST, inherited: dict[str, str], keep_inherited: bool = Fa
     return {name: path for name, path in known.items() if name not in rebound}
 
 
+#: What a notebook may call on a per-student question (`convlab.checks.questions.PersonalQuestion`):
+#: the learner's numbers and their question printed, nothing that decides a verdict.
+QUESTION_API = frozenset({"numbers", "show"})
+
+
+def _question_api(parts: list[str]) -> bool:
+    """Whether `convlab.checks.lessonNN.NAME.ATTR` is a per-student question's learner-facing API."""
+    if len(parts) != 5 or parts[4] not in QUESTION_API:
+        return False
+    return isinstance(registry.questions().get(f"{parts[2]}.{parts[3]}"), PersonalQuestion)
+
+
 def _import_reason(path: str) -> str | None:
     allowed = path == "convlab" or _under(path, ALLOWED_MODULES)
     denied = _under(path, DENIED_MODULES) or any(_private(part) for part in path.split(".")[1:])
@@ -542,7 +556,8 @@ class _Reviewer(ast.NodeVisitor):
                 self.flag(node, f"reaches {kind}: {'.'.join(parts[:i])}")
                 break
         binding = self.modules[_chain(node)[0]]
-        if _under(path, [CHECKS]) and (len(parts) > 4 or not _under(binding, [CHECKS])):
+        if _under(path, [CHECKS]) and (len(parts) > 4 or not _under(binding, [CHECKS])) \
+                and not _question_api(parts):
             self.flag(node, f"reaches into {path}")
         ctx = getattr(node, "ctx", None)
         if isinstance(ctx, (ast.Store, ast.Del)) and not _under(path, DISPLAY_MODULES):

@@ -213,11 +213,16 @@ def test_records_the_notebook_made_itself_earn_nothing(tmp_path, monkeypatch, so
     assert "no result came back" in by_id["corr2d_visible"].message
 
 
-def test_each_grading_draws_fresh_seeds(source):
+def test_each_grading_run_draws_fresh_seeds_the_same_for_all_its_submissions(source, monkeypatch):
+    import secrets
+
     nb, first = planned(source)
-    _, second = planned(source)
-    seeds = [c["seed"] for c in first.calls] + [c["seed"] for c in second.calls]
-    assert len(set(seeds)) == len(seeds) == 4
+    _, second = planned(source)  # another submission of the same run: the same cases, to compare outputs
+    seeds = [c["seed"] for c in first.calls]
+    assert [c["seed"] for c in second.calls] == seeds and len(set(seeds)) == 2  # each call its own
+    monkeypatch.setattr(verification, "_RUN_SECRET", secrets.token_bytes(16))  # the next run
+    _, later = planned(source)
+    assert not set(seeds) & {c["seed"] for c in later.calls}
     assert 831 not in seeds and [c["cases"] for c in first.calls] == [None, 20]
 
 

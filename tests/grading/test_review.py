@@ -140,6 +140,13 @@ def output_size(sizes: Sequence[int]) -> int:
 }
 
 HOSTILE = {
+    # A per-student question's numbers() and show() are the learner's (lesson 02's own answers use them,
+    # test_the_courses_own_answers_raise_no_flag); anything else of it, or of another question, is not.
+    "a_personal_questions_verdict": ("from convlab.checks import lesson02 as check\n"
+                                     "q = check.strided_shape.for_learner('ana')",
+                                     "reaches into convlab.checks.lesson02.strided_shape.for_learner"),
+    "a_plain_questions_numbers": ("from convlab.checks import lesson02 as check\nq = check.floor_size.numbers",
+                                  "reaches into convlab.checks.lesson02.floor_size"),
     "notebook_exec_behind_the_course": ("from convlab import yours\nns = yours.definitions(path)",
                                         "imports convlab.yours"),
     "attrgetter_private": ("import operator, convlab\nt = operator.attrgetter('checks.references._originals')(convlab)",
