@@ -99,12 +99,20 @@ def code_tokens(source: str) -> list[tuple] | None:
 
 
 def _names(source: str) -> set[str]:
+    """The words a cell's code itself uses: its names, and the words of its code strings (a mode
+    such as "reflect" that a description may name)."""
     tokens = _tokens(source) or []
-    return {t.string for t in tokens if t.type == tokenize.NAME}
+    printed = _printed(source)
+    names = {t.string for t in tokens if t.type == tokenize.NAME}
+    for t in tokens:
+        if t.type == tokenize.STRING and not is_display(t, printed):
+            names.update(re.findall(r"[A-Za-z]+", _body(t.string)))
+    return names
 
 
 def english_in_code(source: str) -> list[str]:
-    """English words a code cell's display strings still show (fields, names the cell uses and `ALLOWED` aside)."""
+    """English words a code cell's display strings still show (fields, the words its code uses and
+    `ALLOWED` aside)."""
     names = _names(source) | ALLOWED
     found = []
     for body in display_strings(source) or []:
