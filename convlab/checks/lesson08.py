@@ -38,8 +38,7 @@ class Conv2dGroups(Exercise):
             rolled = input.roll(c_in // groups, dims=1)
             yield (N_("groups paired wrongly — slice j of the weight goes with slice j of the input channels"),
                    F.conv2d(rolled, weight, bias, stride, padding, dilation, groups))
-        for label, wrong in conv2d_mistakes(input, weight, bias, stride, padding, dilation) if groups == 1 else ():
-            yield label, wrong
+        yield from conv2d_mistakes(input, weight, bias, stride, padding, dilation, groups)
 
 
 class ChannelShuffle(Exercise):

@@ -34,12 +34,14 @@ def pair(value):
     return ntuple(value, 2, "value")
 
 
-def conv2d_mistakes(input, weight, bias=None, stride=1, padding=0, dilation=1):
-    """Variants of ``F.conv2d(input, weight, bias, stride, padding, dilation)`` for NCHW input."""
+def conv2d_mistakes(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """Variants of ``F.conv2d(input, weight, bias, stride, padding, dilation, groups)`` for NCHW input:
+    each mistake made within the groups (a grouped convolution's learner flips, drops the bias, ...
+    as an ungrouped one's does)."""
     s, p, d = pair(stride), pair(padding), pair(dilation)
 
     def conv(**changed):
-        params = dict(bias=bias, stride=s, padding=p, dilation=d)
+        params = dict(bias=bias, stride=s, padding=p, dilation=d, groups=groups)
         params.update(changed)
         x = params.pop("input", input)
         return attempt(lambda: F.conv2d(x, params.pop("weight", weight), **params))
@@ -61,7 +63,7 @@ def conv2d_mistakes(input, weight, bias=None, stride=1, padding=0, dilation=1):
         if value[0] != value[1]:
             yield SWAPPED, conv(**{name: value[::-1]})
     c_out, c_in = weight.shape[0], weight.shape[1]
-    if c_in > 1:
+    if c_in > 1 and groups == 1:
         per_channel = F.conv2d(input.repeat(1, c_out, 1, 1), weight.reshape(c_out * c_in, 1, *weight.shape[2:]),
                                stride=s, padding=p, dilation=d, groups=c_out * c_in)  # (N, C_out*C_in, H', W')
         yield NOT_SUMMED, per_channel.reshape(input.shape[0], c_out, c_in, *per_channel.shape[2:])
