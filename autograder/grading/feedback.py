@@ -16,6 +16,7 @@ every `.html` there as a feedback page).
 """
 from __future__ import annotations
 
+import copy
 import html
 import os
 import re
@@ -101,9 +102,9 @@ def _any_case(suffix: str) -> str:
     return "*." + "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in suffix)
 
 
-def _generate_one(course: CourseDir, student: str, assignment: str) -> None:
-    """`nbgrader generate_feedback ASSIGNMENT --student STUDENT --force` with convlab's settings, and
-    nbconvert's sanitiser on: the outputs' HTML cleaned, JavaScript and widgets left out."""
+def _settings(course: CourseDir) -> Config:
+    """convlab's feedback settings over the course's, read once per run: nbconvert's sanitiser on (the
+    outputs' HTML cleaned, JavaScript and widgets left out) and active files never copied."""
     config = nbgrader_config(course.root)
     config.merge(Config({
         "HTMLExporter": {"template_name": "feedback", "sanitize_html": True,
@@ -111,6 +112,12 @@ def _generate_one(course: CourseDir, student: str, assignment: str) -> None:
         "CourseDirectory": {"ignore": [*CourseDirectory.class_traits()["ignore"].default(),
                                        *map(_any_case, ACTIVE_FILES)]},
     }))
+    return config
+
+
+def _generate_one(settings: Config, student: str, assignment: str) -> None:
+    """`nbgrader generate_feedback ASSIGNMENT --student STUDENT --force` with `settings` (`_settings`)."""
+    config = copy.deepcopy(settings)  # nbgrader's apps may write into the config they are given
     coursedir = CourseDirectory(config=config, assignment_id=assignment, student_id=student)
     converter = GenerateFeedback(coursedir=coursedir, config=config)
     converter.force = True
@@ -121,13 +128,15 @@ def generate(course: CourseDir, submissions: list[tuple[str, str]]) -> FeedbackR
     """Make the feedback of each (student, assignment) that needs it, by nbgrader's GenerateFeedback."""
     run = FeedbackRun()
     put_environment_on_path()
+    settings = None
     for student, assignment in sorted(submissions):
         older = needed(course, student, assignment)
         if older is None:
             continue
         name = f"{student}/{assignment}"
         try:
-            _generate_one(course, student, assignment)
+            settings = settings or _settings(course)
+            _generate_one(settings, student, assignment)
         except Exception as exc:  # nbgrader's NbGraderException, or an unreadable notebook
             run.failed[name] = f"{type(exc).__name__}: {exc}"
             continue

@@ -14,7 +14,6 @@ import os
 from dataclasses import dataclass, field, replace
 
 import nbformat
-import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
@@ -34,6 +33,7 @@ from autograder.grading.submissions import (
     source_notebooks,
 )
 from autograder.grading.worker import remove_stale_workdirs
+from autograder.mutants import one_thread
 from autograder.sandbox import SandboxUnavailable, cgroup
 from autograder.sandbox.gpus import plan as gpu_plan
 from convlab import i18n
@@ -239,18 +239,6 @@ def _graders_language(console: Console) -> str | None:
     return chosen
 
 
-@contextlib.contextmanager
-def _one_thread():
-    """References are tiny float64 convolutions: one thread each is ~10x faster than contending
-    for the cores the sandboxes use."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def _progress(console: Console, total: int) -> Progress:
     columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     progress = Progress(*columns, console=console, transient=False)
@@ -291,7 +279,7 @@ def grade(course_dir, *, workers=None, scheduler=None, timeout=Settings.timeout,
     gb = store.open_gradebook(course)
     graded, refused = [], {}
     try:
-        with _one_thread(), i18n.in_language(graders):
+        with one_thread(), i18n.in_language(graders):  # tiny float64 references: threads only contend
             work = plan(course, gb, settings, console)
             if work.skipped:
                 console.print(f"{work.skipped} submission(s) already graded (use --force to regrade)")

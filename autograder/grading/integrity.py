@@ -71,10 +71,19 @@ def answers(course: CourseDir, student: str, assignment: str, notebooks) -> dict
         for cell in nb.cells:
             if not is_answer_cell(cell) or "NotImplementedError" in cell.source:
                 continue
-            tokens = [t for fn in _functions(cell.source) for t in answer_key.tokens(fn)]
-            if len(tokens) >= answer_key.MIN_TOKENS:
+            tokens = _tokens(cell.source)
+            if answer_key.MIN_TOKENS <= len(tokens) <= answer_key.MAX_TOKENS:  # longer: no time spent on it
                 found[grade_id(cell)] = tokens
     return found
+
+
+def _tokens(source: str) -> list[str]:
+    """The normalised tokens of a cell's functions; none where the learner's text defeats the
+    normaliser (nesting deep enough to exhaust the recursion limit): a report is never stopped."""
+    try:
+        return [t for fn in _functions(source) for t in answer_key.tokens(fn)]
+    except (RecursionError, ValueError, MemoryError):
+        return []
 
 
 def _functions(source: str) -> list[ast.FunctionDef]:
@@ -111,11 +120,7 @@ def same_code(assignment: str, code: dict[str, dict[str, list[str]]], common: in
     for exercise in exercises:
         have = {s: a[exercise] for s, a in code.items() if exercise in a}
 
-        def alike(a, b, have=have):
-            mine, theirs = have[a], have[b]
-            return answer_key._comparable(mine, theirs) and answer_key._similarity(mine, theirs) >= answer_key.SIMILAR
-
-        for group in _groups(sorted(have), alike):
+        for group in _groups(sorted(have), lambda a, b, have=have: _alike(have[a], have[b]) > 0):
             if len(group) >= common:
                 commons.append(Common(assignment, exercise, "same code", len(group),
                                       "one form of the answer many wrote"))
@@ -164,11 +169,17 @@ def course_code(assignment: str, results: dict[str, list[dict]], code: dict[str,
     for student, answers_ in sorted(code.items()):
         for exercise, mine in sorted(answers_.items()):
             for name, theirs in solutions.items():
-                if answer_key._comparable(mine, theirs) and answer_key._similarity(mine, theirs) >= answer_key.SIMILAR:
+                alike = _alike(mine, theirs)
+                if alike:
                     found.append(Signal(assignment, exercise, "course's code", (student,),
-                                        f"the instructor's solution {name} with names changed "
-                                        f"({answer_key._similarity(mine, theirs):.0%} alike)"))
+                                        f"the instructor's solution {name} with names changed ({alike:.0%} alike)"))
     return found
+
+
+def _alike(mine: list[str], theirs: list[str]) -> float:
+    """Their similarity where two answers count as the same code (`answer_key`'s measure), else 0."""
+    ratio = answer_key._similarity(mine, theirs) if answer_key._comparable(mine, theirs) else 0.0
+    return ratio if ratio >= answer_key.SIMILAR else 0.0
 
 
 def solution_functions(course: CourseDir, assignment: str) -> dict[str, list[str]]:

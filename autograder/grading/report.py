@@ -270,7 +270,11 @@ def _integrity_section(course: CourseDir, submissions: list[dict]) -> list[str]:
     course's code (`integrity`); also in `DIR/integrity.csv`. Common groups are counted, not listed."""
     from autograder.grading import integrity
 
-    found, commons = integrity.signals(course, submissions)
+    try:
+        found, commons = integrity.signals(course, submissions)
+    except Exception as error:  # what a submission holds must not cost the class its report
+        return ["## Integrity signals", "", f"They could not be computed: {_cell_text(f'{type(error).__name__}: {error}')}",
+                ""]
     integrity.write_csv(course, found)
     if not found and not commons:
         return []

@@ -124,14 +124,8 @@ class Cgroup:
     def oom_killed(self) -> bool:
         """Whether the kernel killed a process here for exceeding the memory limit."""
         name = "memory.oom_control" if self.version == 1 else "memory.events"
-        try:
-            with open(os.path.join(self.dirs.get("memory") or self.dirs["unified"], name)) as f:
-                for line in f:
-                    if line.startswith("oom_kill "):
-                        return int(line.split()[1]) > 0
-        except (OSError, KeyError, ValueError):
-            pass
-        return False
+        folder = self.dirs.get("memory") or self.dirs.get("unified")
+        return folder is not None and oom_kills(os.path.join(folder, name)) > 0
 
     def kill(self) -> None:
         for path in self.dirs.values():
@@ -435,3 +429,13 @@ def of_run(pid: int) -> list[str]:
         except OSError:
             continue
     return found
+
+
+def oom_kills(path: str) -> int:
+    """The `oom_kill` count of a memory cgroup's `memory.oom_control` (v1) or `memory.events` (v2) file; 0
+    where it cannot be read."""
+    try:
+        with open(path) as f:
+            return next((int(line.split()[1]) for line in f if line.startswith("oom_kill ")), 0)
+    except (OSError, ValueError, IndexError):
+        return 0

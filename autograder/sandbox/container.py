@@ -411,9 +411,9 @@ class _Run:
             if counter:
                 break
         while counter and not self.oom:
-            self.oom = oom_kills(counter) > 0
+            self.oom = cgroup.oom_kills(counter) > 0
             if self._done.wait(0.2):
-                self.oom = self.oom or oom_kills(counter) > 0
+                self.oom = self.oom or cgroup.oom_kills(counter) > 0
                 return
 
 
@@ -424,14 +424,6 @@ def oom_counter(pid: int) -> str | None:
         return os.path.join(base, "memory.oom_control")
     base = cgroup._v2_base(pid)
     return os.path.join(base, "memory.events") if base is not None else None
-
-
-def oom_kills(path: str) -> int:
-    try:
-        with open(path) as f:
-            return next((int(line.split()[1]) for line in f if line.startswith("oom_kill ")), 0)
-    except (OSError, ValueError):
-        return 0
 
 
 # -- the backends ----------------------------------------------------------------------------

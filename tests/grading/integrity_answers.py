@@ -1,5 +1,10 @@
 """Answers of the integrity test class: two originals, a copy, a renamed copy, an independent answer,
 three who flip the kernel (each their own way), two who share a rare slip, and a pasted course kernel."""
+import inspect
+import re
+
+from convlab import naive
+
 ORIG_A = '''def corr2d(X, K):
     h, w = K.shape
     out_rows, out_cols = X.shape[0] - h + 1, X.shape[1] - w + 1
@@ -69,28 +74,13 @@ RARE = ['''def corr2d(X, K):
         for j in range(Y.shape[1]):
             Y[i, j] = X[i:i + h, j:j + w].sum() * total
     return Y''']
-PASTED = '''from convlab import arguments
-
-
-def cross_correlate(image, kern):
-    """My cross-correlation."""
-    for label, t in (("X", image), ("K", kern)):
-        arguments.check_tensor(t, label, "corr2d")
-        if t.dim() != 2:
-            raise RuntimeError(f"corr2d: expected {label} to be 2-D, got {label} of shape "
-                               f"{tuple(t.shape)}")
-    a, b = kern.shape
-    if image.shape[0] < a or image.shape[1] < b:
-        raise ValueError(f"corr2d: X of shape {tuple(image.shape)} is smaller than K of shape "
-                         f"{tuple(kern.shape)}")
-    out = image.new_zeros(image.shape[0] - a + 1, image.shape[1] - b + 1)
-    for r in range(out.shape[0]):
-        for c in range(out.shape[1]):
-            out[r, c] = (image[r:r + a, c:c + b] * kern).sum()
-    return out
-
-
-corr2d = cross_correlate'''
+#: The course's own loop (`convlab.naive.corr2d`) pasted with its names changed and a new docstring.
+_RENAMES = {"corr2d": "cross_correlate", "X": "image", "K": "kern", "Y": "out", "h": "a", "w": "b", "i": "r", "j": "c",
+            "name": "label", "value": "t"}
+PASTED = ("from convlab import arguments\n\n\n"
+          + re.sub(r"\b\w+\b", lambda word: _RENAMES.get(word.group(0), word.group(0)),
+                   re.sub(r'""".*?"""', '"""My cross-correlation."""', inspect.getsource(naive.corr2d), flags=re.S))
+          + "\n\ncorr2d = cross_correlate")
 SOLUTION_RENAMED = '''def corr2d(image, kern):
     """Slides kern over image."""
     a, b = kern.shape

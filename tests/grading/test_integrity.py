@@ -74,3 +74,27 @@ def test_signals_change_no_points(graded):
         scores = {s: gb.find_submission("ps1", s).score for s in CLASS}
     assert scores["ann_copy"] == scores["ann"] == scores["ben_renamed"] == scores["ivy"] == 4
     assert scores["paste"] == 4 and scores["rare1"] == scores["flip1"] == 1
+
+
+def test_an_answer_that_defeats_the_normaliser_or_is_huge_is_left_out_quickly(tmp_path):
+    """No submission's text stops the class's report: deep nesting, or a function far longer than any answer."""
+    import time
+
+    import nbformat
+
+    from autograder.coursedir import CourseDir
+    from autograder.grading import integrity
+
+    course = CourseDir(tmp_path)
+    meta = {"nbgrader": {"grade_id": "corr2d", "solution": True, "grade": False, "locked": False,
+                         "schema_version": 3}}
+    deep = "def corr2d(X, K):\n    return " + "-" * 500 + "X * K"  # parses; normalising it exhausts the recursion
+    huge = "def corr2d(X, K):\n" + "".join(f"    y{i} = X + K * {i}\n" for i in range(3000)) + "    return y0"
+    for student, source in (("deep", deep), ("huge", huge)):
+        path = course.autograded(student, "ps1", "ps1")
+        path.parent.mkdir(parents=True)
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source, metadata=meta)]), str(path))
+    started = time.monotonic()
+    assert integrity.answers(course, "huge", "ps1", ["ps1"]) == {}
+    assert integrity.answers(course, "deep", "ps1", ["ps1"]) == {}
+    assert time.monotonic() - started < 10

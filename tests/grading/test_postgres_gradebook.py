@@ -89,7 +89,7 @@ def test_nbgrader_export_reads_the_same_grades(graded):
     assert {(r["student_id"], r["assignment"]): float(r["score"]) for r in rows} == graded["expected"]
 
 
-def test_each_run_made_feedback_for_its_own_assignment_only(graded):
+def test_every_submission_of_both_runs_has_its_feedback(graded):
     for (student, assignment) in graded["expected"]:
         assert (graded["course"] / "feedback" / student / assignment / f"{assignment}.html").is_file()
     assert os.path.isfile(graded["course"] / "grades.csv")
